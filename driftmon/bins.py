@@ -1,0 +1,568 @@
+"""Bins fixed by a reference, and counting values into them.
+
+Every feature's histogram has a fixed layout along its last axis, so histograms from any batch,
+chunk or machine line up with the reference's and merge by addition:
+
+- numeric: ``m`` value bins, then the missing slot (``m + 1`` slots). Bins are split at the
+  reference's quantiles; the outermost bins are open-ended, so values below the reference
+  minimum or above its maximum (``-inf`` and ``inf`` included) land in the first or last bin and
+  are also tallied as out-of-range. Only NaN (and None/NA/NaT) is missing.
+- categorical: the reference's categories (most frequent first), one "other" slot for every value
+  the reference did not keep or never saw, then the missing slot (``c + 2`` slots).
+
+Numeric counting uses a compiled kernel (numba) that looks most values up in a table from a fine
+grid of cells to bins instead of binary-searching the edges; see ``benchmarks/bench_counting.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numba
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from driftmon.errors import ConfigError, InputDataError
+
+__all__ = [
+    "CATEGORICAL",
+    "DEFAULT_MAX_CATEGORIES",
+    "DEFAULT_N_BINS",
+    "KINDS",
+    "NUMERIC",
+    "BinSpec",
+    "ColumnCounts",
+    "category_key",
+    "count_values",
+    "fit_bins",
+    "infer_kind",
+    "observed_type",
+]
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+KINDS = (NUMERIC, CATEGORICAL)
+Kind = Literal["numeric", "categorical"]
+
+#: Default number of quantile bins for a numeric feature. Twenty bins resolve shifts of a
+#: fraction of a standard deviation while keeping about 2.5 expected rows per bin in a 50-row
+#: batch, where the significance test is still calibrated (tests/unit/test_calibration.py).
+DEFAULT_N_BINS = 20
+#: Default cap on categories kept from the reference; rarer ones share the "other" slot.
+DEFAULT_MAX_CATEGORIES = 50
+#: How many distinct unseen categories a count remembers by name (the rest only as "other").
+UNSEEN_KEPT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class BinSpec:
+    """How one feature is binned: fitted on the reference, reused for every batch.
+
+    Numeric: ``edges`` has ``m + 1`` values: the reference minimum, the ``m - 1`` inner edges
+    that split the bins (bin ``i`` is ``[edges[i], edges[i + 1])`` with open outer ends), and the
+    reference maximum. ``discrete`` marks one bin per distinct reference value.
+    Categorical: ``categories`` are the kept reference categories as strings (`category_key`).
+    """
+
+    name: str
+    kind: Kind
+    edges: tuple[float, ...] = ()
+    categories: tuple[str, ...] = ()
+    discrete: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind == NUMERIC:
+            edges = np.asarray(self.edges, dtype=np.float64)
+            if edges.size < 2 or not np.all(np.isfinite(edges)):
+                raise InputDataError(
+                    f"feature `{self.name}`: numeric bins need at least 2 finite edges, "
+                    f"got {list(self.edges)}"
+                )
+            inner = edges[1:-1]
+            if np.any(np.diff(inner) <= 0) or (
+                inner.size and (inner[0] <= edges[0] or inner[-1] > edges[-1])
+            ):
+                raise InputDataError(
+                    f"feature `{self.name}`: inner bin edges must increase strictly and lie "
+                    f"within (min, max], got {list(self.edges)}"
+                )
+        elif self.kind == CATEGORICAL:
+            if len(set(self.categories)) != len(self.categories):
+                raise InputDataError(f"feature `{self.name}`: categories must be unique")
+        else:
+            raise ConfigError(
+                f"feature `{self.name}`: kind `{self.kind}` is not one of {', '.join(KINDS)}"
+            )
+
+    @property
+    def n_bins(self) -> int:
+        """Value bins (numeric) or categories plus the "other" slot (categorical)."""
+        if self.kind == NUMERIC:
+            return len(self.edges) - 1
+        return len(self.categories) + 1
+
+    @property
+    def n_slots(self) -> int:
+        """Length of the histogram: `n_bins` plus the missing slot."""
+        return self.n_bins + 1
+
+    @property
+    def missing_slot(self) -> int:
+        return self.n_bins
+
+    @property
+    def other_slot(self) -> int | None:
+        """Index of the "other" slot of a categorical feature; None for numeric features."""
+        return len(self.categories) if self.kind == CATEGORICAL else None
+
+    @property
+    def inner_edges(self) -> NDArray[np.float64]:
+        return np.asarray(self.edges[1:-1], dtype=np.float64)
+
+    def labels(self) -> tuple[str, ...]:
+        """A human label for every slot, e.g. ``[1.5, 2.7)``, ``= 3``, ``other``, ``missing``."""
+        if self.kind == CATEGORICAL:
+            return (*self.categories, "other", "missing")
+        edges = self.edges
+        m = len(edges) - 1
+        if self.discrete:
+            value_labels = [f"= {_fmt(edges[i])}" for i in range(m)]
+        else:
+            value_labels = [
+                f"[{'-inf' if i == 0 else _fmt(edges[i])}, "
+                f"{'inf' if i == m - 1 else _fmt(edges[i + 1])})"
+                for i in range(m)
+            ]
+        return (*value_labels, "missing")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-safe form; `from_dict` restores an equal spec."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "edges": [float(e) for e in self.edges],
+            "categories": list(self.categories),
+            "discrete": self.discrete,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BinSpec:
+        return cls(
+            name=str(data["name"]),
+            kind=data["kind"],
+            edges=tuple(float(e) for e in data.get("edges", ())),
+            categories=tuple(str(c) for c in data.get("categories", ())),
+            discrete=bool(data.get("discrete", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnCounts:
+    """What counting one column (or one chunk of it) yields; chunks merge with `+`.
+
+    ``counts`` follows the spec's slot layout. Numeric columns also carry how many values fell
+    below / above the reference range and the moments of their finite values (count, mean,
+    sum of squared deviations ``m2``, min, max), merged exactly with Chan's formulas.
+    Categorical columns carry up to `UNSEEN_KEPT` unseen categories by name.
+    """
+
+    counts: NDArray[np.int64]
+    n_below: int = 0
+    n_above: int = 0
+    n_finite: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+    unseen: Mapping[str, int] = field(default_factory=dict)
+    observed_type: str | None = None
+
+    def __add__(self, other: ColumnCounts) -> ColumnCounts:
+        if self.counts.shape != other.counts.shape:
+            raise InputDataError(
+                f"cannot merge histograms with {self.counts.size} and {other.counts.size} slots"
+            )
+        n = self.n_finite + other.n_finite
+        if n:
+            delta = other.mean - self.mean
+            mean = self.mean + delta * other.n_finite / n
+            m2 = self.m2 + other.m2 + delta * delta * self.n_finite * other.n_finite / n
+        else:
+            mean, m2 = 0.0, 0.0
+        return ColumnCounts(
+            counts=self.counts + other.counts,
+            n_below=self.n_below + other.n_below,
+            n_above=self.n_above + other.n_above,
+            n_finite=n,
+            mean=mean,
+            m2=m2,
+            minimum=min(self.minimum, other.minimum),
+            maximum=max(self.maximum, other.maximum),
+            unseen=_merge_unseen(self.unseen, other.unseen),
+            observed_type=_merge_observed(self.observed_type, other.observed_type),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Type inference
+
+
+def observed_type(values: pd.Series | ArrayLike) -> str | None:
+    """Coarse type of a column as data arrived: numeric, datetime, boolean or string.
+
+    None when the column holds only missing values (its type is unknown, not changed).
+    """
+    series = _as_series(values)
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return observed_type(pd.Series(dtype.categories)) if len(dtype.categories) else None
+    inferred = pd.api.types.infer_dtype(series.iloc[:10_000], skipna=True)
+    if inferred == "empty":
+        return None
+    if inferred == "boolean":
+        return "boolean"
+    if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
+        return "numeric"
+    if inferred in ("datetime64", "datetime", "date"):
+        return "datetime"
+    return "string"
+
+
+def infer_kind(values: pd.Series | ArrayLike) -> Kind:
+    """Numeric for numbers and datetimes; categorical for strings, categories and booleans."""
+    return NUMERIC if observed_type(values) in ("numeric", "datetime") else CATEGORICAL
+
+
+# --------------------------------------------------------------------------------------------
+# Fitting
+
+
+def fit_bins(
+    values: pd.Series | ArrayLike,
+    *,
+    name: str = "value",
+    kind: Kind | None = None,
+    n_bins: int = DEFAULT_N_BINS,
+    max_categories: int = DEFAULT_MAX_CATEGORIES,
+) -> BinSpec:
+    """Fit one feature's bins on reference values.
+
+    Numeric: edges at ``n_bins`` reference quantiles, duplicate edges from ties collapsed; a
+    feature with at most ``n_bins`` distinct values (integer codes, flags) gets one bin per value.
+    Categorical: the ``max_categories`` most frequent categories (ties broken by name).
+
+    Examples
+    --------
+    >>> spec = fit_bins(np.arange(100.0), n_bins=4)
+    >>> spec.edges
+    (0.0, 24.75, 49.5, 74.25, 99.0)
+    >>> fit_bins(np.array([1, 2, 2, 3, 3, 3])).labels()
+    ('= 1', '= 2', '= 3', 'missing')
+    """
+    if n_bins < 1:
+        raise ConfigError(f"feature `{name}`: n_bins must be at least 1, got `{n_bins}`")
+    if max_categories < 1:
+        raise ConfigError(
+            f"feature `{name}`: max_categories must be at least 1, got `{max_categories}`"
+        )
+    series = _as_series(values)
+    kind = kind or infer_kind(series)
+    if kind == CATEGORICAL:
+        keys = _category_keys(series)
+        frequencies = keys.value_counts(dropna=True)
+        ordered = sorted(frequencies.items(), key=lambda kv: (-kv[1], kv[0]))
+        categories = tuple(key for key, _ in ordered[:max_categories])
+        return BinSpec(name=name, kind=CATEGORICAL, categories=categories)
+    if kind != NUMERIC:
+        raise ConfigError(f"feature `{name}`: kind `{kind}` is not one of {', '.join(KINDS)}")
+
+    numbers = _as_float_array(series, name)
+    finite = numbers[np.isfinite(numbers)]
+    if finite.size == 0:
+        return BinSpec(name=name, kind=NUMERIC, edges=(0.0, 0.0), discrete=True)
+    distinct = pd.unique(finite)
+    if distinct.size <= n_bins:
+        distinct = np.sort(distinct)
+        return BinSpec(
+            name=name,
+            kind=NUMERIC,
+            edges=(*distinct.tolist(), float(distinct[-1])),
+            discrete=True,
+        )
+    edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n_bins + 1)))
+    return BinSpec(name=name, kind=NUMERIC, edges=tuple(edges.tolist()))
+
+
+# --------------------------------------------------------------------------------------------
+# Counting
+
+
+def count_values(spec: BinSpec, values: pd.Series | ArrayLike) -> ColumnCounts:
+    """Count one column (or one chunk of it) into the spec's slots.
+
+    Counting chunks and adding the results gives exactly the counts of the whole column.
+
+    Examples
+    --------
+    >>> spec = BinSpec("x", NUMERIC, edges=(0.0, 1.0, 2.0))
+    >>> count_values(spec, [-5.0, 0.5, 1.0, 3.0, np.nan, np.inf]).counts.tolist()
+    [2, 3, 1]
+    >>> spec = BinSpec("c", CATEGORICAL, categories=("a", "b"))
+    >>> count_values(spec, ["a", "z", None, "a"]).counts.tolist()
+    [2, 0, 1, 1]
+    """
+    series = _as_series(values)
+    seen_type = observed_type(series)
+    if spec.kind == NUMERIC:
+        return _count_numeric(spec, _as_float_array(series, spec.name, coerce=True), seen_type)
+    return _count_categorical(spec, series, seen_type)
+
+
+def count_numeric_baseline(spec: BinSpec, numbers: NDArray[np.floating]) -> NDArray[np.int64]:
+    """Reference implementation of numeric counting with `np.searchsorted` + `np.bincount`.
+
+    Used by tests and benchmarks to check the compiled kernel; same slot layout.
+    """
+    missing = np.isnan(numbers)
+    bin_index = np.searchsorted(spec.inner_edges, numbers, side="right")
+    bin_index[missing] = spec.missing_slot
+    return np.bincount(bin_index, minlength=spec.n_slots).astype(np.int64)
+
+
+def _count_numeric(spec: BinSpec, numbers: NDArray[Any], seen_type: str | None) -> ColumnCounts:
+    inner = spec.inner_edges
+    cell_origin, cell_scale, cell_start = _cell_table(inner)
+    counts = np.zeros(spec.n_slots, dtype=np.int64)
+    stats = np.zeros(7, dtype=np.float64)
+    shift = float(spec.edges[0] + spec.edges[-1]) / 2.0
+    _count_numeric_kernel(
+        numbers,
+        inner,
+        cell_origin,
+        cell_scale,
+        cell_start,
+        float(spec.edges[0]),
+        float(spec.edges[-1]),
+        shift,
+        counts,
+        stats,
+    )
+    n_below, n_above, n_finite, total, total_sq, minimum, maximum = stats
+    n = int(n_finite)
+    mean = shift + total / n if n else 0.0
+    m2 = max(total_sq - total * total / n, 0.0) if n else 0.0
+    return ColumnCounts(
+        counts=counts,
+        n_below=int(n_below),
+        n_above=int(n_above),
+        n_finite=n,
+        mean=float(mean),
+        m2=float(m2),
+        minimum=float(minimum),
+        maximum=float(maximum),
+        observed_type=seen_type,
+    )
+
+
+def _cell_table(inner: NDArray[np.float64]) -> tuple[float, float, NDArray[np.int64]]:
+    """A uniform grid of cells over the inner edges, each mapped to the first bin it touches.
+
+    The kernel starts at that bin and steps to the exact one, so the table only has to be
+    approximately right; with ~16 cells per bin most values need no step at all.
+    """
+    if inner.size < 2:
+        return 0.0, 0.0, np.zeros(1, dtype=np.int64)
+    n_cells = int(min(max(16 * (inner.size + 1), 256), 1 << 16))
+    span = float(inner[-1] - inner[0])
+    scale = n_cells / span
+    cell_left = inner[0] + np.arange(n_cells) / scale
+    cell_start = np.searchsorted(inner, cell_left, side="right").astype(np.int64)
+    return float(inner[0]), scale, cell_start
+
+
+@numba.njit(nogil=True, cache=True)
+def _count_numeric_kernel(
+    values, inner, cell_origin, cell_scale, cell_start, ref_min, ref_max, shift, counts, stats
+):  # pragma: no cover - compiled
+    n_inner = inner.size
+    n_cells = cell_start.size
+    missing = counts.size - 1
+    below = 0
+    above = 0
+    n_finite = 0
+    total = 0.0
+    total_sq = 0.0
+    minimum = np.inf
+    maximum = -np.inf
+    for i in range(values.size):
+        x = values[i]
+        if x != x:
+            counts[missing] += 1
+            continue
+        if x < ref_min:
+            below += 1
+        elif x > ref_max:
+            above += 1
+        if n_inner == 0 or x < inner[0]:
+            b = 0
+        elif x >= inner[n_inner - 1]:
+            b = n_inner
+        else:
+            cell = int((x - cell_origin) * cell_scale)
+            if cell >= n_cells:
+                cell = n_cells - 1
+            b = cell_start[cell]
+            # Step to the exact bin: the invariant inner[b-1] <= x < inner[b] makes the result
+            # identical to np.searchsorted(inner, x, side="right") whatever rounding did.
+            while b > 0 and x < inner[b - 1]:
+                b -= 1
+            while b < n_inner and x >= inner[b]:
+                b += 1
+        counts[b] += 1
+        if x - x == 0:  # finite
+            n_finite += 1
+            d = x - shift
+            total += d
+            total_sq += d * d
+            if x < minimum:
+                minimum = x
+            if x > maximum:
+                maximum = x
+    stats[0] = below
+    stats[1] = above
+    stats[2] = n_finite
+    stats[3] = total
+    stats[4] = total_sq
+    stats[5] = minimum
+    stats[6] = maximum
+
+
+def _count_categorical(spec: BinSpec, series: pd.Series, seen_type: str | None) -> ColumnCounts:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        found = series.cat.categories
+    else:
+        codes, found = pd.factorize(series, use_na_sentinel=True)
+    # Per-code counts first (one pass over the data, code -1 = missing), then map the few
+    # distinct codes to slots: the data is never touched again, whatever the category count.
+    code_counts = np.bincount(codes.astype(np.intp) + 1, minlength=len(found) + 1)
+    keys = [category_key(value) for value in found]
+    slot_of_code = pd.Index(spec.categories, dtype=object).get_indexer(keys)
+    unseen_mask = slot_of_code < 0
+    slot_of_code[unseen_mask] = spec.other_slot
+    slots = np.concatenate(([spec.missing_slot], slot_of_code))
+    counts = np.bincount(slots, weights=code_counts, minlength=spec.n_slots)
+    unseen_counts = code_counts[1:][unseen_mask]
+    unseen_keys = np.asarray(keys, dtype=object)[unseen_mask]
+    present = unseen_counts > 0
+    unseen = _top_unseen(
+        dict(zip(unseen_keys[present], unseen_counts[present].tolist(), strict=True))
+    )
+    return ColumnCounts(
+        counts=np.rint(counts).astype(np.int64), unseen=unseen, observed_type=seen_type
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def category_key(value: Any) -> str:
+    """The string a category is stored and matched under.
+
+    Integral floats match their integer form (``2.0`` and ``2`` are the category ``"2"``), so
+    a code column that gained a missing value (and so became float) still matches.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+def _category_keys(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.cat.rename_categories([category_key(c) for c in series.cat.categories])
+        return series.astype(object)
+    codes, found = pd.factorize(series, use_na_sentinel=True)
+    keys = np.asarray([category_key(v) for v in found] + [None], dtype=object)
+    return pd.Series(keys[codes], dtype=object)
+
+
+def _as_series(values: pd.Series | ArrayLike) -> pd.Series:
+    if isinstance(values, pd.Series):
+        return values
+    if isinstance(values, pd.Index):
+        return values.to_series(index=None)
+    array = (
+        np.asarray(values) if not isinstance(values, pd.api.extensions.ExtensionArray) else values
+    )
+    if array.ndim != 1:
+        raise InputDataError(f"expected one column of values, got an array of shape {array.shape}")
+    return pd.Series(array, copy=False)
+
+
+def _as_float_array(series: pd.Series, name: str, *, coerce: bool = False) -> NDArray[Any]:
+    """Numbers as a numpy array for the kernel: int/float kept as they are, NA as NaN.
+
+    Datetimes become seconds since the epoch. With ``coerce``, values that are not numbers
+    (strings arriving in a numeric feature) count as missing; the caller reports the type change.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if getattr(dtype, "tz", None) is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        nanoseconds = series.to_numpy(dtype="datetime64[ns]").view(np.int64).astype(np.float64)
+        nanoseconds[series.isna().to_numpy()] = np.nan
+        return nanoseconds / 1e9
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+        return series.to_numpy()
+    if pd.api.types.is_numeric_dtype(dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not coerce:
+        raise InputDataError(
+            f"feature `{name}`: column of type `{dtype}` is not numeric; declare it categorical"
+        )
+    if isinstance(dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _top_unseen(unseen: Mapping[str, int]) -> dict[str, int]:
+    ordered = sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0]))
+    return dict(ordered[:UNSEEN_KEPT])
+
+
+def _merge_unseen(left: Mapping[str, int], right: Mapping[str, int]) -> dict[str, int]:
+    if not right:
+        return dict(left)
+    merged = dict(left)
+    for key, count in right.items():
+        merged[key] = merged.get(key, 0) + count
+    return _top_unseen(merged)
+
+
+def _merge_observed(left: str | None, right: str | None) -> str | None:
+    if left is None or left == right:
+        return right
+    if right is None:
+        return left
+    return "mixed"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"

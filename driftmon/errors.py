@@ -1,0 +1,62 @@
+"""The exception hierarchy: every error driftmon raises on purpose is a `DriftmonError`.
+
+Subclasses exist only where a caller handles the case differently. Messages say where (file,
+column, setting), what, and how to fix it; the CLI prints them as one line.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DriftmonError",
+    "EmptyHistogramError",
+    "InputDataError",
+    "NotificationError",
+    "ReferenceNotFoundError",
+    "SchemaError",
+    "SourceError",
+    "StoreError",
+]
+
+
+class DriftmonError(Exception):
+    """Root of every error driftmon raises deliberately."""
+
+
+class ConfigError(DriftmonError):
+    """A configuration value or option is invalid; the message names the key and valid values."""
+
+
+class InputDataError(DriftmonError):
+    """Counts, probabilities or data values that cannot be used (negative, NaN, mismatched)."""
+
+
+class EmptyHistogramError(InputDataError):
+    """A histogram has no observations, so no divergence can be computed for it.
+
+    `rows` holds the indices (along the leading axes) of the empty histograms.
+    """
+
+    def __init__(self, message: str, rows: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.rows = rows
+
+
+class SchemaError(DriftmonError):
+    """Data does not fit the reference's schema in a way that cannot be reported per feature."""
+
+
+class SourceError(DriftmonError):
+    """An input source (file, folder, query) is missing, unreadable, malformed or empty."""
+
+
+class ReferenceNotFoundError(DriftmonError):
+    """No (active) reference profile exists for a dataset."""
+
+
+class StoreError(DriftmonError):
+    """The database could not be opened, migrated or written."""
+
+
+class NotificationError(DriftmonError):
+    """A notification target is invalid or a delivery failed."""
