@@ -1,0 +1,292 @@
+"""Profiles: per-feature histograms plus cheap summaries, built from chunks and merged by addition.
+
+A `Profile` is all driftmon keeps of a data set: the reference's profile is stored, a batch's is
+compared with it, and neither ever needs the raw rows again. Profiles serialize to plain
+JSON-safe dicts (`Profile.to_dict`) and back without loss.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from driftmon.bins import (
+    CATEGORICAL,
+    DEFAULT_MAX_CATEGORIES,
+    DEFAULT_N_BINS,
+    KINDS,
+    NUMERIC,
+    BinSpec,
+    ColumnCounts,
+    count_values,
+    fit_bins,
+)
+from driftmon.errors import ConfigError, InputDataError, SchemaError
+
+__all__ = ["FeatureProfile", "Profile", "fit_specs", "profile_frame"]
+
+#: Quantiles reported in numeric summaries (estimated from the histogram, so they merge).
+SUMMARY_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: Below this many cells (rows x features) threads cost more than they save.
+_PARALLEL_MIN_CELLS = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureProfile:
+    """One feature: its bin spec and what counting data into it gave."""
+
+    spec: BinSpec
+    tally: ColumnCounts
+
+    def __post_init__(self) -> None:
+        if self.tally.counts.shape != (self.spec.n_slots,):
+            raise InputDataError(
+                f"feature `{self.spec.name}`: {self.tally.counts.size} counts do not fit "
+                f"{self.spec.n_slots} slots"
+            )
+
+    @property
+    def counts(self) -> NDArray[np.int64]:
+        return self.tally.counts
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.tally.counts.sum())
+
+    @property
+    def n_missing(self) -> int:
+        return int(self.tally.counts[self.spec.missing_slot])
+
+    @property
+    def n_unseen(self) -> int:
+        """Values outside the reference's range (numeric) or in the "other" slot (categorical)."""
+        if self.spec.kind == NUMERIC:
+            return self.tally.n_below + self.tally.n_above
+        return int(self.tally.counts[self.spec.other_slot])
+
+    def summary(self) -> dict[str, Any]:
+        """Cheap descriptive statistics: moments and quantiles, or the top categories."""
+        if self.spec.kind == CATEGORICAL:
+            order = np.argsort(-self.counts[: len(self.spec.categories)], kind="stable")
+            top = [
+                (self.spec.categories[i], int(self.counts[i]))
+                for i in order[:10]
+                if self.counts[i] > 0
+            ]
+            return {"top_categories": top, "unseen_categories": dict(self.tally.unseen)}
+        n = self.tally.n_finite
+        return {
+            "mean": self.tally.mean if n else None,
+            "std": math.sqrt(self.tally.m2 / (n - 1)) if n > 1 else None,
+            "min": self.tally.minimum if n else None,
+            "max": self.tally.maximum if n else None,
+            "quantiles": dict(zip(SUMMARY_QUANTILES, self._histogram_quantiles(), strict=True)),
+        }
+
+    def _histogram_quantiles(self) -> list[float | None]:
+        """Quantiles interpolated inside the bins (outer bins clipped to the observed range)."""
+        value_counts = self.counts[: self.spec.n_bins].astype(np.float64)
+        total = value_counts.sum()
+        if total == 0 or self.tally.n_finite == 0:
+            return [None] * len(SUMMARY_QUANTILES)
+        edges = np.asarray(self.spec.edges, dtype=np.float64).copy()
+        edges[0] = min(edges[0], self.tally.minimum)
+        edges[-1] = max(edges[-1], self.tally.maximum)
+        if self.spec.discrete:
+            cumulative = np.cumsum(value_counts) / total
+            index = np.searchsorted(cumulative, SUMMARY_QUANTILES, side="left")
+            return [float(edges[min(i, len(edges) - 2)]) for i in index]
+        cumulative = np.concatenate(([0.0], np.cumsum(value_counts) / total))
+        return [float(v) for v in np.interp(SUMMARY_QUANTILES, cumulative, edges)]
+
+    def __add__(self, other: FeatureProfile) -> FeatureProfile:
+        if other.spec != self.spec:
+            raise InputDataError(
+                f"feature `{self.spec.name}`: cannot merge profiles counted with different bins"
+            )
+        return FeatureProfile(self.spec, self.tally + other.tally)
+
+    def to_dict(self) -> dict[str, Any]:
+        tally = self.tally
+        return {
+            "spec": self.spec.to_dict(),
+            "counts": tally.counts.tolist(),
+            "n_below": tally.n_below,
+            "n_above": tally.n_above,
+            "n_finite": tally.n_finite,
+            "mean": tally.mean,
+            "m2": tally.m2,
+            "minimum": tally.minimum if math.isfinite(tally.minimum) else None,
+            "maximum": tally.maximum if math.isfinite(tally.maximum) else None,
+            "unseen": dict(tally.unseen),
+            "observed_type": tally.observed_type,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureProfile:
+        minimum, maximum = data.get("minimum"), data.get("maximum")
+        tally = ColumnCounts(
+            counts=np.asarray(data["counts"], dtype=np.int64),
+            n_below=int(data.get("n_below", 0)),
+            n_above=int(data.get("n_above", 0)),
+            n_finite=int(data.get("n_finite", 0)),
+            mean=float(data.get("mean", 0.0)),
+            m2=float(data.get("m2", 0.0)),
+            minimum=math.inf if minimum is None else float(minimum),
+            maximum=-math.inf if maximum is None else float(maximum),
+            unseen={str(k): int(v) for k, v in data.get("unseen", {}).items()},
+            observed_type=data.get("observed_type"),
+        )
+        return cls(BinSpec.from_dict(data["spec"]), tally)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Every monitored feature of one data set (or batch), plus the columns that arrived.
+
+    ``columns`` lists all columns of the data, monitored or not, so a comparison can report new
+    columns. Profiles of chunks merge with `+` into the profile of the whole.
+    """
+
+    features: Mapping[str, FeatureProfile]
+    n_rows: int
+    columns: tuple[str, ...] = ()
+    column_types: Mapping[str, str | None] = field(default_factory=dict)
+
+    def __add__(self, other: Profile) -> Profile:
+        names = list(self.features) + [n for n in other.features if n not in self.features]
+        merged = {
+            name: (
+                self.features[name] + other.features[name]
+                if name in self.features and name in other.features
+                else self.features.get(name) or other.features[name]
+            )
+            for name in names
+        }
+        columns = self.columns + tuple(c for c in other.columns if c not in self.columns)
+        types = {
+            c: _merge_type(self.column_types.get(c), other.column_types.get(c)) for c in columns
+        }
+        return Profile(merged, self.n_rows + other.n_rows, columns, types)
+
+    @property
+    def specs(self) -> dict[str, BinSpec]:
+        return {name: feature.spec for name, feature in self.features.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-safe dict (lists, numbers, strings); `from_dict` restores it exactly."""
+        return {
+            "n_rows": self.n_rows,
+            "columns": list(self.columns),
+            "column_types": dict(self.column_types),
+            "features": {name: f.to_dict() for name, f in self.features.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Profile:
+        return cls(
+            features={n: FeatureProfile.from_dict(f) for n, f in data["features"].items()},
+            n_rows=int(data["n_rows"]),
+            columns=tuple(data.get("columns", ())),
+            column_types=dict(data.get("column_types", {})),
+        )
+
+    @classmethod
+    def empty(cls, specs: Mapping[str, BinSpec]) -> Profile:
+        """The profile of zero rows: the identity of `+`."""
+        features = {
+            name: FeatureProfile(spec, ColumnCounts(np.zeros(spec.n_slots, dtype=np.int64)))
+            for name, spec in specs.items()
+        }
+        return cls(features, 0, (), {})
+
+
+def fit_specs(
+    frame: pd.DataFrame,
+    *,
+    features: Sequence[str] | None = None,
+    exclude: Iterable[str] = (),
+    kinds: Mapping[str, str] | None = None,
+    n_bins: int | Mapping[str, int] = DEFAULT_N_BINS,
+    max_categories: int | Mapping[str, int] = DEFAULT_MAX_CATEGORIES,
+) -> dict[str, BinSpec]:
+    """Fit bins for every feature column of a reference frame.
+
+    ``features`` selects columns (default: all), ``exclude`` drops some; ``kinds`` overrides the
+    inferred kind per column; ``n_bins`` and ``max_categories`` take one value for all or a
+    mapping of per-feature values (features not in the mapping get the default).
+    """
+    selected = _select_columns(frame.columns, features, exclude)
+    kinds = dict(kinds or {})
+    for name, kind in kinds.items():
+        if kind not in KINDS:
+            raise ConfigError(f"feature `{name}`: type `{kind}` is not one of {', '.join(KINDS)}")
+    return {
+        name: fit_bins(
+            frame[name],
+            name=name,
+            kind=kinds.get(name),  # type: ignore[arg-type]
+            n_bins=_per_feature(n_bins, name, DEFAULT_N_BINS),
+            max_categories=_per_feature(max_categories, name, DEFAULT_MAX_CATEGORIES),
+        )
+        for name in selected
+    }
+
+
+def profile_frame(frame: pd.DataFrame, specs: Mapping[str, BinSpec]) -> Profile:
+    """Count one frame (a whole batch or one chunk of it) with fixed bins.
+
+    Features whose column is absent are left out of the profile (the comparison reports them
+    as missing). Large frames are counted column-parallel: the numeric kernel releases the GIL.
+    """
+    present = [name for name in specs if name in frame.columns]
+    cells = len(frame) * max(len(present), 1)
+
+    def count(name: str) -> FeatureProfile:
+        return FeatureProfile(specs[name], count_values(specs[name], frame[name]))
+
+    if cells >= _PARALLEL_MIN_CELLS and len(present) > 1:
+        with ThreadPoolExecutor(max_workers=min(len(present), os.cpu_count() or 1)) as pool:
+            counted = list(pool.map(count, present))
+    else:
+        counted = [count(name) for name in present]
+    features = {f.spec.name: f for f in counted}
+    columns = tuple(str(c) for c in frame.columns)
+    types = {name: f.tally.observed_type for name, f in features.items()}
+    return Profile(features, len(frame), columns, types)
+
+
+def _select_columns(
+    columns: Iterable[Any], features: Sequence[str] | None, exclude: Iterable[str]
+) -> list[str]:
+    available = [str(c) for c in columns]
+    excluded = set(exclude)
+    if features is None:
+        return [c for c in available if c not in excluded]
+    absent = [f for f in features if f not in available]
+    if absent:
+        raise SchemaError(
+            f"feature column(s) {', '.join(f'`{a}`' for a in absent)} not in the data; "
+            f"available columns: {', '.join(available)}"
+        )
+    return [f for f in features if f not in excluded]
+
+
+def _per_feature(value: int | Mapping[str, int], name: str, default: int) -> int:
+    if isinstance(value, Mapping):
+        return int(value.get(name, default))
+    return int(value)
+
+
+def _merge_type(left: str | None, right: str | None) -> str | None:
+    if left is None or left == right:
+        return right
+    return left if right is None else "mixed"
