@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
@@ -298,6 +299,8 @@ def g_test(
     reference, current = _broadcast(reference, current)
     mask = _bin_mask(where, reference.shape, "counts")
     if mask is not None:
+        if np.any(reference[~mask] != 0) or np.any(current[~mask] != 0):
+            raise InputDataError("counts: bins excluded by `where` must be empty")
         reference = np.where(mask, reference, 0.0)
         current = np.where(mask, current, 0.0)
     n_reference = reference.sum(axis=-1, keepdims=True)
@@ -408,9 +411,9 @@ def _pool_sparse_bins(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Merge runs of adjacent bins so each merged bin expects >= ``min_expected`` rows.
 
-    The expectation is taken for the smaller sample under homogeneity. Bins are grouped by
-    their cumulative expected count; a short last group joins the one before it. Quantile bins
-    and frequency-ordered categories make adjacent bins the natural ones to merge.
+    The expectation is taken for the smaller sample under homogeneity. A group closes as soon
+    as it expects ``min_expected`` rows; a short last group joins the one before it. Quantile
+    bins and frequency-ordered categories make adjacent bins the natural ones to merge.
     """
     shape = reference.shape
     width = shape[-1]
@@ -420,21 +423,34 @@ def _pool_sparse_bins(
     n_ref = ref2.sum(axis=-1, keepdims=True)
     n_cur = cur2.sum(axis=-1, keepdims=True)
     expected = np.minimum(n_ref, n_cur) * totals / (n_ref + n_cur)
-    before = np.cumsum(expected, axis=-1) - expected
-    level = np.floor(before / min_expected)
-    starts = np.concatenate(
-        (np.zeros((level.shape[0], 1), dtype=bool), level[:, 1:] != level[:, :-1]), axis=-1
-    )
-    group = np.cumsum(starts, axis=-1)  # group index <= bin index, so it fits the width
-    last = group[:, -1:]
-    last_total = np.where(group == last, expected, 0.0).sum(axis=-1, keepdims=True)
-    short_tail = (last_total < min_expected) & (last > 0)
-    group = np.where(short_tail & (group == last), last - 1, group)
+    group = _greedy_groups(np.ascontiguousarray(expected), min_expected)
     flat = (np.arange(ref2.shape[0])[:, None] * width + group).reshape(-1)
     size = ref2.shape[0] * width
     pooled_ref = np.bincount(flat, weights=ref2.reshape(-1), minlength=size)
     pooled_cur = np.bincount(flat, weights=cur2.reshape(-1), minlength=size)
     return pooled_ref.reshape(shape), pooled_cur.reshape(shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy_groups(expected, min_expected):  # pragma: no cover - compiled
+    """Group index per bin (row-wise): close a group once it expects ``min_expected`` rows."""
+    n_rows, width = expected.shape
+    group = np.zeros((n_rows, width), dtype=np.int64)
+    for row in range(n_rows):
+        current = 0
+        running = 0.0
+        for j in range(width):
+            group[row, j] = current
+            running += expected[row, j]
+            if running >= min_expected and j < width - 1:
+                current += 1
+                running = 0.0
+        if running < min_expected and current > 0:
+            # the last group is short: merge it into the one before
+            for j in range(width):
+                if group[row, j] == current:
+                    group[row, j] = current - 1
+    return group
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,7 +484,7 @@ def _divergence(
     if reduction not in REDUCTIONS:
         raise ConfigError(f"reduction `{reduction}` is not one of {', '.join(REDUCTIONS)}")
     first_name, second_name = ("current", "reference") if swapped else ("reference", "current")
-    n_first, n_second = np.shape(first)[-1:], np.shape(second)[-1:]
+    n_first, n_second = _shape(first, first_name)[-1:], _shape(second, second_name)[-1:]
     if n_first and n_second and n_first != n_second:
         raise InputDataError(
             f"mismatched bin counts: {first_name} has {n_first[0]} bins, "
@@ -477,7 +493,8 @@ def _divergence(
     p = smoothed_probabilities(first, alpha=alpha, where=where, floor=floor, name=first_name)
     q = smoothed_probabilities(second, alpha=alpha, where=where, floor=floor, name=second_name)
     p, q = _broadcast(p, q)
-    values = terms(p, q).sum(axis=-1)
+    # Every measure here is >= 0 in exact arithmetic; rounding can leave -1e-16.
+    values = np.maximum(terms(p, q).sum(axis=-1), 0.0)
     if base is not None:
         if base <= 0 or base == 1 or not np.isfinite(base):
             raise ConfigError(f"base must be a positive number other than 1, got `{base}`")
@@ -491,7 +508,18 @@ def _divergence(
     return float(values) if values.ndim == 0 else values
 
 
+def _shape(histogram: ArrayLike, name: str) -> tuple[int, ...]:
+    try:
+        return np.shape(histogram)
+    except ValueError:
+        raise InputDataError(
+            f"{name} is ragged: every histogram in one call needs the same number of bins "
+            "(pad with zeros and pass `where=` to mark the real bins)"
+        ) from None
+
+
 def _validated(histogram: ArrayLike, name: str) -> NDArray[np.float64]:
+    _shape(histogram, name)
     values = np.asarray(histogram)
     if values.dtype == object or not (
         np.issubdtype(values.dtype, np.number) or values.dtype == bool

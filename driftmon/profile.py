@@ -31,7 +31,7 @@ from driftmon.bins import (
 )
 from driftmon.errors import ConfigError, InputDataError, SchemaError
 
-__all__ = ["FeatureProfile", "Profile", "fit_specs", "profile_frame"]
+__all__ = ["FeatureProfile", "Profile", "fit_specs", "profile_chunks", "profile_frame"]
 
 #: Quantiles reported in numeric summaries (estimated from the histogram, so they merge).
 SUMMARY_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -262,6 +262,29 @@ def profile_frame(frame: pd.DataFrame, specs: Mapping[str, BinSpec]) -> Profile:
     columns = tuple(str(c) for c in frame.columns)
     types = {name: f.tally.observed_type for name, f in features.items()}
     return Profile(features, len(frame), columns, types)
+
+
+def profile_chunks(
+    chunks: Iterable[pd.DataFrame],
+    specs: Mapping[str, BinSpec],
+    *,
+    columns: Sequence[str] | None = None,
+) -> Profile:
+    """Profile a stream of chunks: count each with `profile_frame` and add the profiles.
+
+    ``columns`` (all columns of the source, monitored or not) replaces the chunk's own column
+    list, so a comparison can report new columns that were never read.
+    """
+    total = Profile.empty(specs)
+    seen_any = False
+    for chunk in chunks:
+        total = (total + profile_frame(chunk, specs)) if seen_any else profile_frame(chunk, specs)
+        seen_any = True
+    if not seen_any:
+        total = Profile(total.features, 0, (), {})
+    if columns is not None:
+        total = Profile(total.features, total.n_rows, tuple(columns), total.column_types)
+    return total
 
 
 def _select_columns(
