@@ -1,0 +1,172 @@
+"""What a drift check returns: one plain, JSON-ready object for the CLI, flows and artifacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from driftmon.compare import Comparison
+from driftmon.policy import STATUSES, Verdict
+
+__all__ = ["CheckResult", "FeatureRow", "build_check_result"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRow:
+    """One feature's headline figures and status, as shown in tables and JSON."""
+
+    name: str
+    kind: str
+    status: str
+    kl: float | None
+    kl_reverse: float | None
+    js: float | None
+    psi: float | None
+    p_value: float | None
+    expected_kl_no_drift: float | None
+    n_current: int
+    missing_share_reference: float | None
+    missing_share_current: float | None
+    unseen_share_reference: float | None
+    unseen_share_current: float | None
+    top_bins: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The outcome of checking one batch: stored run, per-feature rows and schema changes.
+
+    ``features`` are sorted most severe first, then by KL. ``skipped`` is true when the batch had
+    been checked before and was left as it was.
+    """
+
+    run_id: int
+    dataset: str
+    batch_key: str
+    source: str
+    n_rows: int
+    reference_version: int
+    verdict: str
+    features: tuple[FeatureRow, ...]
+    schema: dict[str, Any]
+    alerts: tuple[dict[str, Any], ...] = ()
+    report_path: str | None = None
+    replaced: bool = False
+    skipped: bool = False
+    drifted: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object `driftmon check --json` prints."""
+        return {
+            "run_id": self.run_id,
+            "dataset": self.dataset,
+            "batch_key": self.batch_key,
+            "source": self.source,
+            "n_rows": self.n_rows,
+            "reference_version": self.reference_version,
+            "verdict": self.verdict,
+            "drifted": list(self.drifted),
+            "features": [
+                {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "status": f.status,
+                    "kl": f.kl,
+                    "kl_reverse": f.kl_reverse,
+                    "js": f.js,
+                    "psi": f.psi,
+                    "p_value": f.p_value,
+                    "expected_kl_no_drift": f.expected_kl_no_drift,
+                    "n_current": f.n_current,
+                    "missing_share_reference": f.missing_share_reference,
+                    "missing_share_current": f.missing_share_current,
+                    "unseen_share_reference": f.unseen_share_reference,
+                    "unseen_share_current": f.unseen_share_current,
+                    "top_bins": list(f.top_bins),
+                }
+                for f in self.features
+            ],
+            "schema": self.schema,
+            "alerts": list(self.alerts),
+            "report_path": self.report_path,
+            "replaced": self.replaced,
+            "skipped": self.skipped,
+        }
+
+    def drift_table(self) -> list[dict[str, Any]]:
+        """A short table (one row per feature) for Prefect artifacts and logs."""
+        return [
+            {
+                "feature": f.name,
+                "status": f.status,
+                "kl": _round(f.kl),
+                "js": _round(f.js),
+                "psi": _round(f.psi),
+                "p_value": _round(f.p_value),
+                "rows": f.n_current,
+            }
+            for f in self.features
+        ]
+
+
+def build_check_result(
+    *,
+    run_id: int,
+    dataset: str,
+    batch_key: str,
+    source: str,
+    reference_version: int,
+    comparison: Comparison,
+    verdict: Verdict,
+    report_path: str | None = None,
+    replaced: bool = False,
+    skipped: bool = False,
+) -> CheckResult:
+    rows = [
+        FeatureRow(
+            name=r.name,
+            kind=r.kind,
+            status=verdict.statuses.get(r.name, "empty"),
+            kl=r.kl,
+            kl_reverse=r.kl_reverse,
+            js=r.js,
+            psi=r.psi,
+            p_value=r.p_value,
+            expected_kl_no_drift=r.expected_kl_no_drift,
+            n_current=r.n_current,
+            missing_share_reference=r.missing_share_reference,
+            missing_share_current=r.missing_share_current,
+            unseen_share_reference=r.unseen_share_reference,
+            unseen_share_current=r.unseen_share_current,
+            top_bins=tuple(
+                {
+                    "label": b.label,
+                    "reference_share": b.reference_share,
+                    "current_share": b.current_share,
+                    "contribution": b.contribution,
+                }
+                for b in r.top_bins
+            ),
+        )
+        for r in comparison.features
+    ]
+    rows.sort(key=lambda f: (-STATUSES.index(f.status), -(f.kl or 0.0), f.name))
+    return CheckResult(
+        run_id=run_id,
+        dataset=dataset,
+        batch_key=batch_key,
+        source=source,
+        n_rows=comparison.n_rows,
+        reference_version=reference_version,
+        verdict=verdict.overall,
+        features=tuple(rows),
+        schema=comparison.schema.to_dict(),
+        report_path=report_path,
+        replaced=replaced,
+        skipped=skipped,
+        drifted=verdict.drifted,
+    )
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else float(f"{value:.{digits}g}")

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from driftmon.config import find_config, load_settings
+from driftmon.errors import ConfigError
+
+EXAMPLE = Path(__file__).parents[2] / "config" / "driftmon.toml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "driftmon.toml"
+    path.write_text(text)
+    return path
+
+
+def test_no_config_means_documented_defaults() -> None:
+    settings = load_settings(None).dataset("anything")
+    assert settings.n_bins == 20
+    assert settings.alpha == 0.5
+    assert settings.correction == "bh"
+    assert settings.thresholds.kl_warning == 0.02
+
+
+def test_the_example_config_is_valid_and_overrides_per_dataset_and_feature() -> None:
+    settings = load_settings(EXAMPLE)
+    orders = settings.dataset("orders")
+    assert orders.folder == "demo/data/batches"
+    assert orders.kinds() == {"items": "numeric"}
+    assert orders.n_bins_for(["order_value", "country"]) == {"order_value": 32, "country": 20}
+    assert orders.thresholds_for("order_value").kl_warning == 0.03
+    assert orders.thresholds_for("country").kl_warning == 0.02
+    assert orders.schedule is not None and orders.schedule.cron == "0 * * * *"
+
+
+def test_dataset_settings_overlay_the_defaults(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "[defaults]\nn_bins = 10\n[defaults.thresholds]\nkl_warning = 0.05\n"
+        "[datasets.a]\nalpha = 1.0\n[datasets.a.thresholds]\nsignificance = 0.001\n",
+    )
+    a = load_settings(path).dataset("a")
+    assert (a.n_bins, a.alpha) == (10, 1.0)
+    assert (a.thresholds.kl_warning, a.thresholds.significance) == (0.05, 0.001)
+
+
+def test_a_bad_value_names_the_key_and_the_allowed_values(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[defaults]\ncorrection = "bonferroni"\n')
+    with pytest.raises(ConfigError, match=r"`defaults.correction`: Input should be 'bh', 'holm'"):
+        load_settings(path)
+
+
+def test_a_bad_dataset_value_names_the_dataset_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[datasets.orders]\nn_bins = 0\n")
+    with pytest.raises(ConfigError, match=r"`datasets.orders.n_bins`: Input should be greater"):
+        load_settings(path)
+
+
+def test_an_unknown_key_is_an_error_not_a_silent_default(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[defaults]\nnbins = 3\n")
+    with pytest.raises(ConfigError, match=r"unknown key `defaults.nbins`"):
+        load_settings(path)
+
+
+def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_settings(_write(tmp_path, "[defaults\n"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_thresholds_must_be_ordered(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[defaults.thresholds]\nkl_warning = 0.5\nkl_critical = 0.1\n")
+    with pytest.raises(ConfigError, match="kl_critical must be at least kl_warning"):
+        load_settings(path)
+
+
+def test_schedule_needs_exactly_one_of_cron_or_interval(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[datasets.a.schedule]\n")
+    with pytest.raises(ConfigError, match="exactly one of `cron` or `interval_seconds`"):
+        load_settings(path)
+
+
+def test_config_is_found_from_flag_then_environment_then_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DRIFTMON_CONFIG", raising=False)
+    assert find_config(None) is None
+    _write(tmp_path, "")
+    assert find_config(None) == Path("driftmon.toml")
+    monkeypatch.setenv("DRIFTMON_CONFIG", "/elsewhere.toml")
+    assert find_config(None) == Path("/elsewhere.toml")
+    assert find_config("explicit.toml") == Path("explicit.toml")
