@@ -167,7 +167,8 @@ class ColumnCounts:
     ``counts`` follows the spec's slot layout. Numeric columns also carry how many values fell
     below / above the reference range and the moments of their finite values (count, mean,
     sum of squared deviations ``m2``, min, max), merged exactly with Chan's formulas.
-    Categorical columns carry up to `UNSEEN_KEPT` unseen categories by name.
+    Categorical columns carry up to `UNSEEN_KEPT` of the values in the "other" slot by name
+    (categories never seen in the reference, and reference categories beyond the cap).
     """
 
     counts: NDArray[np.int64]
@@ -187,7 +188,10 @@ class ColumnCounts:
                 f"cannot merge histograms with {self.counts.size} and {other.counts.size} slots"
             )
         n = self.n_finite + other.n_finite
-        if n:
+        if not self.n_finite or not other.n_finite:
+            source = other if other.n_finite else self
+            mean, m2 = source.mean, source.m2
+        elif n:
             delta = other.mean - self.mean
             mean = self.mean + delta * other.n_finite / n
             m2 = self.m2 + other.m2 + delta * delta * self.n_finite * other.n_finite / n
@@ -240,7 +244,10 @@ def observed_type(values: pd.Series | ArrayLike) -> str | None:
 
 def infer_kind(values: pd.Series | ArrayLike) -> Kind:
     """Numeric for numbers and datetimes; categorical for strings, categories and booleans."""
-    return NUMERIC if observed_type(values) in ("numeric", "datetime") else CATEGORICAL
+    series = _as_series(values)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return CATEGORICAL
+    return NUMERIC if observed_type(series) in ("numeric", "datetime") else CATEGORICAL
 
 
 # --------------------------------------------------------------------------------------------
@@ -343,8 +350,7 @@ def _count_numeric(spec: BinSpec, numbers: NDArray[Any], seen_type: str | None) 
     inner = spec.inner_edges
     cell_origin, cell_scale, cell_start = _cell_table(inner)
     counts = np.zeros(spec.n_slots, dtype=np.int64)
-    stats = np.zeros(7, dtype=np.float64)
-    shift = float(spec.edges[0] + spec.edges[-1]) / 2.0
+    stats = np.zeros(8, dtype=np.float64)
     _count_numeric_kernel(
         numbers,
         inner,
@@ -353,11 +359,11 @@ def _count_numeric(spec: BinSpec, numbers: NDArray[Any], seen_type: str | None) 
         cell_start,
         float(spec.edges[0]),
         float(spec.edges[-1]),
-        shift,
+        0.0,
         counts,
         stats,
     )
-    n_below, n_above, n_finite, total, total_sq, minimum, maximum = stats
+    n_below, n_above, n_finite, total, total_sq, minimum, maximum, shift = stats
     n = int(n_finite)
     mean = shift + total / n if n else 0.0
     m2 = max(total_sq - total * total / n, 0.0) if n else 0.0
@@ -383,7 +389,11 @@ def _cell_table(inner: NDArray[np.float64]) -> tuple[float, float, NDArray[np.in
     if inner.size < 2:
         return 0.0, 0.0, np.zeros(1, dtype=np.int64)
     n_cells = int(min(max(16 * (inner.size + 1), 256), 1 << 16))
-    span = float(inner[-1] - inner[0])
+    with np.errstate(over="ignore"):
+        span = float(inner[-1] - inner[0])
+    if not np.isfinite(span) or not np.isfinite(n_cells / span):
+        # edges near the float limits: no table, the kernel's exact walk does all the work
+        return float(inner[0]), 0.0, np.zeros(1, dtype=np.int64)
     scale = n_cells / span
     cell_left = inner[0] + np.arange(n_cells) / scale
     cell_start = np.searchsorted(inner, cell_left, side="right").astype(np.int64)
@@ -404,22 +414,33 @@ def _count_numeric_kernel(
     total_sq = 0.0
     minimum = np.inf
     maximum = -np.inf
+    # Shift the sums by the first finite value: it keeps the sum of squares precise for data
+    # far from zero (or from the reference), whatever the batch's location.
+    for i in range(values.size):
+        if values[i] - values[i] == 0:
+            shift = values[i]
+            break
     for i in range(values.size):
         x = values[i]
         if x != x:
             counts[missing] += 1
             continue
-        if x < ref_min:
-            below += 1
-        elif x > ref_max:
-            above += 1
+        # ref_min <= inner[0] and inner[-1] <= ref_max, so range checks only run in outer bins
         if n_inner == 0 or x < inner[0]:
             b = 0
+            if x < ref_min:
+                below += 1
+            elif x > ref_max:
+                above += 1
         elif x >= inner[n_inner - 1]:
             b = n_inner
+            if x > ref_max:
+                above += 1
         else:
-            cell = int((x - cell_origin) * cell_scale)
-            if cell >= n_cells:
+            position = (x - cell_origin) * cell_scale
+            if position < n_cells:  # false for NaN from inf * 0 as well
+                cell = int(position) if position > 0 else 0
+            else:
                 cell = n_cells - 1
             b = cell_start[cell]
             # Step to the exact bin: the invariant inner[b-1] <= x < inner[b] makes the result
@@ -445,6 +466,7 @@ def _count_numeric_kernel(
     stats[4] = total_sq
     stats[5] = minimum
     stats[6] = maximum
+    stats[7] = shift
 
 
 def _count_categorical(spec: BinSpec, series: pd.Series, seen_type: str | None) -> ColumnCounts:
@@ -462,12 +484,16 @@ def _count_categorical(spec: BinSpec, series: pd.Series, seen_type: str | None) 
     slot_of_code[unseen_mask] = spec.other_slot
     slots = np.concatenate(([spec.missing_slot], slot_of_code))
     counts = np.bincount(slots, weights=code_counts, minlength=spec.n_slots)
-    unseen_counts = code_counts[1:][unseen_mask]
-    unseen_keys = np.asarray(keys, dtype=object)[unseen_mask]
-    present = unseen_counts > 0
-    unseen = _top_unseen(
-        dict(zip(unseen_keys[present], unseen_counts[present].tolist(), strict=True))
-    )
+    unseen: dict[str, int] = {}
+    # distinct raw values may share a key (5, "5", 5.0): add, don't overwrite
+    for key, count in zip(
+        np.asarray(keys, dtype=object)[unseen_mask],
+        code_counts[1:][unseen_mask].tolist(),
+        strict=True,
+    ):
+        if count:
+            unseen[key] = unseen.get(key, 0) + count
+    unseen = _top_unseen(unseen)
     return ColumnCounts(
         counts=np.rint(counts).astype(np.int64), unseen=unseen, observed_type=seen_type
     )

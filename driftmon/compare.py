@@ -266,7 +266,9 @@ def _top_contributions(
     q = smoothed_probabilities(current_counts, alpha=alpha, where=exists)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(exists & (p > 0), p * (np.log(p) - np.log(np.where(q > 0, q, 1.0))), 0.0)
-    order = np.argsort(-np.abs(terms), axis=-1, kind="stable")[:, :n_top]
+    occupied = exists & ((reference_counts + current_counts) > 0)
+    order = np.argsort(np.where(occupied, -np.abs(terms), np.inf), axis=-1, kind="stable")
+    order = order[:, :n_top]
     ref_share = reference_counts / np.maximum(reference_counts.sum(axis=-1, keepdims=True), 1)
     cur_share = current_counts / np.maximum(current_counts.sum(axis=-1, keepdims=True), 1)
     results = []

@@ -98,12 +98,13 @@ class FeatureProfile:
         if total == 0 or self.tally.n_finite == 0:
             return [None] * len(SUMMARY_QUANTILES)
         edges = np.asarray(self.spec.edges, dtype=np.float64).copy()
-        edges[0] = min(edges[0], self.tally.minimum)
-        edges[-1] = max(edges[-1], self.tally.maximum)
         if self.spec.discrete:
+            # one bin per reference value: a quantile is the value of the bin it falls in
             cumulative = np.cumsum(value_counts) / total
             index = np.searchsorted(cumulative, SUMMARY_QUANTILES, side="left")
             return [float(edges[min(i, len(edges) - 2)]) for i in index]
+        edges[0] = min(edges[0], self.tally.minimum)
+        edges[-1] = max(edges[-1], self.tally.maximum)
         cumulative = np.concatenate(([0.0], np.cumsum(value_counts) / total))
         return [float(v) for v in np.interp(SUMMARY_QUANTILES, cumulative, edges)]
 
@@ -224,6 +225,7 @@ def fit_specs(
     inferred kind per column; ``n_bins`` and ``max_categories`` take one value for all or a
     mapping of per-feature values (features not in the mapping get the default).
     """
+    frame = _string_columns(frame)
     selected = _select_columns(frame.columns, features, exclude)
     kinds = dict(kinds or {})
     for name, kind in kinds.items():
@@ -247,6 +249,7 @@ def profile_frame(frame: pd.DataFrame, specs: Mapping[str, BinSpec]) -> Profile:
     Features whose column is absent are left out of the profile (the comparison reports them
     as missing). Large frames are counted column-parallel: the numeric kernel releases the GIL.
     """
+    frame = _string_columns(frame)
     present = [name for name in specs if name in frame.columns]
     cells = len(frame) * max(len(present), 1)
 
@@ -285,6 +288,13 @@ def profile_chunks(
     if columns is not None:
         total = Profile(total.features, total.n_rows, tuple(columns), total.column_types)
     return total
+
+
+def _string_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Feature names are strings everywhere (JSON, the database): rename 0 to "0"."""
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    return frame.rename(columns=str)
 
 
 def _select_columns(

@@ -861,7 +861,7 @@ def test_p_values_outside_the_unit_interval_raise_input_data_error(bad):
 
 
 def test_ragged_nested_lists_raise_input_data_error_suggesting_where() -> None:
-    with pytest.raises(InputDataError, match="ragged.*where="):
+    with pytest.raises(InputDataError, match=r"ragged.*where="):
         kl_divergence([[1, 2], [1]], [[1, 2], [1]])
 
 
