@@ -93,7 +93,11 @@ def bench_categorical(n_values: int, rounds: int, rng: np.random.Generator) -> b
         np.array_equal(ours[: len(reference_categories)], base_counts[1:])
         and ours[-1] == base_counts[0]
     )
-    rates = {"driftmon (category dtype)": [], "driftmon (strings)": [], "pd.Categorical+bincount": []}
+    rates = {
+        "driftmon (category dtype)": [],
+        "driftmon (strings)": [],
+        "pd.Categorical+bincount": [],
+    }
     for _ in range(rounds):
         rates["driftmon (category dtype)"].append(
             _median_rate(lambda: count_values(spec, as_category), n_values, 1)

@@ -1,0 +1,463 @@
+"""The `driftmon` command: build references, check batches, list history, run the demo.
+
+Every job runs through the Prefect flows in ``flows/``. User mistakes (unknown dataset, no
+reference, bad path, bad config value) are checked before Prefect starts and print one line
+on stderr with exit code 1; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from driftmon import __version__, pipeline, progress, store
+from driftmon.config import CONFIG_ENV, find_config, load_settings
+from driftmon.errors import DriftmonError
+from driftmon.results import CheckResult
+
+DB_ENV = "DRIFTMON_DB_URL"
+DEMO_DATASET = "orders"
+
+app = typer.Typer(
+    name="driftmon",
+    help="Data-drift monitoring: smoothed KL divergence against a stored reference.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Pipes and CI logs get a width that fits the tables; terminals use their own.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class _State:
+    db_url: str | None = None
+    config_path: str | None = None
+    verbose: bool = False
+
+
+state = _State()
+
+
+@app.callback()
+def main(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar=DB_ENV,
+            help="SQLAlchemy database URL. Default: sqlite file driftmon.db in this folder.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar=CONFIG_ENV,
+            help="TOML configuration file. Default: ./driftmon.toml if it exists.",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect logs.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"driftmon {__version__}")
+        raise typer.Exit()
+    state.verbose = verbose
+    state.config_path = str(config) if config else None
+    state.db_url = db
+
+
+@app.command()
+def reference(
+    dataset: Annotated[str, typer.Argument(help="Dataset name, e.g. orders.")],
+    source: Annotated[
+        str | None,
+        typer.Option("--source", "-s", help="CSV/Parquet file, folder or glob of trusted data."),
+    ] = None,
+) -> None:
+    """Build bins from trusted data and store them as the dataset's new reference version."""
+    with _user_errors():
+        settings, config_path = _settings()
+        dataset_settings = settings.dataset(dataset)
+        source = source or dataset_settings.reference
+        if not source:
+            raise DriftmonError(
+                f"no reference data for `{dataset}`: pass --source PATH or set "
+                f"`datasets.{dataset}.reference` in the config"
+            )
+        from driftmon import sources
+
+        sources.parse_source(source)  # fail fast on a bad path, before Prefect starts
+        db_url = _db_url(settings)
+        store.open_store(db_url).dispose()
+        flows = _flows()
+        with _progress_bar():
+            info = flows.build_reference_flow(
+                dataset=dataset, source=source, db_url=db_url, config_path=config_path
+            )
+    out.print(
+        f"Stored reference [bold]v{info['version']}[/] of [bold]{dataset}[/]: "
+        f"{info['n_rows']:,} rows, {len(info['features'])} features "
+        f"({', '.join(info['features'])})"
+    )
+    out.print(f"Database: {_display_url(db_url)}")
+
+
+@app.command()
+def check(
+    dataset: Annotated[str, typer.Argument(help="Dataset name.")],
+    source: Annotated[str, typer.Option("--source", "-s", help="The batch file to check.")],
+    batch_key: Annotated[
+        str | None,
+        typer.Option(help="Identity of the batch. Default: file path + size + modification time."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    keep_previous: Annotated[
+        bool,
+        typer.Option(
+            "--keep-previous",
+            help="If this batch was checked before, keep that run and store this one beside it "
+            "(default: replace it).",
+        ),
+    ] = False,
+) -> None:
+    """Check one batch against the dataset's active reference."""
+    with _user_errors():
+        settings, config_path = _settings()
+        settings.dataset(dataset)
+        db_url = _db_url(settings)
+        plan = pipeline.plan_batch(source, batch_key)
+        pipeline.load_reference(store.open_store(db_url), dataset)  # fail fast: no reference
+        flows = _flows()
+        with _progress_bar(enabled=not as_json):
+            result = flows.check_batch_flow(
+                dataset=dataset,
+                source=source,
+                batch_key=plan.batch_key,
+                db_url=db_url,
+                config_path=config_path,
+                on_duplicate="new" if keep_previous else "replace",
+            )
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+    else:
+        _print_result(result)
+        out.print(f"Database: {_display_url(db_url)}")
+    raise typer.Exit(0)
+
+
+@app.command("check-new")
+def check_new(
+    dataset: Annotated[str, typer.Argument(help="Dataset name.")],
+    folder: Annotated[
+        str | None,
+        typer.Option("--folder", "-f", help="Folder or glob of batch files. Default: config."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Check every batch file in a folder that has not been checked yet, in name order."""
+    with _user_errors():
+        settings, config_path = _settings()
+        folder = folder or settings.dataset(dataset).folder
+        if not folder:
+            raise DriftmonError(
+                f"no batch folder for `{dataset}`: pass --folder DIR or set "
+                f"`datasets.{dataset}.folder` in the config"
+            )
+        db_url = _db_url(settings)
+        engine = store.open_store(db_url)
+        pipeline.load_reference(engine, dataset)
+        pending = pipeline.unprocessed_batches(engine, dataset, folder)
+        if not pending:
+            results: list[CheckResult] = []
+        else:
+            flows = _flows()
+            with _progress_bar(enabled=not as_json):
+                results = flows.check_new_batches_flow(
+                    dataset=dataset, folder=folder, db_url=db_url, config_path=config_path
+                )
+    if as_json:
+        out.print_json(json.dumps([r.to_dict() for r in results]))
+        return
+    if not results:
+        out.print(f"No new batches for [bold]{dataset}[/] in {folder}.")
+        return
+    for result in results:
+        _print_result(result)
+    out.print(f"Checked {len(results)} new batch(es). Database: {_display_url(db_url)}")
+
+
+@app.command()
+def history(
+    dataset: Annotated[str, typer.Argument(help="Dataset name.")],
+    limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List a dataset's checked batches, newest first, with their headline drift figures."""
+    with _user_errors():
+        settings, _ = _settings()
+        engine = store.open_store(_db_url(settings))
+        with store.session_scope(engine) as session:
+            if dataset not in store.list_datasets(session):
+                known = ", ".join(store.list_datasets(session)) or "none yet"
+                raise DriftmonError(f"unknown dataset `{dataset}` (known datasets: {known})")
+            runs = store.list_runs(session, dataset, limit=limit)
+    if as_json:
+        out.print_json(json.dumps([_run_dict(r) for r in runs]))
+        return
+    if not runs:
+        out.print(f"No runs yet for [bold]{dataset}[/].")
+        return
+    table = Table(title=f"{dataset}: last {len(runs)} run(s)")
+    for column in ("run", "checked at", "batch", "rows", "ref", "verdict", "drifted", "max KL"):
+        table.add_column(column, justify="right" if column in ("run", "rows", "ref") else "left")
+    for run in runs:
+        table.add_row(
+            str(run.id),
+            run.finished_at.strftime("%Y-%m-%d %H:%M:%S") if run.finished_at else "",
+            _short_key(run.batch_key),
+            f"{run.n_rows:,}",
+            f"v{run.reference_version}",
+            _status_text(run.verdict),
+            str(run.n_drifted),
+            _num(run.max_kl),
+        )
+    out.print(table)
+
+
+@app.command()
+def demo(
+    folder: Annotated[
+        Path, typer.Option(help="Where the example data and the demo database are written.")
+    ] = Path("demo"),
+) -> None:
+    """Run the whole story on bundled example data: reference, then every batch, then history.
+
+    Writes deterministic example data (an online shop's orders: a reference period and six later
+    batches, four of them drifted in known ways) and a fresh SQLite database under FOLDER.
+    """
+    from driftmon.examples import generate_example_data
+
+    with _user_errors():
+        folder.mkdir(parents=True, exist_ok=True)
+        database = folder / "driftmon.db"
+        for stale in folder.glob("driftmon.db*"):
+            stale.unlink()  # the demo owns this database; every demo run starts fresh
+        db_url = state.db_url or f"sqlite:///{database.resolve()}"
+        err.print(f"Writing example data to {folder}/ ...")
+        data = generate_example_data(folder / "data")
+        flows = _flows()
+        err.print("Building the reference through the Prefect flow ...")
+        info = flows.build_reference_flow(
+            dataset=DEMO_DATASET, source=str(data.reference), db_url=db_url
+        )
+        out.print(
+            f"Reference v{info['version']} of [bold]{DEMO_DATASET}[/]: {info['n_rows']:,} rows, "
+            f"{len(info['features'])} features."
+        )
+        err.print(f"Checking {len(data.batches)} batches through the Prefect flow ...")
+        results = flows.check_new_batches_flow(
+            dataset=DEMO_DATASET, folder=str(data.batches[0].parent), db_url=db_url
+        )
+    for result in results:
+        if result.drifted:
+            _print_result(result)
+    _print_summary(results, data.expected_drift)
+    out.print()
+    out.print("[bold]Where the results are[/]")
+    out.print(f"  database:  {_display_url(db_url)}")
+    out.print(f"  data:      {folder / 'data'}")
+    out.print(f"  next:      driftmon --db {db_url} history {DEMO_DATASET}")
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+def _print_result(result: CheckResult) -> None:
+    title = (
+        f"{result.dataset} · {_short_key(result.batch_key)} · {result.n_rows:,} rows · "
+        f"reference v{result.reference_version} · run {result.run_id}"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("feature", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for column in ("KL", "JS", "PSI", "p (corr.)", "missing ref→now", "unseen ref→now"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for f in result.features:
+        table.add_row(
+            f.name,
+            _status_text(f.status),
+            _num(f.kl),
+            _num(f.js),
+            _num(f.psi),
+            _p(f.p_value),
+            _share_change(f.missing_share_reference, f.missing_share_current),
+            _share_change(f.unseen_share_reference, f.unseen_share_current),
+        )
+    out.print(table)
+    line = f"verdict: {_status_text(result.verdict)}"
+    if result.drifted:
+        line += f" · drifted: {', '.join(result.drifted)}"
+    if result.replaced:
+        line += " · replaced the earlier run of this batch"
+    out.print(line)
+    changes = _schema_changes(result.schema)
+    if changes:
+        out.print("[yellow]schema changes:[/] " + changes)
+
+
+def _print_summary(results: list[CheckResult], expected: dict[str, frozenset[str]]) -> None:
+    """One line per batch: what driftmon found next to what was changed on purpose."""
+    table = Table(title="Demo: every batch checked against reference v1", title_justify="left")
+    for column in ("run", "batch", "rows", "verdict", "drifted (found)", "changed on purpose"):
+        table.add_column(column, justify="right" if column in ("run", "rows") else "left")
+    for result in results:
+        table.add_row(
+            str(result.run_id),
+            Path(result.source).name,
+            f"{result.n_rows:,}",
+            _status_text(result.verdict),
+            ", ".join(result.drifted) or "–",
+            ", ".join(sorted(expected.get(Path(result.source).name, ()))) or "–",
+        )
+    out.print(table)
+
+
+def _schema_changes(schema: dict[str, Any]) -> str:
+    parts = []
+    if schema["missing"]:
+        parts.append("missing columns: " + ", ".join(schema["missing"]))
+    if schema["new"]:
+        parts.append("new columns: " + ", ".join(schema["new"]))
+    for change in schema["retyped"]:
+        parts.append(f"{change['name']}: {change['reference_type']} -> {change['current_type']}")
+    return "; ".join(parts)
+
+
+def _status_text(status: str) -> str:
+    colour = {"critical": "bold red", "warning": "yellow", "ok": "green"}.get(status, "dim")
+    return f"[{colour}]{status}[/]"
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 1e-16:
+        return "<1e-16"
+    return f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
+
+
+def _share_change(before: float | None, after: float | None) -> str:
+    if before is None or after is None:
+        return "–"
+    return f"{before:.1%}→{after:.1%}"
+
+
+def _short_key(batch_key: str) -> str:
+    first = batch_key.split("|", 1)[0]
+    return Path(first).name if "/" in first else first
+
+
+def _run_dict(run: Any) -> dict[str, Any]:
+    return {
+        "run_id": run.id,
+        "batch_key": run.batch_key,
+        "reference_version": run.reference_version,
+        "verdict": run.verdict,
+        "n_rows": run.n_rows,
+        "n_drifted": run.n_drifted,
+        "max_kl": run.max_kl,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "report_path": run.report_path,
+    }
+
+
+def _display_url(url: str) -> str:
+    return store.redact_url(url)
+
+
+# --------------------------------------------------------------------------------------------
+# Plumbing
+
+
+def _settings() -> tuple[Any, str | None]:
+    path = find_config(state.config_path)
+    return load_settings(path), (str(path) if path else None)
+
+
+def _db_url(settings: Any) -> str:
+    return state.db_url or settings.database or store.default_database_url()
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except DriftmonError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _progress_bar(enabled: bool = True) -> Iterator[None]:
+    """A progress bar on stderr while long reads run (only on a terminal)."""
+    if not enabled or not err.is_terminal:
+        yield
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(label: str, done: int, total: int | None) -> None:
+        if label not in tasks:
+            tasks[label] = bar.add_task(label, total=total)
+        bar.update(tasks[label], completed=done, total=total)
+
+    with bar, progress.reporting(update):
+        yield
+
+
+def _flows() -> Any:
+    """Import the flows with quiet, offline-friendly Prefect defaults (unless set already)."""
+    defaults = {
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        "PREFECT_LOGGING_LEVEL": "INFO" if state.verbose else "CRITICAL",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    import flows
+
+    if not state.verbose:
+        for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    return flows
+
+
+def run() -> None:  # pragma: no cover - console-script entry point
+    app()

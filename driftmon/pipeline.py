@@ -1,0 +1,260 @@
+"""The steps of driftmon's jobs, each a complete unit of work the flows wrap as one task.
+
+Flows only orchestrate (order, retries, artifacts); what each step does lives here, where it
+can be tested and used without Prefect. A step combines the edges (sources, store) with the
+pure core; none of them holds SQL or reads files itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+import driftmon
+from driftmon import progress, sources, store
+from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec
+from driftmon.compare import Comparison, compare
+from driftmon.config import DatasetSettings
+from driftmon.errors import SourceError
+from driftmon.policy import Thresholds, Verdict, evaluate
+from driftmon.profile import Profile, fit_specs, profile_chunks, profile_frame
+from driftmon.results import CheckResult, build_check_result
+
+__all__ = [
+    "BatchPlan",
+    "build_reference_profile",
+    "evaluate_batch",
+    "load_reference",
+    "plan_batch",
+    "profile_batch",
+    "record_run",
+    "save_reference",
+    "unprocessed_batches",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """One batch to check: where it is, its key, and a description without secrets."""
+
+    source: sources.Source
+    batch_key: str
+    description: str
+
+
+def build_reference_profile(source_spec: str, settings: DatasetSettings) -> tuple[Profile, str]:
+    """Read reference data, fit bins on (a sample of) it and count all of it.
+
+    Bins need quantiles, so they are fitted on a uniform sample of at most
+    ``reference_sample_rows`` rows; the counts then cover every row (a second pass, skipped when
+    the sample already is the whole data). Returns the profile and a description of the source.
+    """
+    files = sources.parse_source(source_spec)
+    columns = _selected_columns(files[0], settings)
+    sample, n_total = sources.sample_rows(
+        files,
+        columns=columns,
+        max_rows=settings.reference_sample_rows,
+        chunk_rows=settings.chunk_rows,
+        on_progress=_reporter("sampling reference"),
+    )
+    if n_total == 0:
+        raise SourceError(f"reference `{source_spec}` has no data rows")
+    names = [str(c) for c in sample.columns]
+    specs = fit_specs(
+        sample,
+        exclude=settings.exclude,
+        kinds=settings.kinds(),
+        n_bins=settings.n_bins_for(names),
+        max_categories=settings.max_categories_for(names),
+    )
+    all_columns = sources.column_names(files[0])
+    if n_total <= len(sample):
+        profile = profile_frame(sample, specs)
+        profile = Profile(
+            profile.features, profile.n_rows, tuple(all_columns), profile.column_types
+        )
+    else:
+        chunks = sources.iter_source_chunks(
+            files,
+            columns=list(specs),
+            chunk_rows=settings.chunk_rows,
+            **_type_hints(specs),
+            on_progress=_reporter("counting reference"),
+        )
+        profile = profile_chunks(chunks, specs, columns=all_columns)
+    return profile, "; ".join(sources.describe(f) for f in files)
+
+
+def save_reference(
+    engine: Engine, dataset: str, profile: Profile, source: str, settings: DatasetSettings
+) -> store.ReferenceInfo:
+    """Store a reference profile as the dataset's new active version."""
+    with store.session_scope(engine) as session:
+        return store.save_reference(
+            session,
+            dataset,
+            profile,
+            source=source,
+            settings=_fit_settings(settings),
+        )
+
+
+def load_reference(engine: Engine, dataset: str) -> store.StoredReference:
+    """The dataset's active reference; `ReferenceNotFoundError` says how to create one."""
+    with store.session_scope(engine) as session:
+        return store.load_reference(session, dataset)
+
+
+def plan_batch(source_spec: str, batch_key: str | None = None) -> BatchPlan:
+    """Resolve a batch given on the command line: exactly one file, with its batch key."""
+    files = sources.parse_source(source_spec)
+    if len(files) != 1:
+        raise SourceError(
+            f"`{source_spec}` matches {len(files)} files; `check` takes one batch file "
+            "(use `check-new --folder` for a folder of batches)"
+        )
+    return _plan(files[0], batch_key)
+
+
+def unprocessed_batches(engine: Engine, dataset: str, folder: str) -> list[BatchPlan]:
+    """Batch files in ``folder`` (or glob) not yet checked for ``dataset``, in name order."""
+    with store.session_scope(engine) as session:
+        done = store.processed_batch_keys(session, dataset)
+    plans = [_plan(f, None) for f in sources.parse_source(folder)]
+    return [p for p in plans if p.batch_key not in done]
+
+
+def profile_batch(plan: BatchPlan, reference: Profile, settings: DatasetSettings) -> Profile:
+    """Stream one batch in chunks and count it with the reference's bins."""
+    specs = reference.specs
+    all_columns = sources.column_names(plan.source)
+    present = [name for name in specs if name in all_columns]
+    chunks = sources.iter_chunks(
+        plan.source,
+        columns=present,
+        chunk_rows=settings.chunk_rows,
+        **_type_hints({n: specs[n] for n in present}),
+        on_progress=_reporter(f"reading {plan.description}"),
+    )
+    return profile_chunks(chunks, {n: specs[n] for n in present}, columns=all_columns)
+
+
+def evaluate_batch(
+    reference: Profile, current: Profile, settings: DatasetSettings
+) -> tuple[Comparison, Verdict]:
+    """Compare a batch with the reference and apply the dataset's drift policy."""
+    comparison = compare(reference, current, alpha=settings.alpha, correction=settings.correction)
+    per_feature = {name: _thresholds(settings.thresholds_for(name)) for name in reference.features}
+    return comparison, evaluate(comparison, _thresholds(settings.thresholds), per_feature)
+
+
+def record_run(
+    engine: Engine,
+    *,
+    dataset: str,
+    plan: BatchPlan,
+    reference: store.StoredReference,
+    comparison: Comparison,
+    verdict: Verdict,
+    current: Profile,
+    settings: DatasetSettings,
+    started_at: datetime,
+    flow_run_id: str | None = None,
+    on_duplicate: Literal["replace", "skip", "new"] = "replace",
+) -> CheckResult:
+    """Persist a checked batch in one transaction: the run and every feature result, or nothing."""
+    with store.session_scope(engine) as session:
+        run = store.save_run(
+            session,
+            dataset=dataset,
+            batch_key=plan.batch_key,
+            reference_id=reference.id,
+            comparison=comparison,
+            statuses=verdict.statuses,
+            verdict=verdict.overall,
+            n_rows=comparison.n_rows,
+            source=plan.description,
+            settings=_check_settings(settings),
+            flow_run_id=flow_run_id,
+            driftmon_version=driftmon.__version__,
+            started_at=started_at,
+            on_duplicate=on_duplicate,
+            current=current,
+        )
+    return build_check_result(
+        run_id=run.id,
+        dataset=dataset,
+        batch_key=run.batch_key,
+        source=plan.description,
+        reference_version=reference.version,
+        comparison=comparison,
+        verdict=verdict,
+        report_path=run.report_path,
+        replaced=run.replaced,
+        skipped=run.skipped,
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _plan(source: sources.Source, batch_key: str | None) -> BatchPlan:
+    return BatchPlan(source, batch_key or sources.batch_key(source), sources.describe(source))
+
+
+def _selected_columns(source: sources.Source, settings: DatasetSettings) -> list[str] | None:
+    if settings.features is None:
+        return None
+    available = sources.column_names(source)
+    absent = [f for f in settings.features if f not in available]
+    if absent:
+        raise SourceError(
+            f"{sources.describe(source)}: configured feature column(s) "
+            f"{', '.join(f'`{a}`' for a in absent)} do not exist; available columns: "
+            f"{', '.join(available)}"
+        )
+    return list(settings.features)
+
+
+def _type_hints(specs: dict[str, BinSpec]) -> dict[str, Sequence[str]]:
+    return {
+        "numeric": [n for n, s in specs.items() if s.kind == NUMERIC],
+        "categorical": [n for n, s in specs.items() if s.kind == CATEGORICAL],
+    }
+
+
+def _thresholds(settings: Any) -> Thresholds:
+    return Thresholds(settings.kl_warning, settings.kl_critical, settings.significance)
+
+
+def _fit_settings(settings: DatasetSettings) -> dict[str, Any]:
+    return {
+        "n_bins": settings.n_bins,
+        "max_categories": settings.max_categories,
+        "features": settings.features,
+        "exclude": settings.exclude,
+        "feature": {n: f.model_dump(exclude_none=True) for n, f in settings.feature.items()},
+        "reference_sample_rows": settings.reference_sample_rows,
+    }
+
+
+def _check_settings(settings: DatasetSettings) -> dict[str, Any]:
+    return {
+        "alpha": settings.alpha,
+        "correction": settings.correction,
+        "thresholds": settings.thresholds.model_dump(),
+        "chunk_rows": settings.chunk_rows,
+    }
+
+
+def _reporter(label: str):
+    return lambda done, total: progress.report(label, done, total)

@@ -1,0 +1,63 @@
+"""The store: driftmon's database, and the only code in driftmon that speaks SQL.
+
+`open_store` returns an engine on a database migrated to the newest schema; the repository
+functions take a `sqlalchemy.orm.Session` whose transaction the caller owns::
+
+    engine = open_store("sqlite:///driftmon.db")
+    with Session(engine) as session, session.begin():   # or: with session_scope(engine) as session
+        reference = load_reference(session, "orders")
+
+They return plain frozen dataclasses, never ORM rows.
+"""
+
+from __future__ import annotations
+
+from driftmon.store.engine import (
+    alembic_config,
+    default_database_url,
+    open_store,
+    redact_url,
+    session_scope,
+    upgrade_database,
+)
+from driftmon.store.repository import (
+    ReferenceInfo,
+    RunInfo,
+    StoredFeatureResult,
+    StoredReference,
+    StoredRun,
+    list_datasets,
+    list_references,
+    list_runs,
+    load_latest_run,
+    load_reference,
+    load_run,
+    processed_batch_keys,
+    save_reference,
+    save_run,
+    set_report_path,
+)
+
+__all__ = [
+    "ReferenceInfo",
+    "RunInfo",
+    "StoredFeatureResult",
+    "StoredReference",
+    "StoredRun",
+    "alembic_config",
+    "default_database_url",
+    "list_datasets",
+    "list_references",
+    "list_runs",
+    "load_latest_run",
+    "load_reference",
+    "load_run",
+    "open_store",
+    "processed_batch_keys",
+    "redact_url",
+    "save_reference",
+    "save_run",
+    "session_scope",
+    "set_report_path",
+    "upgrade_database",
+]

@@ -1,0 +1,214 @@
+"""The database tables as SQLAlchemy 2 typed ORM rows.
+
+Models are plain rows: no methods, no relationships, no defaults that hide logic. The repository
+functions read and write them; nothing outside `driftmon.store` sees them. Migrations under
+``migrations/versions`` must create exactly these tables (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AlertRow",
+    "Base",
+    "DatasetRow",
+    "FeatureResultRow",
+    "NotificationRow",
+    "ReferenceProfileRow",
+    "RunRow",
+    "UtcDateTime",
+]
+
+#: Constraint names are spelled out so migrations (and SQLite batch moves) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite keeps no offset, so values are converted to UTC on the way in and marked UTC on the
+    way out; a naive value is refused because its zone is unknown.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime `{value}`: pass a timezone-aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+        str: Text(),
+    }
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(unique=True)
+    created_at: Mapped[datetime]
+
+
+class ReferenceProfileRow(Base):
+    __tablename__ = "reference_profiles"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "version"),
+        # At most one active reference per dataset; the repository keeps it so, this enforces it.
+        Index(
+            "uq_reference_profiles_active",
+            "dataset_id",
+            unique=True,
+            sqlite_where=text("is_active"),
+            postgresql_where=text("is_active"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    is_active: Mapped[bool]
+    created_at: Mapped[datetime]
+    source: Mapped[str]
+    n_rows: Mapped[int]
+    settings: Mapped[dict[str, Any]]
+    profile: Mapped[dict[str, Any]]
+    driftmon_version: Mapped[str] = mapped_column(String(64))
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("dataset_id", "batch_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    batch_key: Mapped[str]
+    reference_id: Mapped[int] = mapped_column(ForeignKey("reference_profiles.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    verdict: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    n_rows: Mapped[int]
+    source: Mapped[str]
+    settings: Mapped[dict[str, Any]]
+    driftmon_version: Mapped[str] = mapped_column(String(64))
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    report_path: Mapped[str | None]
+    schema_diff: Mapped[dict[str, Any]]
+    n_features: Mapped[int]
+    n_drifted: Mapped[int]
+    max_kl: Mapped[float | None] = mapped_column(Float)
+
+
+class FeatureResultRow(Base):
+    __tablename__ = "feature_results"
+    __table_args__ = (UniqueConstraint("run_id", "feature"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    feature: Mapped[str]
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    compare_status: Mapped[str] = mapped_column(String(32))
+    kl: Mapped[float | None] = mapped_column(Float)
+    kl_reverse: Mapped[float | None] = mapped_column(Float)
+    js: Mapped[float | None] = mapped_column(Float)
+    psi: Mapped[float | None] = mapped_column(Float)
+    g_statistic: Mapped[float | None] = mapped_column(Float)
+    dof: Mapped[int | None]
+    p_value_raw: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    expected_kl_no_drift: Mapped[float | None] = mapped_column(Float)
+    n_reference: Mapped[int]
+    n_current: Mapped[int]
+    missing_share_reference: Mapped[float | None] = mapped_column(Float)
+    missing_share_current: Mapped[float | None] = mapped_column(Float)
+    unseen_share_reference: Mapped[float | None] = mapped_column(Float)
+    unseen_share_current: Mapped[float | None] = mapped_column(Float)
+    reference_type: Mapped[str | None] = mapped_column(String(64))
+    current_type: Mapped[str | None] = mapped_column(String(64))
+    top_bins: Mapped[list[Any]]
+    current_counts: Mapped[list[Any] | None]
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_dataset_id_state", "dataset_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    feature: Mapped[str | None]
+    signal: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str]
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None]
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    clear_streak: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+
+class NotificationRow(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    target_key: Mapped[str] = mapped_column(String(128))
+    target_label: Mapped[str]
+    dedupe_key: Mapped[str] = mapped_column(unique=True)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]

@@ -1,0 +1,587 @@
+"""Repository functions: read and write driftmon's records through a caller-owned `Session`.
+
+Each function takes a session and leaves the transaction to the caller, so one check writes
+its run and every feature result in one transaction (``with Session(engine) as s, s.begin():``):
+a crash leaves the whole run or none of it. Results are plain frozen dataclasses, never ORM
+rows, so callers never touch SQL or a session's lifetime.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from driftmon import __version__
+from driftmon.compare import Comparison, FeatureResult
+from driftmon.errors import ReferenceNotFoundError, StoreError
+from driftmon.profile import Profile
+from driftmon.store.models import DatasetRow, FeatureResultRow, ReferenceProfileRow, RunRow
+
+__all__ = [
+    "ON_DUPLICATE",
+    "ReferenceInfo",
+    "RunInfo",
+    "StoredFeatureResult",
+    "StoredReference",
+    "StoredRun",
+    "list_datasets",
+    "list_references",
+    "list_runs",
+    "load_latest_run",
+    "load_reference",
+    "load_run",
+    "processed_batch_keys",
+    "save_reference",
+    "save_run",
+    "set_report_path",
+]
+
+#: What `save_run` does when the dataset already has a run with the same batch key.
+ON_DUPLICATE = ("replace", "skip", "new")
+#: Feature statuses that count as drift in `RunInfo.n_drifted`.
+DRIFTED_STATUSES = ("warning", "critical")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferenceInfo:
+    """One stored reference version, without its (possibly large) profile."""
+
+    id: int
+    dataset: str
+    version: int
+    is_active: bool
+    created_at: datetime
+    n_rows: int
+    source: str
+    settings: Mapping[str, Any]
+    driftmon_version: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredReference(ReferenceInfo):
+    """A reference version with its profile: what a check compares batches against."""
+
+    profile: Profile
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunInfo:
+    """A checked batch's headline: what history tables and `save_run` callers need.
+
+    ``replaced`` is true when `save_run` overwrote an earlier run of the same batch key;
+    ``skipped`` when it left that earlier run untouched (and this is the earlier run).
+    """
+
+    id: int
+    dataset: str
+    batch_key: str
+    reference_id: int
+    reference_version: int
+    status: str
+    verdict: str
+    n_rows: int
+    n_features: int
+    n_drifted: int
+    max_kl: float | None
+    source: str
+    started_at: datetime
+    finished_at: datetime
+    report_path: str | None
+    replaced: bool = False
+    skipped: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredFeatureResult:
+    """Every stored column of one feature's result in one run.
+
+    ``status`` is the policy's (ok / warning / critical / empty); ``compare_status`` the
+    comparison's (compared / empty). ``current_counts`` is the batch histogram in the
+    reference's slot layout, or None when the run was saved without the batch profile.
+    """
+
+    id: int
+    run_id: int
+    feature: str
+    kind: str
+    status: str
+    compare_status: str
+    kl: float | None
+    kl_reverse: float | None
+    js: float | None
+    psi: float | None
+    g_statistic: float | None
+    dof: int | None
+    p_value_raw: float | None
+    p_value: float | None
+    expected_kl_no_drift: float | None
+    n_reference: int
+    n_current: int
+    missing_share_reference: float | None
+    missing_share_current: float | None
+    unseen_share_reference: float | None
+    unseen_share_current: float | None
+    reference_type: str | None
+    current_type: str | None
+    top_bins: list[dict[str, Any]]
+    current_counts: list[int] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredRun(RunInfo):
+    """A run with everything needed to rebuild its report from the store alone."""
+
+    settings: Mapping[str, Any]
+    schema_diff: Mapping[str, Any]
+    flow_run_id: str | None
+    driftmon_version: str
+    features: list[StoredFeatureResult]
+
+
+# --------------------------------------------------------------------------------------------
+# References
+
+
+def save_reference(
+    session: Session,
+    dataset: str,
+    profile: Profile,
+    *,
+    source: str,
+    settings: Mapping[str, Any],
+) -> ReferenceInfo:
+    """Store ``profile`` as the dataset's next version and make it the only active one.
+
+    The dataset is created if it is new. ``settings`` records how the bins were fitted
+    (bin counts, smoothing...) and must be JSON-serializable.
+    """
+    dataset_row = _dataset_row(session, dataset) or _create_dataset(session, dataset)
+    latest = session.scalar(
+        select(func.max(ReferenceProfileRow.version)).where(
+            ReferenceProfileRow.dataset_id == dataset_row.id
+        )
+    )
+    # Deactivate first: the partial unique index allows one active row per dataset at a time.
+    session.execute(
+        update(ReferenceProfileRow)
+        .where(ReferenceProfileRow.dataset_id == dataset_row.id, ReferenceProfileRow.is_active)
+        .values(is_active=False)
+    )
+    row = ReferenceProfileRow(
+        dataset_id=dataset_row.id,
+        version=(latest or 0) + 1,
+        is_active=True,
+        created_at=_now(),
+        source=source,
+        n_rows=profile.n_rows,
+        settings=_json_ready(settings, "reference settings"),
+        profile=profile.to_dict(),
+        driftmon_version=__version__,
+    )
+    session.add(row)
+    session.flush()
+    return _reference_info(row, dataset)
+
+
+def load_reference(session: Session, dataset: str, version: int | None = None) -> StoredReference:
+    """The dataset's active reference, or the given ``version`` of it.
+
+    Raises
+    ------
+    ReferenceNotFoundError
+        The dataset has no reference, or not that version; the message lists what exists.
+    """
+    dataset_row = _dataset_row(session, dataset)
+    query = select(ReferenceProfileRow)
+    if dataset_row is not None:
+        query = query.where(ReferenceProfileRow.dataset_id == dataset_row.id)
+        if version is None:
+            query = query.where(ReferenceProfileRow.is_active)
+        else:
+            query = query.where(ReferenceProfileRow.version == version)
+        row = session.scalars(query).one_or_none()
+        if row is not None:
+            return _stored_reference(row, dataset)
+        versions = _versions(session, dataset_row.id)
+        if versions and version is not None:
+            raise ReferenceNotFoundError(
+                f"dataset `{dataset}` has no reference version `{version}`; available "
+                f"versions: {', '.join(str(v) for v in versions)}"
+            )
+    known = list_datasets(session)
+    hint = f" (known datasets: {', '.join(known)})" if known else ""
+    raise ReferenceNotFoundError(
+        f"dataset `{dataset}` has no reference yet; build one with "
+        f"`driftmon reference {dataset} --source PATH`{hint}"
+    )
+
+
+def list_datasets(session: Session) -> list[str]:
+    """Names of every dataset, sorted."""
+    return list(session.scalars(select(DatasetRow.name).order_by(DatasetRow.name)))
+
+
+def list_references(session: Session, dataset: str) -> list[ReferenceInfo]:
+    """The dataset's reference versions, oldest first; empty for an unknown dataset."""
+    rows = session.scalars(
+        select(ReferenceProfileRow)
+        .join(DatasetRow, DatasetRow.id == ReferenceProfileRow.dataset_id)
+        .where(DatasetRow.name == dataset)
+        .order_by(ReferenceProfileRow.version)
+    )
+    return [_reference_info(row, dataset) for row in rows]
+
+
+# --------------------------------------------------------------------------------------------
+# Runs
+
+
+def save_run(
+    session: Session,
+    *,
+    dataset: str,
+    batch_key: str,
+    reference_id: int,
+    comparison: Comparison,
+    statuses: Mapping[str, str],
+    verdict: str,
+    n_rows: int,
+    source: str,
+    settings: Mapping[str, Any],
+    flow_run_id: str | None,
+    driftmon_version: str,
+    started_at: datetime,
+    on_duplicate: Literal["replace", "skip", "new"] = "replace",
+    current: Profile | None = None,
+) -> RunInfo:
+    """Store one checked batch: the run row and one result row per compared feature.
+
+    ``statuses`` maps every feature of ``comparison`` to its policy status; ``settings``
+    records the check's parameters (alpha, correction, thresholds...). ``current``, the batch's
+    profile, is optional; with it each feature's batch histogram is kept so a report can be
+    rebuilt from the store alone.
+
+    A run already stored under (``dataset``, ``batch_key``) is, by ``on_duplicate``:
+    ``"replace"``d in place (same id, results replaced), kept as it is (``"skip"``; the
+    returned `RunInfo` is the existing run with ``skipped=True``), or joined by a ``"new"`` run
+    under ``batch_key#2`` (then ``#3``...).
+
+    Raises
+    ------
+    ValueError
+        ``on_duplicate`` is unknown, ``started_at`` is naive, or a feature has no status.
+    StoreError
+        ``reference_id`` is not a reference of ``dataset``.
+    """
+    if on_duplicate not in ON_DUPLICATE:
+        raise ValueError(f"on_duplicate `{on_duplicate}` is not one of {', '.join(ON_DUPLICATE)}")
+    if started_at.tzinfo is None:
+        raise ValueError(f"started_at `{started_at}` is naive; pass a timezone-aware datetime")
+    unrated = [f.name for f in comparison.features if f.name not in statuses]
+    if unrated:
+        raise ValueError(f"no status for feature(s) {', '.join(f'`{n}`' for n in unrated)}")
+
+    reference = session.get(ReferenceProfileRow, reference_id)
+    dataset_row = _dataset_row(session, dataset)
+    if reference is None or dataset_row is None or reference.dataset_id != dataset_row.id:
+        raise StoreError(
+            f"reference id `{reference_id}` is not a stored reference of dataset `{dataset}`; "
+            f"load it with `load_reference(session, {dataset!r})` before saving a run"
+        )
+
+    existing = _run_row(session, dataset_row.id, batch_key)
+    replaced = False
+    if existing is not None and on_duplicate == "skip":
+        return _run_info(existing, dataset, _reference_version(session, existing), skipped=True)
+    if existing is not None and on_duplicate == "new":
+        batch_key = _next_free_key(session, dataset_row.id, batch_key)
+        existing = None
+    if existing is not None:
+        session.execute(delete(FeatureResultRow).where(FeatureResultRow.run_id == existing.id))
+        row, replaced = existing, True
+    else:
+        row = RunRow(dataset_id=dataset_row.id, batch_key=batch_key)
+        session.add(row)
+
+    kls = [f.kl for f in comparison.features if f.kl is not None]
+    row.reference_id = reference.id
+    row.status = "completed"
+    row.verdict = verdict
+    row.started_at = started_at
+    row.finished_at = _now()
+    row.n_rows = n_rows
+    row.source = source
+    row.settings = _json_ready(settings, "run settings")
+    row.driftmon_version = driftmon_version
+    row.flow_run_id = None if flow_run_id is None else str(flow_run_id)
+    row.report_path = None
+    row.schema_diff = comparison.schema.to_dict()
+    row.n_features = len(comparison.features)
+    row.n_drifted = sum(statuses[f.name] in DRIFTED_STATUSES for f in comparison.features)
+    row.max_kl = max(kls) if kls else None
+    session.flush()
+    session.add_all(
+        _feature_row(row.id, result, statuses[result.name], current)
+        for result in comparison.features
+    )
+    session.flush()
+    return _run_info(row, dataset, reference.version, replaced=replaced)
+
+
+def processed_batch_keys(session: Session, dataset: str) -> set[str]:
+    """Batch keys the dataset already has runs for (``#2``-style duplicates included)."""
+    return set(
+        session.scalars(
+            select(RunRow.batch_key)
+            .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
+            .where(DatasetRow.name == dataset)
+        )
+    )
+
+
+def list_runs(session: Session, dataset: str, limit: int | None = None) -> list[RunInfo]:
+    """The dataset's runs, newest first (by start time, then id); empty for an unknown one."""
+    query = (
+        select(RunRow, ReferenceProfileRow.version)
+        .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
+        .join(ReferenceProfileRow, ReferenceProfileRow.id == RunRow.reference_id)
+        .where(DatasetRow.name == dataset)
+        .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+        .limit(limit)
+    )
+    return [_run_info(row, dataset, version) for row, version in session.execute(query)]
+
+
+def load_run(session: Session, run_id: int) -> StoredRun:
+    """One run with its settings, schema differences and every feature result.
+
+    Raises
+    ------
+    StoreError
+        No run has this id.
+    """
+    found = session.execute(
+        select(RunRow, DatasetRow.name, ReferenceProfileRow.version)
+        .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
+        .join(ReferenceProfileRow, ReferenceProfileRow.id == RunRow.reference_id)
+        .where(RunRow.id == run_id)
+    ).one_or_none()
+    if found is None:
+        raise StoreError(
+            f"run `{run_id}` does not exist in this database; "
+            "`driftmon history DATASET` lists the stored runs"
+        )
+    row, dataset, version = found
+    features = session.scalars(
+        select(FeatureResultRow)
+        .where(FeatureResultRow.run_id == row.id)
+        .order_by(FeatureResultRow.id)
+    )
+    info = _run_info(row, dataset, version)
+    return StoredRun(
+        **{name: getattr(info, name) for name in _RUN_INFO_FIELDS},
+        settings=row.settings,
+        schema_diff=row.schema_diff,
+        flow_run_id=row.flow_run_id,
+        driftmon_version=row.driftmon_version,
+        features=[_stored_feature(f) for f in features],
+    )
+
+
+def load_latest_run(session: Session, dataset: str) -> StoredRun:
+    """The dataset's newest run (as ordered by `list_runs`).
+
+    Raises
+    ------
+    StoreError
+        The dataset has no runs.
+    """
+    latest = list_runs(session, dataset, limit=1)
+    if not latest:
+        raise StoreError(
+            f"dataset `{dataset}` has no runs yet; check a batch with "
+            f"`driftmon check {dataset} --source PATH`"
+        )
+    return load_run(session, latest[0].id)
+
+
+def set_report_path(session: Session, run_id: int, path: str) -> None:
+    """Record where the run's HTML report was written."""
+    row = session.get(RunRow, run_id)
+    if row is None:
+        raise StoreError(f"run `{run_id}` does not exist; cannot record its report `{path}`")
+    row.report_path = path
+    session.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+_RUN_INFO_FIELDS = tuple(RunInfo.__dataclass_fields__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json_ready(value: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """A JSON round trip, so what is returned now equals what is loaded later (tuples → lists)."""
+    try:
+        return json.loads(json.dumps(dict(value)))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} cannot be stored as JSON: {exc}") from exc
+
+
+def _dataset_row(session: Session, name: str) -> DatasetRow | None:
+    return session.scalars(select(DatasetRow).where(DatasetRow.name == name)).one_or_none()
+
+
+def _create_dataset(session: Session, name: str) -> DatasetRow:
+    row = DatasetRow(name=name, created_at=_now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _versions(session: Session, dataset_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(ReferenceProfileRow.version)
+            .where(ReferenceProfileRow.dataset_id == dataset_id)
+            .order_by(ReferenceProfileRow.version)
+        )
+    )
+
+
+def _run_row(session: Session, dataset_id: int, batch_key: str) -> RunRow | None:
+    return session.scalars(
+        select(RunRow).where(RunRow.dataset_id == dataset_id, RunRow.batch_key == batch_key)
+    ).one_or_none()
+
+
+def _next_free_key(session: Session, dataset_id: int, batch_key: str) -> str:
+    taken = set(
+        session.scalars(
+            select(RunRow.batch_key).where(
+                RunRow.dataset_id == dataset_id,
+                RunRow.batch_key.startswith(f"{batch_key}#", autoescape=True),
+            )
+        )
+    )
+    number = 2
+    while f"{batch_key}#{number}" in taken:
+        number += 1
+    return f"{batch_key}#{number}"
+
+
+def _reference_version(session: Session, run: RunRow) -> int:
+    version = session.scalar(
+        select(ReferenceProfileRow.version).where(ReferenceProfileRow.id == run.reference_id)
+    )
+    assert version is not None  # the foreign key guarantees it
+    return version
+
+
+def _reference_info(row: ReferenceProfileRow, dataset: str) -> ReferenceInfo:
+    return ReferenceInfo(**_reference_fields(row, dataset))
+
+
+def _stored_reference(row: ReferenceProfileRow, dataset: str) -> StoredReference:
+    return StoredReference(
+        **_reference_fields(row, dataset), profile=Profile.from_dict(row.profile)
+    )
+
+
+def _reference_fields(row: ReferenceProfileRow, dataset: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "dataset": dataset,
+        "version": row.version,
+        "is_active": row.is_active,
+        "created_at": row.created_at,
+        "n_rows": row.n_rows,
+        "source": row.source,
+        "settings": row.settings,
+        "driftmon_version": row.driftmon_version,
+    }
+
+
+def _run_info(
+    row: RunRow,
+    dataset: str,
+    reference_version: int,
+    *,
+    replaced: bool = False,
+    skipped: bool = False,
+) -> RunInfo:
+    return RunInfo(
+        id=row.id,
+        dataset=dataset,
+        batch_key=row.batch_key,
+        reference_id=row.reference_id,
+        reference_version=reference_version,
+        status=row.status,
+        verdict=row.verdict,
+        n_rows=row.n_rows,
+        n_features=row.n_features,
+        n_drifted=row.n_drifted,
+        max_kl=row.max_kl,
+        source=row.source,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        report_path=row.report_path,
+        replaced=replaced,
+        skipped=skipped,
+    )
+
+
+def _feature_row(
+    run_id: int, result: FeatureResult, status: str, current: Profile | None
+) -> FeatureResultRow:
+    measured = result.to_dict()
+    feature = current.features.get(result.name) if current is not None else None
+    return FeatureResultRow(
+        run_id=run_id,
+        feature=result.name,
+        status=status,
+        compare_status=result.status,
+        current_counts=feature.counts.tolist() if feature is not None else None,
+        **{name: measured[name] for name in _MEASURED_COLUMNS},
+    )
+
+
+#: FeatureResult fields stored under the same column name.
+_MEASURED_COLUMNS: Sequence[str] = (
+    "kind",
+    "kl",
+    "kl_reverse",
+    "js",
+    "psi",
+    "g_statistic",
+    "dof",
+    "p_value_raw",
+    "p_value",
+    "expected_kl_no_drift",
+    "n_reference",
+    "n_current",
+    "missing_share_reference",
+    "missing_share_current",
+    "unseen_share_reference",
+    "unseen_share_current",
+    "reference_type",
+    "current_type",
+    "top_bins",
+)
+
+
+def _stored_feature(row: FeatureResultRow) -> StoredFeatureResult:
+    return StoredFeatureResult(
+        **{name: getattr(row, name) for name in StoredFeatureResult.__dataclass_fields__}
+    )

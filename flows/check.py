@@ -1,0 +1,92 @@
+"""Drift-check flows: one batch, or every batch in a folder not yet checked."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
+from sqlalchemy import Engine
+
+from driftmon import pipeline, store
+from driftmon.config import DatasetSettings, load_settings
+from driftmon.results import CheckResult
+from flows._tasks import IO_TASK, PURE_TASK
+
+load_reference = task(name="load reference", **IO_TASK)(pipeline.load_reference)
+profile_batch = task(name="read and count batch", **IO_TASK)(pipeline.profile_batch)
+evaluate_batch = task(name="compare with reference", **PURE_TASK)(pipeline.evaluate_batch)
+record_run = task(name="record run", **IO_TASK)(pipeline.record_run)
+unprocessed_batches = task(name="find new batches", **IO_TASK)(pipeline.unprocessed_batches)
+
+
+@task(name="publish drift table", **PURE_TASK)
+def publish_drift_table(result: CheckResult) -> None:
+    """A Prefect artifact with the short drift table (keys allow only a-z, 0-9 and dashes)."""
+    key = "drift-" + "".join(c if c.isalnum() else "-" for c in result.dataset.lower())
+    create_table_artifact(
+        table=result.drift_table(),
+        key=key[:100],
+        description=(
+            f"**{result.dataset}** batch `{result.batch_key}`: verdict **{result.verdict}**, "
+            f"{result.n_rows:,} rows, drifted: {', '.join(result.drifted) or 'none'}"
+            + (f". Report: {result.report_path}" if result.report_path else "")
+        ),
+    )
+
+
+@flow(name="driftmon-check", log_prints=False)
+def check_batch_flow(
+    dataset: str,
+    source: str,
+    batch_key: str | None = None,
+    db_url: str | None = None,
+    config_path: str | None = None,
+    on_duplicate: str = "replace",
+) -> CheckResult:
+    """Check one batch file against the dataset's active reference and record the run.
+
+    Detected drift is a result, not a failure: the flow fails only when something broke.
+    """
+    settings = load_settings(config_path).dataset(dataset)
+    engine = store.open_store(db_url)
+    plan = pipeline.plan_batch(source, batch_key)
+    return _check(engine, dataset, plan, settings, on_duplicate)
+
+
+@flow(name="driftmon-check-new", log_prints=False)
+def check_new_batches_flow(
+    dataset: str, folder: str, db_url: str | None = None, config_path: str | None = None
+) -> list[CheckResult]:
+    """Check every batch file in ``folder`` (or glob) not yet checked, each once, in order."""
+    settings = load_settings(config_path).dataset(dataset)
+    engine = store.open_store(db_url)
+    plans = unprocessed_batches(engine, dataset, folder)
+    return [_check(engine, dataset, plan, settings, "skip") for plan in plans]
+
+
+def _check(
+    engine: Engine,
+    dataset: str,
+    plan: pipeline.BatchPlan,
+    settings: DatasetSettings,
+    on_duplicate: str,
+) -> CheckResult:
+    started_at = pipeline.now()
+    reference = load_reference(engine, dataset)
+    current = profile_batch(plan, reference.profile, settings)
+    comparison, verdict = evaluate_batch(reference.profile, current, settings)
+    result = record_run(
+        engine,
+        dataset=dataset,
+        plan=plan,
+        reference=reference,
+        comparison=comparison,
+        verdict=verdict,
+        current=current,
+        settings=settings,
+        started_at=started_at,
+        flow_run_id=flow_run.id,
+        on_duplicate=on_duplicate,
+    )
+    publish_drift_table(result)
+    return result

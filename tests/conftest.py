@@ -1,0 +1,18 @@
+"""Test-wide environment: Prefect offline, quiet and isolated from the user's own profile.
+
+Set before any test module imports prefect (settings are read at import).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="driftmon-prefect-home-")
+os.environ.pop("DRIFTMON_CONFIG", None)
+os.environ.pop("DRIFTMON_DB_URL", None)

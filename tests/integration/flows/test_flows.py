@@ -1,0 +1,86 @@
+"""The flows under Prefect's test harness, on the example data and a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from driftmon import store
+from driftmon.examples import ExampleData, generate_example_data
+from flows import build_reference_flow, check_batch_flow, check_new_batches_flow
+
+DATASET = "orders"
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> ExampleData:
+    return generate_example_data(tmp_path_factory.mktemp("example"))
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'driftmon.db'}"
+
+
+@pytest.fixture
+def with_reference(example: ExampleData, db_url: str) -> str:
+    build_reference_flow(dataset=DATASET, source=str(example.reference), db_url=db_url)
+    return db_url
+
+
+def test_reference_flow_stores_a_new_active_version_each_time(
+    example: ExampleData, db_url: str
+) -> None:
+    first = build_reference_flow(dataset=DATASET, source=str(example.reference), db_url=db_url)
+    second = build_reference_flow(dataset=DATASET, source=str(example.reference), db_url=db_url)
+    assert (first["version"], second["version"]) == (1, 2)
+    assert first["n_rows"] == 20_000
+    with store.session_scope(store.open_store(db_url)) as session:
+        assert store.load_reference(session, DATASET).version == 2
+
+
+def test_check_flow_flags_exactly_the_features_changed_on_purpose(
+    example: ExampleData, with_reference: str
+) -> None:
+    for batch in example.batches:
+        result = check_batch_flow(dataset=DATASET, source=str(batch), db_url=with_reference)
+        expected = example.expected_drift[batch.name]
+        assert set(result.drifted) == set(expected), batch.name
+        assert result.verdict == ("ok" if not expected else result.verdict)
+
+
+def test_detected_drift_is_a_completed_flow_with_the_drift_in_its_result(
+    example: ExampleData, with_reference: str
+) -> None:
+    drifted = next(b for b in example.batches if example.expected_drift[b.name])
+    state = check_batch_flow(
+        dataset=DATASET, source=str(drifted), db_url=with_reference, return_state=True
+    )
+    assert state.is_completed()
+    assert state.result().drifted
+
+
+def test_check_new_processes_every_file_once_in_order(
+    example: ExampleData, with_reference: str
+) -> None:
+    folder = str(example.batches[0].parent)
+    first = check_new_batches_flow(dataset=DATASET, folder=folder, db_url=with_reference)
+    again = check_new_batches_flow(dataset=DATASET, folder=folder, db_url=with_reference)
+    assert [Path(r.source).name for r in first] == [b.name for b in example.batches]
+    assert again == []
+    with store.session_scope(store.open_store(with_reference)) as session:
+        assert len(store.list_runs(session, DATASET)) == len(example.batches)
+
+
+def test_a_failing_check_is_a_failed_flow_and_records_nothing(
+    example: ExampleData, with_reference: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"this is not parquet")
+    state = check_batch_flow(
+        dataset=DATASET, source=str(broken), db_url=with_reference, return_state=True
+    )
+    assert state.is_failed()
+    with store.session_scope(store.open_store(with_reference)) as session:
+        assert store.list_runs(session, DATASET) == []

@@ -1,0 +1,559 @@
+"""Sources on real CSV, gzip CSV, Parquet and SQLite files under tmp_path."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftmon.errors import SourceError
+from driftmon.sources import (
+    FileSource,
+    FrameSource,
+    SqlSource,
+    batch_key,
+    column_names,
+    describe,
+    iter_chunks,
+    iter_source_chunks,
+    parse_source,
+    resolve_files,
+    sample_rows,
+)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261101)
+
+
+@pytest.fixture
+def orders(rng: np.random.Generator) -> pd.DataFrame:
+    n = 1_000
+    return pd.DataFrame(
+        {
+            "value": np.round(rng.lognormal(3.0, 0.5, n), 2),
+            "items": rng.integers(1, 9, n),
+            "country": pd.array(rng.choice(["DE", "FR", "GB"], n), dtype="str"),
+            "returning": rng.random(n) < 0.5,
+        }
+    )
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    if path.name.endswith(".parquet"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)  # .csv.gz is compressed by the extension
+    return path
+
+
+def _read_all(source: FileSource | SqlSource | FrameSource, **options: object) -> pd.DataFrame:
+    return pd.concat(list(iter_chunks(source, **options)))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading files
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "orders.csv.gz", "orders.parquet"])
+def test_chunks_are_bounded_and_concatenate_to_the_whole_file(
+    tmp_path: Path, orders: pd.DataFrame, name: str
+) -> None:
+    path = _write(orders, tmp_path / name)
+
+    chunks = list(iter_chunks(FileSource(path), chunk_rows=128))
+
+    assert [len(c) for c in chunks] == [128] * 7 + [104]
+    whole = pd.concat(chunks)
+    assert whole.index.equals(pd.RangeIndex(len(orders)))
+    # CSV numbers arrive as float64; Parquet keeps the file's integer type.
+    expected_items = "int64" if name.endswith(".parquet") else "float64"
+    assert whole["value"].dtype == np.float64
+    assert whole["items"].dtype == expected_items
+    assert pd.api.types.is_string_dtype(whole["country"].dtype)
+    assert whole["returning"].dtype == bool
+    pd.testing.assert_frame_equal(
+        whole.astype({"items": "int64"}), orders, check_dtype=False, check_exact=True
+    )
+
+
+def test_columns_selects_and_orders_columns(tmp_path: Path, orders: pd.DataFrame) -> None:
+    for name in ("orders.csv", "orders.parquet"):
+        path = _write(orders, tmp_path / name)
+        whole = _read_all(FileSource(path), columns=["country", "value"])
+        assert list(whole.columns) == ["country", "value"]
+        assert column_names(FileSource(path)) == list(orders.columns)
+        assert describe(FileSource(path)) == str(path)
+
+
+def test_parquet_without_a_categorical_hint_keeps_strings(
+    tmp_path: Path, orders: pd.DataFrame
+) -> None:
+    path = _write(orders, tmp_path / "orders.parquet")
+    whole = _read_all(FileSource(path))
+    assert pd.api.types.is_string_dtype(whole["country"].dtype)
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "orders.parquet"])
+def test_categorical_hint_yields_category_dtype_with_the_same_values(
+    tmp_path: Path, orders: pd.DataFrame, name: str
+) -> None:
+    path = _write(orders, tmp_path / name)
+
+    chunks = list(iter_chunks(FileSource(path), chunk_rows=300, categorical=["country"]))
+
+    assert all(isinstance(c["country"].dtype, pd.CategoricalDtype) for c in chunks)
+    countries = pd.concat([c["country"].astype(str) for c in chunks])
+    assert countries.tolist() == orders["country"].tolist()
+
+
+def test_categorical_hint_on_a_csv_code_column_keeps_numeric_values(tmp_path: Path) -> None:
+    path = tmp_path / "codes.csv"
+    path.write_text("code\n" + "\n".join(["1", "2", "2", "3"] * 10) + "\n")
+
+    whole = _read_all(FileSource(path), categorical=["code"])
+
+    assert isinstance(whole["code"].dtype, pd.CategoricalDtype)
+    assert whole["code"].cat.categories.dtype == np.float64
+    assert whole["code"].astype(float).tolist() == [1.0, 2.0, 2.0, 3.0] * 10
+
+
+def test_csv_column_that_turns_to_text_in_a_later_chunk_is_strings_in_that_chunk(
+    tmp_path: Path,
+) -> None:
+    values = [str(i) for i in range(250)] + ["1.5", "abc"] + [str(i) for i in range(248)]
+    path = tmp_path / "drifting.csv"
+    path.write_text("amount,other\n" + "".join(f"{v},{i}\n" for i, v in enumerate(values)))
+
+    chunks = list(iter_chunks(FileSource(path), chunk_rows=100))
+
+    assert [len(c) for c in chunks] == [100] * 5
+    kinds = [c["amount"].dtype == np.float64 for c in chunks]
+    assert kinds == [True, True, False, True, True]
+    assert chunks[2]["amount"].iloc[51] == "abc"
+    assert all(c["other"].dtype == np.float64 for c in chunks)
+
+
+def test_csv_blank_column_reads_as_float_nan(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("a,b\n1,\n2,\n")
+    whole = _read_all(FileSource(path))
+    assert whole["b"].dtype == np.float64
+    assert whole["b"].isna().all()
+
+
+def test_large_parquet_file_streams_in_bounded_chunks(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    n = 1_500_000
+    path = tmp_path / "large.parquet"
+    pd.DataFrame({"x": rng.normal(size=n), "k": rng.integers(0, 10, n)}).to_parquet(
+        path, index=False, row_group_size=400_000
+    )
+    progress: list[tuple[int, int | None]] = []
+
+    sizes = [
+        len(chunk)
+        for chunk in iter_chunks(
+            FileSource(path),
+            chunk_rows=50_000,
+            on_progress=lambda done, total: progress.append((done, total)),
+        )
+    ]
+
+    assert max(sizes) <= 50_000
+    assert sum(sizes) == n
+    dones = [done for done, _ in progress]
+    assert len(progress) == len(sizes)
+    assert all(b > a for a, b in itertools.pairwise(dones))
+    assert progress[-1] == (n, n)
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "orders.csv.gz"])
+def test_csv_progress_counts_bytes_up_to_the_file_size(
+    tmp_path: Path, orders: pd.DataFrame, name: str
+) -> None:
+    path = _write(pd.concat([orders] * 20, ignore_index=True), tmp_path / name)
+    progress: list[tuple[int, int | None]] = []
+
+    for _ in iter_chunks(
+        FileSource(path), chunk_rows=1_000, on_progress=lambda d, t: progress.append((d, t))
+    ):
+        pass
+
+    size = path.stat().st_size
+    dones = [done for done, _ in progress]
+    assert len(progress) == 20
+    assert all(b >= a for a, b in itertools.pairwise(dones))
+    assert progress[-1] == (size, size)
+
+
+def test_pandas_index_column_of_a_parquet_file_is_not_a_data_column(tmp_path: Path) -> None:
+    path = tmp_path / "indexed.parquet"
+    pd.DataFrame({"a": [1.0, 2.0]}, index=pd.Index([10, 20], name="id")).to_parquet(path)
+    assert column_names(FileSource(path)) == ["a"]
+    assert list(_read_all(FileSource(path)).columns) == ["a"]
+
+
+def test_frame_source_yields_slices_of_the_frame(orders: pd.DataFrame) -> None:
+    progress: list[tuple[int, int | None]] = []
+    source = FrameSource(orders, name="orders")
+
+    chunks = list(
+        iter_chunks(source, chunk_rows=400, on_progress=lambda d, t: progress.append((d, t)))
+    )
+
+    assert [len(c) for c in chunks] == [400, 400, 200]
+    pd.testing.assert_frame_equal(pd.concat(chunks), orders)
+    assert progress == [(400, 1000), (800, 1000), (1000, 1000)]
+    assert "orders" in describe(source) and "1000 rows" in describe(source)
+
+
+# --------------------------------------------------------------------------------------------
+# Folders and patterns
+
+
+def test_folder_yields_its_data_files_sorted_by_name(tmp_path: Path, orders: pd.DataFrame) -> None:
+    folder = tmp_path / "batches"
+    folder.mkdir()
+    for name in ["2026-11-03.parquet", "2026-11-01.csv", "2026-11-02.csv.gz"]:
+        _write(orders, folder / name)
+    (folder / "README.md").write_text("not data")
+    (folder / ".2026-11-04.parquet").write_text("hidden partial file")
+    (folder / "nested").mkdir()
+    _write(orders, folder / "nested" / "2026-10-31.csv")
+
+    files = resolve_files(folder)
+
+    assert [f.name for f in files] == ["2026-11-01.csv", "2026-11-02.csv.gz", "2026-11-03.parquet"]
+    assert [s.path for s in parse_source(str(folder))] == files
+
+
+def test_glob_pattern_yields_matching_files_sorted(tmp_path: Path, orders: pd.DataFrame) -> None:
+    for name in ["b.parquet", "a.parquet", "c.csv"]:
+        _write(orders, tmp_path / name)
+    assert [f.name for f in resolve_files(str(tmp_path / "*.parquet"))] == [
+        "a.parquet",
+        "b.parquet",
+    ]
+    assert resolve_files(tmp_path / "c.csv") == [tmp_path / "c.csv"]
+
+
+def test_chunks_of_several_files_follow_each_other(tmp_path: Path, orders: pd.DataFrame) -> None:
+    first = _write(orders.iloc[:600], tmp_path / "part-1.parquet")
+    second = _write(orders.iloc[600:], tmp_path / "part-2.csv")
+    progress: list[tuple[int, int | None]] = []
+
+    chunks = list(
+        iter_source_chunks(
+            parse_source(str(tmp_path / "part-*")),
+            columns=["value", "country"],
+            chunk_rows=250,
+            on_progress=lambda d, t: progress.append((d, t)),
+        )
+    )
+
+    assert [len(c) for c in chunks] == [250, 250, 100, 250, 150]
+    values = pd.concat(chunks)["value"].to_numpy()
+    np.testing.assert_array_equal(values, orders["value"].to_numpy())
+    total = first.stat().st_size + second.stat().st_size
+    assert progress[-1] == (total, total)
+    assert [d for d, _ in progress] == sorted(d for d, _ in progress)
+
+
+# --------------------------------------------------------------------------------------------
+# SQL
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    path = tmp_path / "shop.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE orders (id INTEGER, country TEXT, value REAL)")
+        connection.executemany(
+            "INSERT INTO orders VALUES (?, ?, ?)",
+            [(i, ["DE", "FR", "x'; DROP TABLE orders; --"][i % 3], i * 1.5) for i in range(300)],
+        )
+    return path
+
+
+def _row_count(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT count(*) FROM orders").fetchone()[0]
+
+
+def test_sql_query_streams_chunks_with_a_bound_parameter(database: Path) -> None:
+    source = SqlSource(
+        f"sqlite:///{database}",
+        "SELECT id, country, value FROM orders WHERE country = :country ORDER BY id",
+        {"country": "DE"},
+    )
+    progress: list[tuple[int, int | None]] = []
+
+    chunks = list(
+        iter_chunks(source, chunk_rows=40, on_progress=lambda d, t: progress.append((d, t)))
+    )
+
+    assert [len(c) for c in chunks] == [40, 40, 20]
+    whole = pd.concat(chunks)
+    assert whole["id"].tolist() == list(range(0, 300, 3))
+    assert progress == [(40, None), (80, None), (100, None)]
+    assert column_names(source) == ["id", "country", "value"]
+
+
+def test_malicious_looking_sql_parameter_stays_data(database: Path) -> None:
+    malicious = "x'; DROP TABLE orders; --"
+    source = SqlSource(
+        f"sqlite:///{database}", "SELECT * FROM orders WHERE country = :c", {"c": malicious}
+    )
+
+    whole = _read_all(source, columns=["country"])
+
+    assert set(whole["country"]) == {malicious}
+    assert len(whole) == 100
+    assert _row_count(database) == 300
+
+
+@pytest.mark.parametrize(
+    "query", ["UPDATE orders SET value = 0 RETURNING id", "DELETE FROM orders RETURNING id"]
+)
+def test_sql_source_cannot_write(database: Path, query: str) -> None:
+    with pytest.raises(SourceError, match=r"readonly|read-only|read only"):
+        _read_all(SqlSource(f"sqlite:///{database}", query))
+    assert _row_count(database) == 300
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT min(value) FROM orders").fetchone()[0] == 0.0
+        assert connection.execute("SELECT max(value) FROM orders").fetchone()[0] == 448.5
+
+
+def test_bad_sql_query_names_the_problem_and_the_database(database: Path) -> None:
+    source = SqlSource(f"sqlite:///{database}", "SELECT * FROM no_such_table")
+    with pytest.raises(SourceError, match="no such table: no_such_table") as raised:
+        _read_all(source)
+    assert str(database) in str(raised.value)
+
+
+def test_sql_password_never_appears_in_descriptions_or_errors() -> None:
+    source = SqlSource("postgresql://monitor:hunter2@127.0.0.1:1/shop", "SELECT 1")
+    assert "hunter2" not in describe(source)
+    assert "hunter2" not in repr(source)
+    with pytest.raises(SourceError) as raised:
+        _read_all(source)
+    assert "hunter2" not in str(raised.value)
+    assert "monitor:***@127.0.0.1" in str(raised.value)
+
+
+def test_sql_query_without_rows_is_an_error(database: Path) -> None:
+    source = SqlSource(f"sqlite:///{database}", "SELECT * FROM orders WHERE id < 0")
+    with pytest.raises(SourceError, match="no data rows"):
+        _read_all(source)
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(SourceError, match=r"nope\.csv` does not exist"):
+        _read_all(FileSource(missing))
+    with pytest.raises(SourceError, match="does not exist"):
+        resolve_files(missing)
+
+
+def test_folder_without_data_files_lists_the_extensions_read(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no data")
+    with pytest.raises(SourceError, match=r"holds no data files.*\.csv.*\.parquet"):
+        resolve_files(tmp_path)
+    with pytest.raises(SourceError, match=r"matches no data files.*\.csv\.gz"):
+        resolve_files(str(tmp_path / "*.txt"))
+
+
+def test_unsupported_extension_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "orders.xlsx"
+    path.write_bytes(b"PK")
+    with pytest.raises(SourceError, match=r"orders\.xlsx` has an unsupported extension"):
+        resolve_files(path)
+
+
+def test_garbage_parquet_file_is_reported_as_not_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(np.random.default_rng(0).bytes(2_000))
+    with pytest.raises(SourceError, match=r"broken\.parquet` is not a readable Parquet file"):
+        _read_all(FileSource(path))
+
+
+def test_zero_byte_csv_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(SourceError, match=r"empty\.csv` is empty \(0 bytes\)"):
+        _read_all(FileSource(path))
+
+
+def test_gzip_csv_of_nothing_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv.gz"
+    path.write_bytes(gzip.compress(b""))
+    with pytest.raises(SourceError, match="is empty"):
+        _read_all(FileSource(path))
+
+
+@pytest.mark.parametrize("name", ["header.csv", "header.csv.gz"])
+def test_header_only_csv_has_no_data_rows(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    content = b"a,b,c\n"
+    path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    with pytest.raises(SourceError, match=rf"{name.replace('.', '[.]')}` has no data rows"):
+        _read_all(FileSource(path))
+
+
+def test_empty_parquet_file_has_no_data_rows(tmp_path: Path) -> None:
+    path = tmp_path / "none.parquet"
+    pd.DataFrame({"a": pd.Series([], dtype=float)}).to_parquet(path)
+    with pytest.raises(SourceError, match="has no data rows"):
+        _read_all(FileSource(path))
+
+
+@pytest.mark.parametrize("rows_around", [2, 1_500_000])
+def test_csv_with_an_unbalanced_quote_is_malformed(tmp_path: Path, rows_around: int) -> None:
+    # A few rows: pyarrow reads the rest of the file as one value (caught as a line break in a
+    # value). Many rows: the quote desynchronises pyarrow's block chunker (its own error).
+    rows = "".join(f"{i},x{i}\n" for i in range(rows_around))
+    path = tmp_path / "quote.csv"
+    path.write_text("a,b\n" + rows + '5,"oops\n' + rows)
+    with pytest.raises(SourceError, match=r"quote\.csv` is malformed.*unbalanced quote `\"`"):
+        _read_all(FileSource(path))
+
+
+def test_csv_row_with_too_many_fields_is_malformed(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("a,b\n1,2\n3,4,5\n")
+    with pytest.raises(SourceError, match=r"wide\.csv` is malformed.*Expected 2 columns, got 3"):
+        _read_all(FileSource(path))
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "orders.parquet"])
+def test_requested_column_that_does_not_exist_lists_the_available_ones(
+    tmp_path: Path, orders: pd.DataFrame, name: str
+) -> None:
+    path = _write(orders, tmp_path / name)
+    with pytest.raises(
+        SourceError, match=r"`colour` not in .*available columns: value, items, country"
+    ):
+        _read_all(FileSource(path), columns=["value", "colour"])
+
+
+def test_requested_column_missing_from_a_frame_is_named(orders: pd.DataFrame) -> None:
+    with pytest.raises(SourceError, match=r"`colour` not in data frame `orders`"):
+        _read_all(FrameSource(orders, name="orders"), columns=["colour"])
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file_says_permission_denied(tmp_path: Path, orders: pd.DataFrame) -> None:
+    path = _write(orders, tmp_path / "secret.csv")
+    path.chmod(0)
+    try:
+        with pytest.raises(SourceError, match="permission denied"):
+            _read_all(FileSource(path))
+    finally:
+        path.chmod(0o644)
+
+
+# --------------------------------------------------------------------------------------------
+# Batch keys
+
+
+def test_file_batch_key_is_stable_and_changes_when_the_file_is_rewritten(
+    tmp_path: Path, orders: pd.DataFrame
+) -> None:
+    path = _write(orders, tmp_path / "batch.parquet")
+    source = FileSource(path)
+    first = batch_key(source)
+    assert batch_key(FileSource(path)) == first
+    assert first.startswith(f"{path.resolve()}|{path.stat().st_size}|")
+
+    _write(orders.iloc[:500], path)
+
+    assert batch_key(source) != first
+
+
+def test_empty_file_still_has_a_batch_key(tmp_path: Path) -> None:
+    # So a failed run on a half-written file is recorded, and re-checked once it is rewritten.
+    path = tmp_path / "partial.csv"
+    path.write_bytes(b"")
+    assert batch_key(FileSource(path)) == f"{path.resolve()}|0|{path.stat().st_mtime_ns}"
+
+
+def test_content_hash_key_depends_only_on_the_bytes(tmp_path: Path, orders: pd.DataFrame) -> None:
+    path = _write(orders, tmp_path / "batch.csv")
+    copy = tmp_path / "copy.csv"
+    shutil.copyfile(path, copy)
+    key = batch_key(FileSource(path), content_hash=True)
+
+    assert key.startswith("sha256:") and len(key) == len("sha256:") + 64
+    assert batch_key(FileSource(copy), content_hash=True) == key
+    copy.write_bytes(path.read_bytes().replace(b"DE", b"FR", 1))
+    assert batch_key(FileSource(copy), content_hash=True) != key
+
+
+def test_sql_batch_key_ignores_the_password_but_not_the_parameters() -> None:
+    query = "SELECT * FROM orders WHERE day = :day"
+    key = batch_key(SqlSource("postgresql://u:one@h/db", query, {"day": "2026-11-01"}))
+    assert key.startswith("sql:")
+    assert batch_key(SqlSource("postgresql://u:two@h/db", query, {"day": "2026-11-01"})) == key
+    assert batch_key(SqlSource("postgresql://u:one@h/db", query, {"day": "2026-11-02"})) != key
+
+
+def test_frame_batch_key_follows_the_values(orders: pd.DataFrame) -> None:
+    key = batch_key(FrameSource(orders))
+    assert batch_key(FrameSource(orders.copy())) == key
+    changed = orders.copy()
+    changed.loc[0, "value"] += 1
+    assert batch_key(FrameSource(changed)) != key
+
+
+# --------------------------------------------------------------------------------------------
+# Sampling
+
+
+def test_sample_of_a_small_source_is_every_row_in_order(
+    tmp_path: Path, orders: pd.DataFrame
+) -> None:
+    path = _write(orders, tmp_path / "orders.parquet")
+    sample, n_rows = sample_rows(FileSource(path), max_rows=5_000, chunk_rows=300)
+    assert n_rows == len(orders)
+    pd.testing.assert_frame_equal(sample, orders)
+
+
+def test_sample_of_a_large_source_is_uniform_and_exactly_max_rows(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    n = 400_000
+    position = np.arange(n, dtype=np.float64)
+    frame = pd.DataFrame({"position": position, "x": rng.normal(10.0, 2.0, n)})
+    halves = [
+        _write(frame.iloc[: n // 2], tmp_path / "a.parquet"),
+        _write(frame.iloc[n // 2 :], tmp_path / "b.parquet"),
+    ]
+    sources = [FileSource(p) for p in halves]
+
+    sample, n_rows = sample_rows(sources, max_rows=20_000, chunk_rows=7_000, seed=3)
+
+    assert n_rows == n
+    assert len(sample) == 20_000
+    assert sample["position"].is_unique
+    assert sample["position"].is_monotonic_increasing
+    # Uniform over positions: mean (n-1)/2, standard error n / sqrt(12 * 20000) ~ 816.
+    assert abs(sample["position"].mean() - (n - 1) / 2) < 4 * 816
+    assert abs(sample["x"].mean() - frame["x"].mean()) < 4 * 2.0 / np.sqrt(20_000)
+    # Both files contribute about half.
+    assert 9_400 < int((sample["position"] < n // 2).sum()) < 10_600
+    again, _ = sample_rows(sources, max_rows=20_000, chunk_rows=50_000, seed=3)
+    pd.testing.assert_frame_equal(again, sample)
