@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -412,7 +413,9 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except DriftmonError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        # one line, whatever the message quotes (a CSV row with its line break, say)
+        message = str(error).replace("\r", "\\r").replace("\n", "\\n")
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         raise typer.Exit(1) from None
 
 

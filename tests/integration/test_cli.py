@@ -1,0 +1,245 @@
+"""The `driftmon` command run as a user would: a subprocess in an empty folder, real files,
+a real SQLite database, and the Prefect flows in Prefect's default local mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from driftmon.examples import ExampleData, generate_example_data
+
+DRIFTMON = str(Path(sys.executable).with_name("driftmon"))
+DATASET = "orders"
+
+
+@dataclass
+class Completed:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> object:
+        return json.loads(self.stdout)
+
+
+def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Completed:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DRIFTMON_CONFIG", "DRIFTMON_DB_URL")
+    }
+    environment.update(env or {})
+    done = subprocess.run(
+        [DRIFTMON, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
+    )
+    return Completed(done.returncode, done.stdout, done.stderr)
+
+
+def assert_one_line_error(result: Completed, *fragments: str) -> None:
+    assert result.code == 1, result
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> ExampleData:
+    return generate_example_data(tmp_path_factory.mktemp("data"))
+
+
+@dataclass
+class Story:
+    """One user's session: every command's output, in order, in one empty folder."""
+
+    workdir: Path
+    example: ExampleData
+    reference: Completed
+    healthy: Completed
+    drifted: Completed
+    drifted_again: Completed
+    history: Completed
+    check_new: Completed
+    check_new_again: Completed
+
+
+@pytest.fixture(scope="module")
+def story(example: ExampleData, tmp_path_factory: pytest.TempPathFactory) -> Story:
+    workdir = tmp_path_factory.mktemp("empty")
+    healthy_batch = next(b for b in example.batches if not example.expected_drift[b.name])
+    drifted_batch = next(b for b in example.batches if example.expected_drift[b.name])
+    # check-new gets its own copy of the folder, so its keys differ from the checks above
+    new_folder = workdir.parent / f"{workdir.name}-incoming"
+    shutil.copytree(example.batches[0].parent, new_folder)
+    reference = run(workdir, "reference", DATASET, "--source", str(example.reference))
+    healthy = run(workdir, "check", DATASET, "--source", str(healthy_batch), "--json")
+    drifted = run(workdir, "check", DATASET, "--source", str(drifted_batch), "--json")
+    drifted_again = run(workdir, "check", DATASET, "--source", str(drifted_batch), "--json")
+    history = run(workdir, "history", DATASET, "--json")
+    check_new = run(workdir, "check-new", DATASET, "--folder", str(new_folder), "--json")
+    check_new_again = run(workdir, "check-new", DATASET, "--folder", str(new_folder))
+    return Story(
+        workdir, example, reference, healthy, drifted, drifted_again, history, check_new,
+        check_new_again,
+    )  # fmt: skip
+
+
+def test_reference_stores_version_one_in_a_sqlite_file_in_the_working_directory(
+    story: Story,
+) -> None:
+    assert story.reference.code == 0, story.reference.stderr
+    assert "Stored reference v1 of orders: 20,000 rows" in story.reference.stdout
+    assert (story.workdir / "driftmon.db").is_file()
+
+
+def test_check_of_an_unchanged_batch_finds_no_drift(story: Story) -> None:
+    assert story.healthy.code == 0, story.healthy.stderr
+    result = story.healthy.json()
+    assert result["verdict"] == "ok"
+    assert result["drifted"] == []
+    assert {f["status"] for f in result["features"]} == {"ok"}
+
+
+def test_check_of_a_drifted_batch_flags_exactly_the_changed_features(story: Story) -> None:
+    result = story.drifted.json()
+    changed = story.example.expected_drift[Path(result["source"]).name]
+    flagged = {f["name"] for f in result["features"] if f["status"] in ("warning", "critical")}
+    assert flagged == set(changed) and flagged
+
+
+def test_check_json_has_the_documented_schema(story: Story) -> None:
+    result = story.drifted.json()
+    for key in ("run_id", "dataset", "batch_key", "n_rows", "reference_version", "features"):
+        assert key in result
+    assert result["dataset"] == DATASET
+    assert result["n_rows"] == 5_000
+    assert result["reference_version"] == 1
+    assert set(result["schema"]) == {"missing", "new", "retyped"}
+    assert result["alerts"] == []
+    feature = result["features"][0]
+    for key in ("name", "kind", "kl", "kl_reverse", "js", "psi", "p_value", "status"):
+        assert key in feature
+    assert feature["kind"] in ("numeric", "categorical")
+    assert all(isinstance(feature[k], float) for k in ("kl", "kl_reverse", "js", "psi"))
+
+
+def test_rechecking_the_same_batch_replaces_its_run_instead_of_adding_one(story: Story) -> None:
+    first, again = story.drifted.json(), story.drifted_again.json()
+    assert again["run_id"] == first["run_id"]
+    assert again["batch_key"] == first["batch_key"]
+    assert again["replaced"] is True
+    history = story.history.json()
+    assert [r["run_id"] for r in history].count(first["run_id"]) == 1
+    assert len(history) == 2
+
+
+def test_check_new_processes_each_file_once_in_order(story: Story) -> None:
+    processed = story.check_new.json()
+    assert [Path(r["source"]).name for r in processed] == [b.name for b in story.example.batches]
+    assert story.check_new_again.code == 0
+    assert "No new batches" in story.check_new_again.stdout
+    with sqlite3.connect(story.workdir / "driftmon.db") as connection:
+        (runs,) = connection.execute("select count(*) from runs").fetchone()
+    assert runs == 2 + len(story.example.batches)
+
+
+def test_human_output_is_a_table_with_the_verdict(example: ExampleData, story: Story) -> None:
+    batch = next(b for b in example.batches if example.expected_drift[b.name])
+    result = run(story.workdir, "check", DATASET, "--source", str(batch))
+    assert result.code == 0
+    assert "feature" in result.stdout and "p (corr.)" in result.stdout
+    assert "verdict: critical" in result.stdout or "verdict: warning" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# User mistakes: one clear line, exit 1, no traceback, nothing started
+
+
+def test_unknown_dataset_says_how_to_create_a_reference(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    result = run(tmp_path, "check", "nope", "--source", str(example.batches[0]))
+    assert_one_line_error(result, "`nope` has no reference yet", "driftmon reference nope")
+
+
+def test_a_missing_source_file_is_named(tmp_path: Path) -> None:
+    result = run(tmp_path, "reference", DATASET, "--source", str(tmp_path / "missing.csv"))
+    assert_one_line_error(result, "missing.csv")
+
+
+def test_a_folder_given_to_check_asks_for_one_file_or_check_new(
+    example: ExampleData, story: Story
+) -> None:
+    result = run(story.workdir, "check", DATASET, "--source", str(example.batches[0].parent))
+    assert_one_line_error(result, "check-new")
+
+
+def test_a_bad_config_value_names_the_key_and_allowed_values(tmp_path: Path) -> None:
+    (tmp_path / "driftmon.toml").write_text('[defaults]\ncorrection = "bonferroni"\n')
+    result = run(tmp_path, "history", DATASET)
+    assert_one_line_error(result, "defaults.correction", "'bh', 'holm' or 'none'")
+
+
+def test_a_config_file_from_the_environment_is_used(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.toml"
+    config.write_text("[defaults]\nn_bins = -1\n")
+    result = run(tmp_path, "history", DATASET, env={"DRIFTMON_CONFIG": str(config)})
+    assert_one_line_error(result, "elsewhere.toml", "defaults.n_bins")
+
+
+def test_history_of_an_unknown_dataset_lists_the_known_ones(story: Story) -> None:
+    result = run(story.workdir, "history", "nope")
+    assert_one_line_error(result, "unknown dataset `nope`", "orders")
+
+
+def test_a_configured_feature_that_does_not_exist_is_named(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    (tmp_path / "driftmon.toml").write_text(
+        '[datasets.orders]\nfeatures = ["order_value", "no_such_column"]\n'
+    )
+    result = run(tmp_path, "reference", DATASET, "--source", str(example.reference))
+    assert_one_line_error(result, "no_such_column", "order_value")
+
+
+def test_an_error_mid_way_through_a_batch_leaves_the_database_as_it_was(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    """A CSV whose 40,000th row is broken fails after earlier chunks were counted."""
+    (tmp_path / "driftmon.toml").write_text("[defaults]\nchunk_rows = 1000\n")
+    assert run(tmp_path, "reference", DATASET, "--source", str(example.reference)).code == 0
+    batch = pd.read_parquet(example.batches[0])
+    csv = tmp_path / "broken.csv"
+    rows = pd.concat([batch] * 8, ignore_index=True)
+    rows.to_csv(csv, index=False)
+    lines = csv.read_text().splitlines()
+    lines[39_999] = lines[39_999] + ',"unterminated'
+    csv.write_text("\n".join(lines) + "\n")
+    before = (tmp_path / "driftmon.db").read_bytes()
+    with sqlite3.connect(tmp_path / "driftmon.db") as connection:
+        tables_before = _row_counts(connection)
+
+    result = run(tmp_path, "check", DATASET, "--source", str(csv))
+
+    assert_one_line_error(result, "broken.csv")
+    with sqlite3.connect(tmp_path / "driftmon.db") as connection:
+        assert _row_counts(connection) == tables_before
+    assert before  # the file existed and still holds the reference
+
+
+def _row_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    tables = [
+        name for (name,) in connection.execute("select name from sqlite_master where type='table'")
+    ]
+    return {t: connection.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
