@@ -283,6 +283,36 @@ def demo(
     out.print(f"  next:      driftmon --db {db_url} history {DEMO_DATASET}")
 
 
+@app.command()
+def serve() -> None:
+    """Run scheduled checks: serve a "check new batches" deployment per scheduled dataset.
+
+    Needs a running Prefect server (`prefect server start`) and PREFECT_API_URL pointing at it;
+    schedules come from `datasets.NAME.schedule` in the config. Stops on Ctrl-C.
+    """
+    with _user_errors():
+        settings, config_path = _settings()
+        scheduled = settings.scheduled_datasets()
+        if not scheduled:
+            raise DriftmonError(
+                "no dataset has a schedule: set `datasets.NAME.schedule.cron` (or "
+                "`interval_seconds`) and `datasets.NAME.folder` in the config"
+            )
+        if not os.environ.get("PREFECT_API_URL"):
+            raise DriftmonError(
+                "schedules only run on a Prefect server: start one with `prefect server start "
+                "--host 127.0.0.1` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+            )
+        db_url = _db_url(settings)
+        _flows()
+        from flows.deployments import serve as serve_deployments
+
+        for name, dataset in scheduled.items():
+            when = dataset.schedule.cron or f"every {dataset.schedule.interval_seconds} s"
+            err.print(f"serving check-new-{name}: {dataset.folder} ({when})")
+        serve_deployments(settings, db_url=db_url, config_path=config_path)
+
+
 # --------------------------------------------------------------------------------------------
 # Output
 

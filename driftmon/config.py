@@ -139,6 +139,21 @@ class Settings(_Strict):
         except ValidationError as error:
             raise ConfigError(_describe(error, prefix=f"datasets.{name}")) from None
 
+    def scheduled_datasets(self) -> dict[str, DatasetSettings]:
+        """Datasets with a schedule; each needs a ``folder`` to look for new batches in."""
+        scheduled = {}
+        for name in self.datasets:
+            dataset = self.dataset(name)
+            if dataset.schedule is None:
+                continue
+            if not dataset.folder:
+                raise ConfigError(
+                    f"`datasets.{name}.schedule` is set but `datasets.{name}.folder` is not: "
+                    "a scheduled check needs the folder where new batches arrive"
+                )
+            scheduled[name] = dataset
+        return scheduled
+
     def validate_datasets(self) -> None:
         for name in self.datasets:
             self.dataset(name)

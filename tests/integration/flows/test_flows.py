@@ -84,3 +84,35 @@ def test_a_failing_check_is_a_failed_flow_and_records_nothing(
     assert state.is_failed()
     with store.session_scope(store.open_store(with_reference)) as session:
         assert store.list_runs(session, DATASET) == []
+
+
+def test_each_scheduled_dataset_becomes_a_check_new_deployment(tmp_path: Path) -> None:
+    from driftmon.config import load_settings
+    from flows.deployments import build_deployments
+
+    config = tmp_path / "driftmon.toml"
+    config.write_text(
+        '[datasets.orders]\nfolder = "in/orders"\n[datasets.orders.schedule]\ncron = "0 * * * *"\n'
+        '[datasets.users]\nfolder = "in/users"\n[datasets.users.schedule]\ninterval_seconds = 600\n'
+        "[datasets.adhoc]\n"
+    )
+    deployments = build_deployments(
+        load_settings(config), db_url="sqlite:///x.db", config_path=str(config)
+    )
+    by_name = {d.name: d for d in deployments}
+    assert set(by_name) == {"check-new-orders", "check-new-users"}
+    orders = by_name["check-new-orders"]
+    assert orders.parameters["folder"] == "in/orders"
+    assert orders.parameters["db_url"] == "sqlite:///x.db"
+    assert orders.schedules[0].schedule.cron == "0 * * * *"
+    assert by_name["check-new-users"].schedules[0].schedule.interval.total_seconds() == 600
+
+
+def test_a_schedule_without_a_folder_is_a_config_error(tmp_path: Path) -> None:
+    from driftmon.config import load_settings
+    from driftmon.errors import ConfigError
+
+    config = tmp_path / "driftmon.toml"
+    config.write_text('[datasets.orders.schedule]\ncron = "0 * * * *"\n')
+    with pytest.raises(ConfigError, match="needs the folder"):
+        load_settings(config).scheduled_datasets()
