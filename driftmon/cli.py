@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -141,6 +142,7 @@ def check(
         db_url = _db_url(settings)
         plan = pipeline.plan_batch(source, batch_key)
         pipeline.load_reference(store.open_store(db_url), dataset)  # fail fast: no reference
+        pipeline.notification_targets(settings.dataset(dataset))  # ... and bad targets
         flows = _flows()
         with _progress_bar(enabled=not as_json):
             result = flows.check_batch_flow(
@@ -180,6 +182,7 @@ def check_new(
         db_url = _db_url(settings)
         engine = store.open_store(db_url)
         pipeline.load_reference(engine, dataset)
+        pipeline.notification_targets(settings.dataset(dataset))
         pending = pipeline.unprocessed_batches(engine, dataset, folder)
         if not pending:
             results: list[CheckResult] = []
@@ -284,6 +287,145 @@ def demo(
 
 
 @app.command()
+def alerts(
+    dataset_or_ack: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[DATASET | ack ID]",
+            help="A dataset to list, or `ack` followed by an alert id to acknowledge it.",
+        ),
+    ] = None,
+    alert_id: Annotated[int | None, typer.Argument(metavar="", hidden=True)] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Who acknowledges (with `ack`). Default: $USER.")
+    ] = None,
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Include resolved alerts.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List open alerts (all datasets, or one) with how long they have been open, or
+    acknowledge one: `driftmon alerts ack ID`."""
+    with _user_errors():
+        settings, _ = _settings()
+        engine = store.open_store(_db_url(settings))
+        if dataset_or_ack == "ack":
+            if alert_id is None:
+                raise DriftmonError("usage: driftmon alerts ack ID (ids: `driftmon alerts`)")
+            who = by or os.environ.get("USER") or "someone"
+            with store.session_scope(engine) as session:
+                alert = store.acknowledge_alert(session, alert_id, who)
+            out.print(
+                f"Acknowledged alert {alert.id} ({alert.dataset} / "
+                f"{alert.feature or 'dataset'} / {alert.signal}) by {who}."
+            )
+            return
+        if alert_id is not None:
+            raise DriftmonError(f"unexpected extra argument `{alert_id}`; did you mean `ack`?")
+        with store.session_scope(engine) as session:
+            if dataset_or_ack and dataset_or_ack not in store.list_datasets(session):
+                known = ", ".join(store.list_datasets(session)) or "none yet"
+                raise DriftmonError(f"unknown dataset `{dataset_or_ack}` (known datasets: {known})")
+            found = store.list_alerts(session, dataset_or_ack, include_resolved=include_resolved)
+    now = datetime.now(UTC)
+    if as_json:
+        out.print_json(json.dumps([_alert_dict(a, now) for a in found]))
+        return
+    if not found:
+        out.print("No open alerts." if not include_resolved else "No alerts.")
+        return
+    table = Table(title=f"{len(found)} alert(s)", title_justify="left")
+    for column in (
+        "id",
+        "dataset",
+        "feature",
+        "signal",
+        "severity",
+        "state",
+        "open for",
+        "ack",
+        "message",
+    ):
+        table.add_column(column, justify="right" if column == "id" else "left")
+    for alert in found:
+        table.add_row(
+            str(alert.id),
+            alert.dataset,
+            alert.feature or "(dataset)",
+            alert.signal,
+            _status_text(alert.severity),
+            alert.state,
+            _duration((alert.resolved_at or now) - alert.opened_at),
+            alert.acknowledged_by or "",
+            alert.message,
+        )
+    out.print(table)
+
+
+@app.command("notify")
+def notify_command(
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Deliver every pending notification now.")
+    ] = False,
+    dataset: Annotated[str | None, typer.Argument(help="Only this dataset.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the notification outbox, or retry pending deliveries with --retry."""
+    with _user_errors():
+        settings, _ = _settings()
+        engine = store.open_store(_db_url(settings))
+        with store.session_scope(engine) as session:
+            datasets = [dataset] if dataset else store.list_datasets(session)
+        report = {"sent": 0, "pending": 0, "errors": []}
+        if retry:
+            for name in datasets:
+                delivery = pipeline.deliver_dataset_notifications(
+                    engine, name, settings.dataset(name)
+                )
+                report["sent"] += delivery.sent
+                report["pending"] += delivery.pending
+                report["errors"] += list(delivery.errors)
+        with store.session_scope(engine) as session:
+            items = store.list_notifications(session, dataset=dataset)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    **report,
+                    "outbox": [
+                        {
+                            "id": i.id,
+                            "dataset": i.dataset,
+                            "run_id": i.run_id,
+                            "target": i.target_label,
+                            "status": i.status,
+                            "attempts": i.attempts,
+                            "last_error": i.last_error,
+                            "title": i.payload.get("title"),
+                        }
+                        for i in items
+                    ],
+                }
+            )
+        )
+        return
+    if retry:
+        out.print(f"Sent {report['sent']}, still pending {report['pending']}.")
+        for error in report["errors"]:
+            err.print(f"[yellow]not delivered:[/] {escape(error)}", highlight=False)
+    table = Table(title="Notification outbox", title_justify="left")
+    for column in ("id", "dataset", "run", "target", "status", "attempts", "title", "last error"):
+        table.add_column(column)
+    for item in items[-30:]:
+        table.add_row(
+            str(item.id), item.dataset, str(item.run_id or ""), item.target_label,
+            _outbox_status(item.status),
+            str(item.attempts), str(item.payload.get("title", "")), item.last_error or "",
+        )  # fmt: skip
+    out.print(table if items else "The outbox is empty.")
+
+
+@app.command()
 def serve() -> None:
     """Run scheduled checks: serve a "check new batches" deployment per scheduled dataset.
 
@@ -348,6 +490,17 @@ def _print_result(result: CheckResult) -> None:
     changes = _schema_changes(result.schema)
     if changes:
         out.print("[yellow]schema changes:[/] " + changes)
+    for alert in result.alerts:
+        if alert["change"] in ("opened", "escalated", "resolved"):
+            out.print(
+                f"alert {alert['id']} {alert['change']} [{alert['severity']}]: "
+                f"{escape(alert['message'])}"
+            )
+    if result.notifications.get("pending"):
+        out.print(
+            f"[yellow]{result.notifications['pending']} notification(s) not delivered yet[/]: "
+            "they are retried by the next run or `driftmon notify --retry`"
+        )
 
 
 def _print_summary(results: list[CheckResult], expected: dict[str, frozenset[str]]) -> None:
@@ -380,6 +533,11 @@ def _schema_changes(schema: dict[str, Any]) -> str:
 
 def _status_text(status: str) -> str:
     colour = {"critical": "bold red", "warning": "yellow", "ok": "green"}.get(status, "dim")
+    return f"[{colour}]{status}[/]"
+
+
+def _outbox_status(status: str) -> str:
+    colour = {"sent": "green", "pending": "yellow"}.get(status, "dim")
     return f"[{colour}]{status}[/]"
 
 
@@ -419,6 +577,30 @@ def _run_dict(run: Any) -> dict[str, Any]:
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "report_path": run.report_path,
     }
+
+
+def _alert_dict(alert: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "dataset": alert.dataset,
+        "feature": alert.feature,
+        "signal": alert.signal,
+        "severity": alert.severity,
+        "state": alert.state,
+        "message": alert.message,
+        "opened_at": alert.opened_at.isoformat(),
+        "open_seconds": round(((alert.resolved_at or now) - alert.opened_at).total_seconds()),
+        "acknowledged_by": alert.acknowledged_by,
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+    }
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
 
 
 def _display_url(url: str) -> str:

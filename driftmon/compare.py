@@ -6,7 +6,8 @@ a ``(features, slots)`` matrix and a mask marks the slots each feature really ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -80,6 +81,8 @@ class FeatureResult:
     top_bins: tuple[BinContribution, ...]
     reference_type: str | None
     current_type: str | None
+    top_unseen: Mapping[str, int] = field(default_factory=dict)
+    reference_range: tuple[float, float] | None = None
 
     @property
     def type_changed(self) -> bool:
@@ -91,6 +94,8 @@ class FeatureResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        data["top_unseen"] = dict(self.top_unseen)
+        data["reference_range"] = list(self.reference_range) if self.reference_range else None
         data["top_bins"] = [
             {
                 "label": b.label,
@@ -248,6 +253,12 @@ def _feature_result(
         top_bins=top_bins,
         reference_type=ref.tally.observed_type,
         current_type=cur.tally.observed_type,
+        top_unseen=dict(cur.tally.unseen),
+        reference_range=(
+            (float(ref.spec.edges[0]), float(ref.spec.edges[-1]))
+            if ref.spec.kind == "numeric"
+            else None
+        ),
     )
 
 

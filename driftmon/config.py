@@ -46,16 +46,31 @@ class ThresholdSettings(_Strict):
     shift ~0.1, a doubled variance ~0.08, a new category with 5% of rows ~0.05).
     ``significance``: level for the corrected p-value. 0.01 keeps healthy runs flagged well under
     5% even for 50-row batches over many features.
+    ``unseen_*``: excess share of values in categories the reference never saw, or outside the
+    reference range (1% / 5%): a batch from the reference distribution has about
+    ``2 / n_reference`` of its values beyond the reference's extremes, far below 1%.
+    ``missing_*``: absolute change of the missing share (5 / 20 percentage points).
+    ``min_drifted_features``: a batch with this many drifted features gets a dataset-level alert.
     """
 
     kl_warning: Annotated[float, Field(gt=0)] = 0.02
     kl_critical: Annotated[float, Field(gt=0)] = 0.1
     significance: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    unseen_warning: Annotated[float, Field(gt=0, le=1)] = 0.01
+    unseen_critical: Annotated[float, Field(gt=0, le=1)] = 0.05
+    missing_warning: Annotated[float, Field(gt=0, le=1)] = 0.05
+    missing_critical: Annotated[float, Field(gt=0, le=1)] = 0.2
+    min_drifted_features: Annotated[int, Field(ge=1)] = 3
 
     @model_validator(mode="after")
     def _ordered(self) -> ThresholdSettings:
-        if self.kl_critical < self.kl_warning:
-            raise ValueError("kl_critical must be at least kl_warning")
+        for low, high in (
+            ("kl_warning", "kl_critical"),
+            ("unseen_warning", "unseen_critical"),
+            ("missing_warning", "missing_critical"),
+        ):
+            if getattr(self, high) < getattr(self, low):
+                raise ValueError(f"{high} must be at least {low}")
         return self
 
 
@@ -98,6 +113,7 @@ class DatasetSettings(_Strict):
     feature: dict[str, FeatureSettings] = {}
     schedule: ScheduleSettings | None = None
     notify: list[str] = []
+    resolve_after: Annotated[int, Field(ge=1)] = 2
 
     def kinds(self) -> dict[str, str]:
         return {name: f.type for name, f in self.feature.items() if f.type is not None}

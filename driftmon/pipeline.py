@@ -7,6 +7,8 @@ pure core; none of them holds SQL or reads files itself.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,20 +17,25 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 
 import driftmon
-from driftmon import progress, sources, store
+from driftmon import notify, progress, sources, store
+from driftmon.alerts import AlertChange, Message, compose_message, update_alerts
 from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec
 from driftmon.compare import Comparison, compare
 from driftmon.config import DatasetSettings
-from driftmon.errors import SourceError
+from driftmon.errors import NotificationError, SourceError
 from driftmon.policy import Thresholds, Verdict, evaluate
 from driftmon.profile import Profile, fit_specs, profile_chunks, profile_frame
 from driftmon.results import CheckResult, build_check_result
 
 __all__ = [
     "BatchPlan",
+    "DeliveryReport",
     "build_reference_profile",
+    "deliver_dataset_notifications",
+    "deliver_notifications",
     "evaluate_batch",
     "load_reference",
+    "notification_targets",
     "plan_batch",
     "profile_batch",
     "record_run",
@@ -167,7 +174,9 @@ def record_run(
     flow_run_id: str | None = None,
     on_duplicate: Literal["replace", "skip", "new"] = "replace",
 ) -> CheckResult:
-    """Persist a checked batch in one transaction: the run and every feature result, or nothing."""
+    """Persist a checked batch in one transaction: the run, every feature result, the alert
+    changes and one pending notification per target if any alert changed state; or nothing."""
+    targets = notification_targets(settings)
     with store.session_scope(engine) as session:
         run = store.save_run(
             session,
@@ -185,19 +194,121 @@ def record_run(
             started_at=started_at,
             on_duplicate=on_duplicate,
             current=current,
+            findings=[f.to_dict() for f in verdict.findings],
         )
-    return build_check_result(
-        run_id=run.id,
-        dataset=dataset,
-        batch_key=run.batch_key,
-        source=plan.description,
-        reference_version=reference.version,
-        comparison=comparison,
-        verdict=verdict,
-        report_path=run.report_path,
-        replaced=run.replaced,
-        skipped=run.skipped,
-    )
+        changes: list[AlertChange] = []
+        if not run.skipped:
+            changes = update_alerts(
+                store.active_alerts(session, dataset),
+                verdict.findings,
+                verdict.observed,
+                resolve_after=settings.resolve_after,
+            )
+            changes = store.apply_alert_changes(session, dataset, run.id, changes)
+        result = build_check_result(
+            run_id=run.id,
+            dataset=dataset,
+            batch_key=run.batch_key,
+            source=plan.description,
+            reference_version=reference.version,
+            comparison=comparison,
+            verdict=verdict,
+            alert_changes=changes,
+            report_path=run.report_path,
+            replaced=run.replaced,
+            skipped=run.skipped,
+        )
+        message = compose_message(
+            dataset=dataset,
+            batch_key=run.batch_key,
+            run_id=run.id,
+            changes=changes,
+            top_features=result.to_dict()["features"],
+            report_link=run.report_path,
+        )
+        if message is not None:
+            payload = {
+                "title": message.title,
+                "body": message.body,
+                "level": message.level,
+                "data": message.data,
+            }
+            digest = hashlib.sha256(
+                json.dumps(message.data["changes"], sort_keys=True).encode()
+            ).hexdigest()[:16]
+            for target in targets:
+                store.enqueue_notification(
+                    session,
+                    dataset=dataset,
+                    run_id=run.id,
+                    target_key=target.key,
+                    target_label=target.label,
+                    dedupe_key=f"{dataset}|{run.id}|{target.key}|{digest}",
+                    payload=payload,
+                )
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one delivery pass did: notifications sent, still pending, and why (no secrets)."""
+
+    sent: int = 0
+    pending: int = 0
+    errors: tuple[str, ...] = ()
+
+
+def notification_targets(settings: DatasetSettings) -> list[notify.Target]:
+    """The dataset's configured targets plus those in ``DRIFTMON_NOTIFY``."""
+    return notify.parse_targets([*settings.notify, *notify.targets_from_env()])
+
+
+def deliver_dataset_notifications(
+    engine: Engine, dataset: str, settings: DatasetSettings
+) -> DeliveryReport:
+    """Deliver the dataset's due notifications to its configured targets."""
+    return deliver_notifications(engine, notification_targets(settings), dataset=dataset)
+
+
+def deliver_notifications(
+    engine: Engine,
+    targets: Sequence[notify.Target],
+    *,
+    dataset: str | None = None,
+    attempts: int = 3,
+) -> DeliveryReport:
+    """Send every due notification (after the run committed), each claimed before sending.
+
+    A failure leaves the notification pending for the next run or `driftmon notify --retry`;
+    a sent one is never selected again. Never raises for a failed delivery: detected drift and
+    a down receiver are not failures of the check.
+    """
+    by_key = {t.key: t for t in targets}
+    with store.session_scope(engine) as session:
+        due = store.due_notifications(session, dataset=dataset)
+    sent, pending, errors = 0, 0, []
+    for item in due:
+        target = by_key.get(item.target_key)
+        if target is None:
+            pending += 1
+            continue  # configured for another dataset, or removed: leave it for later
+        with store.session_scope(engine) as session:
+            if not store.claim_notification(session, item.id):
+                continue
+        payload = item.payload
+        message = Message(payload["title"], payload["body"], payload["level"], payload["data"])
+        try:
+            notify.send(target, message, attempts=attempts)
+        except NotificationError as error:
+            with store.session_scope(engine) as session:
+                store.mark_notification_failed(session, item.id, str(error))
+            pending += 1
+            errors.append(str(error))
+            continue
+        with store.session_scope(engine) as session:
+            store.mark_notification_sent(session, item.id)
+        sent += 1
+    return DeliveryReport(sent, pending, tuple(errors))
 
 
 def now() -> datetime:
@@ -233,7 +344,7 @@ def _type_hints(specs: dict[str, BinSpec]) -> dict[str, Sequence[str]]:
 
 
 def _thresholds(settings: Any) -> Thresholds:
-    return Thresholds(settings.kl_warning, settings.kl_critical, settings.significance)
+    return Thresholds(**settings.model_dump())
 
 
 def _fit_settings(settings: DatasetSettings) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from driftmon.alerts import AlertChange
 from driftmon.compare import Comparison
 from driftmon.policy import STATUSES, Verdict
 
@@ -50,10 +52,16 @@ class CheckResult:
     features: tuple[FeatureRow, ...]
     schema: dict[str, Any]
     alerts: tuple[dict[str, Any], ...] = ()
+    findings: tuple[dict[str, Any], ...] = ()
     report_path: str | None = None
     replaced: bool = False
     skipped: bool = False
     drifted: tuple[str, ...] = field(default=())
+    notifications: dict[str, int] = field(default_factory=dict)
+
+    def with_delivery(self, sent: int, pending: int) -> CheckResult:
+        """This result with the outcome of delivering its notifications."""
+        return replace(self, notifications={"sent": sent, "pending": pending})
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object `driftmon check --json` prints."""
@@ -87,10 +95,12 @@ class CheckResult:
                 for f in self.features
             ],
             "schema": self.schema,
+            "findings": list(self.findings),
             "alerts": list(self.alerts),
             "report_path": self.report_path,
             "replaced": self.replaced,
             "skipped": self.skipped,
+            "notifications": dict(self.notifications),
         }
 
     def drift_table(self) -> list[dict[str, Any]]:
@@ -118,6 +128,7 @@ def build_check_result(
     reference_version: int,
     comparison: Comparison,
     verdict: Verdict,
+    alert_changes: Sequence[AlertChange] = (),
     report_path: str | None = None,
     replaced: bool = False,
     skipped: bool = False,
@@ -161,6 +172,19 @@ def build_check_result(
         verdict=verdict.overall,
         features=tuple(rows),
         schema=comparison.schema.to_dict(),
+        alerts=tuple(
+            {
+                "id": c.alert.id,
+                "feature": c.alert.feature,
+                "signal": c.alert.signal,
+                "severity": c.alert.severity,
+                "state": c.alert.state,
+                "change": c.change,
+                "message": c.alert.message,
+            }
+            for c in alert_changes
+        ),
+        findings=tuple(f.to_dict() for f in verdict.findings),
         report_path=report_path,
         replaced=replaced,
         skipped=skipped,

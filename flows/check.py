@@ -17,6 +17,9 @@ profile_batch = task(name="read and count batch", **IO_TASK)(pipeline.profile_ba
 evaluate_batch = task(name="compare with reference", **PURE_TASK)(pipeline.evaluate_batch)
 record_run = task(name="record run", **IO_TASK)(pipeline.record_run)
 unprocessed_batches = task(name="find new batches", **IO_TASK)(pipeline.unprocessed_batches)
+deliver_notifications = task(name="deliver notifications", **IO_TASK)(
+    pipeline.deliver_dataset_notifications
+)
 
 
 @task(name="publish drift table", **PURE_TASK)
@@ -45,7 +48,8 @@ def check_batch_flow(
 ) -> CheckResult:
     """Check one batch file against the dataset's active reference and record the run.
 
-    Detected drift is a result, not a failure: the flow fails only when something broke.
+    Detected drift is a result, not a failure, and so is an undelivered notification (it stays
+    pending for the next run): the flow fails only when the check itself broke.
     """
     settings = load_settings(config_path).dataset(dataset)
     engine = store.open_store(db_url)
@@ -88,5 +92,7 @@ def _check(
         flow_run_id=flow_run.id,
         on_duplicate=on_duplicate,
     )
+    delivery = deliver_notifications(engine, dataset, settings)
+    result = result.with_delivery(delivery.sent, delivery.pending)
     publish_drift_table(result)
     return result

@@ -12,6 +12,20 @@ They return plain frozen dataclasses, never ORM rows.
 
 from __future__ import annotations
 
+from driftmon.store.alerts import (
+    OutboxItem,
+    StoredAlert,
+    acknowledge_alert,
+    active_alerts,
+    apply_alert_changes,
+    claim_notification,
+    due_notifications,
+    enqueue_notification,
+    list_alerts,
+    list_notifications,
+    mark_notification_failed,
+    mark_notification_sent,
+)
 from driftmon.store.engine import (
     alembic_config,
     default_database_url,
@@ -39,19 +53,31 @@ from driftmon.store.repository import (
 )
 
 __all__ = [
+    "OutboxItem",
     "ReferenceInfo",
     "RunInfo",
+    "StoredAlert",
     "StoredFeatureResult",
     "StoredReference",
     "StoredRun",
+    "acknowledge_alert",
+    "active_alerts",
     "alembic_config",
+    "apply_alert_changes",
+    "claim_notification",
     "default_database_url",
+    "due_notifications",
+    "enqueue_notification",
+    "list_alerts",
     "list_datasets",
+    "list_notifications",
     "list_references",
     "list_runs",
     "load_latest_run",
     "load_reference",
     "load_run",
+    "mark_notification_failed",
+    "mark_notification_sent",
     "open_store",
     "processed_batch_keys",
     "redact_url",

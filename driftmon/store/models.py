@@ -139,6 +139,7 @@ class RunRow(Base):
     n_features: Mapped[int]
     n_drifted: Mapped[int]
     max_kl: Mapped[float | None] = mapped_column(Float)
+    findings: Mapped[list[Any] | None]
 
 
 class FeatureResultRow(Base):
@@ -170,6 +171,8 @@ class FeatureResultRow(Base):
     current_type: Mapped[str | None] = mapped_column(String(64))
     top_bins: Mapped[list[Any]]
     current_counts: Mapped[list[Any] | None]
+    top_unseen: Mapped[dict[str, Any] | None]
+    reference_range: Mapped[list[Any] | None]
 
 
 class AlertRow(Base):

@@ -131,6 +131,8 @@ class StoredFeatureResult:
     current_type: str | None
     top_bins: list[dict[str, Any]]
     current_counts: list[int] | None
+    top_unseen: dict[str, int] | None
+    reference_range: list[float] | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +144,7 @@ class StoredRun(RunInfo):
     flow_run_id: str | None
     driftmon_version: str
     features: list[StoredFeatureResult]
+    findings: list[dict[str, Any]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,6 +262,7 @@ def save_run(
     started_at: datetime,
     on_duplicate: Literal["replace", "skip", "new"] = "replace",
     current: Profile | None = None,
+    findings: Sequence[Mapping[str, Any]] = (),
 ) -> RunInfo:
     """Store one checked batch: the run row and one result row per compared feature.
 
@@ -325,6 +329,7 @@ def save_run(
     row.n_features = len(comparison.features)
     row.n_drifted = sum(statuses[f.name] in DRIFTED_STATUSES for f in comparison.features)
     row.max_kl = max(kls) if kls else None
+    row.findings = [_json_ready(f, "finding") for f in findings]
     session.flush()
     session.add_all(
         _feature_row(row.id, result, statuses[result.name], current)
@@ -391,6 +396,7 @@ def load_run(session: Session, run_id: int) -> StoredRun:
         flow_run_id=row.flow_run_id,
         driftmon_version=row.driftmon_version,
         features=[_stored_feature(f) for f in features],
+        findings=list(row.findings or []),
     )
 
 
@@ -578,6 +584,8 @@ _MEASURED_COLUMNS: Sequence[str] = (
     "reference_type",
     "current_type",
     "top_bins",
+    "top_unseen",
+    "reference_range",
 )
 
 

@@ -126,7 +126,9 @@ def test_check_json_has_the_documented_schema(story: Story) -> None:
     assert result["n_rows"] == 5_000
     assert result["reference_version"] == 1
     assert set(result["schema"]) == {"missing", "new", "retyped"}
-    assert result["alerts"] == []
+    opened = {a["feature"] for a in result["alerts"] if a["change"] == "opened"}
+    assert opened == set(result["drifted"])
+    assert all(a["state"] == "open" for a in result["alerts"])
     feature = result["features"][0]
     for key in ("name", "kind", "kl", "kl_reverse", "js", "psi", "p_value", "status"):
         assert key in feature
