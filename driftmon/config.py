@@ -49,6 +49,8 @@ class ThresholdSettings(_Strict):
     ``unseen_*``: excess share of values in categories the reference never saw, or outside the
     reference range (1% / 5%): a batch from the reference distribution has about
     ``2 / n_reference`` of its values beyond the reference's extremes, far below 1%.
+    ``unseen_min_count``: at least 5 such values: a single value beyond a continuous
+    reference's extremes happens by chance and proves nothing.
     ``missing_*``: absolute change of the missing share (5 / 20 percentage points).
     ``min_drifted_features``: a batch with this many drifted features gets a dataset-level alert.
     """
@@ -60,6 +62,7 @@ class ThresholdSettings(_Strict):
     unseen_critical: Annotated[float, Field(gt=0, le=1)] = 0.05
     missing_warning: Annotated[float, Field(gt=0, le=1)] = 0.05
     missing_critical: Annotated[float, Field(gt=0, le=1)] = 0.2
+    unseen_min_count: Annotated[int, Field(ge=1)] = 5
     min_drifted_features: Annotated[int, Field(ge=1)] = 3
 
     @model_validator(mode="after")

@@ -53,6 +53,9 @@ class Thresholds:
 
     Defaults and the reason for each number are in ``driftmon.config.ThresholdSettings``.
     Shares are fractions of rows (0.01 = 1%); ``missing_*`` is an absolute change of share.
+    ``unseen_min_count``: fewest unseen values that can raise the unseen signal; a lone value
+    beyond a continuous reference's extremes is likely (about ``2 n / n_reference``) and its
+    binomial p-value misleadingly small.
     """
 
     kl_warning: float = 0.02
@@ -62,6 +65,7 @@ class Thresholds:
     unseen_critical: float = 0.05
     missing_warning: float = 0.05
     missing_critical: float = 0.2
+    unseen_min_count: int = 5
     min_drifted_features: int = 3
 
     def __post_init__(self) -> None:
@@ -246,7 +250,11 @@ def _share_findings(
     for i, (result, limit) in enumerate(zip(results, limits, strict=True)):
         excess = unseen_cur[i] - unseen_ref[i]
         severity = _severity(excess, limit.unseen_warning, limit.unseen_critical)
-        if severity and unseen_p[i] < limit.significance:
+        if (
+            severity
+            and unseen_p[i] < limit.significance
+            and unseen_count[i] >= limit.unseen_min_count
+        ):
             findings.append(_unseen_finding(result, severity, excess, limit, unseen_p[i]))
         change = missing_cur[i] - missing_ref[i]
         severity = _severity(abs(change), limit.missing_warning, limit.missing_critical)

@@ -245,3 +245,42 @@ def _row_counts(connection: sqlite3.Connection) -> dict[str, int]:
         name for (name,) in connection.execute("select name from sqlite_master where type='table'")
     ]
     return {t: connection.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+
+
+def test_alerts_lists_open_alerts_with_their_age_and_ack_marks_one(story: Story) -> None:
+    listed = run(story.workdir, "alerts", DATASET, "--json")
+    assert listed.code == 0, listed.stderr
+    alerts = listed.json()
+    # check-new ran all six batches last: alerts of earlier drifts were resolved by the two
+    # clear runs after them, so the two last drifted batches' alerts are the open ones
+    last_two = [set(r["drifted"]) for r in story.check_new.json()[-2:]]
+    assert {a["feature"] for a in alerts if a["signal"] == "kl"} == last_two[0] | last_two[1]
+    assert all(a["state"] in ("open", "escalated") and a["open_seconds"] >= 0 for a in alerts)
+
+    acked = run(story.workdir, "alerts", "ack", str(alerts[0]["id"]), "--by", "dana")
+    assert acked.code == 0, acked.stderr
+    assert f"Acknowledged alert {alerts[0]['id']}" in acked.stdout
+    again = {a["id"]: a for a in run(story.workdir, "alerts", "--json").json()}
+    assert again[alerts[0]["id"]]["acknowledged_by"] == "dana"
+    assert "open for" in run(story.workdir, "alerts").stdout
+
+
+def test_acknowledging_an_unknown_alert_is_a_clear_error(story: Story) -> None:
+    assert_one_line_error(
+        run(story.workdir, "alerts", "ack", "9999"), "alert `9999` does not exist"
+    )
+
+
+def test_an_invalid_notification_target_is_refused_before_anything_runs(
+    example: ExampleData, story: Story
+) -> None:
+    result = run(
+        story.workdir,
+        "check",
+        DATASET,
+        "--source",
+        str(example.batches[0]),
+        env={"DRIFTMON_NOTIFY": "nope://secret-token@host"},
+    )
+    assert_one_line_error(result, "nope://")
+    assert "secret-token" not in result.stderr

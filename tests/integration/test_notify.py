@@ -10,19 +10,12 @@ import base64
 import email
 import email.policy
 import hashlib
-import http.server
-import json
 import logging
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope
+from receivers import Mailbox, Receiver, free_port
 
 from driftmon.alerts import Message
 from driftmon.errors import NotificationError
@@ -40,93 +33,6 @@ def message(level: str = "warning") -> Message:
         level=level,  # type: ignore[arg-type]
         data={"dataset": "sales"},
     )
-
-
-@dataclass
-class Receiver:
-    """A loopback HTTP endpoint: answers ``statuses`` in turn, then ``default_status``."""
-
-    port: int
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
-    default_status: int = 200
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(port=0)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            status = state.statuses.pop(0) if state.statuses else state.default_status
-            state.requests.append(
-                {
-                    "path": self.path,
-                    "headers": dict(self.headers),
-                    "json": json.loads(raw),
-                    "status": status,
-                }
-            )
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Mailbox:
-    port: int
-    envelopes: list[Envelope] = field(default_factory=list)
-    logins: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    """A plain (no TLS) SMTP server on loopback that accepts any login and keeps every mail."""
-    box = Mailbox(port=free_port())
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-            box.envelopes.append(envelope)
-            return "250 OK"
-
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any):
-        box.logins.append((data.login.decode(), data.password))
-        return AuthResult(success=True)
-
-    controller = Controller(
-        Handler(),
-        hostname="127.0.0.1",
-        port=box.port,
-        auth_require_tls=False,
-        authenticator=authenticator,
-    )
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
 
 
 def only(urls: list[str]) -> Target:

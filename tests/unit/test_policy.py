@@ -63,3 +63,82 @@ def test_thresholds_are_validated() -> None:
         Thresholds(kl_warning=0.2, kl_critical=0.1)
     with pytest.raises(ConfigError, match="significance must be in"):
         Thresholds(significance=1.5)
+
+
+def _frames(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def make(size: int) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {
+                "amount": rng.normal(100, 10, size),
+                "country": rng.choice(["DE", "FR", "IT", "ES"], size, p=[0.4, 0.3, 0.2, 0.1]),
+            }
+        )
+        frame.loc[rng.random(size) < 0.02, "amount"] = np.nan
+        return frame
+
+    return make(50_000), make(n)
+
+
+def _verdict(reference: pd.DataFrame, current: pd.DataFrame) -> object:
+    specs = dm.fit_specs(reference)
+    return evaluate(
+        dm.compare(dm.profile_frame(reference, specs), dm.profile_frame(current, specs))
+    )
+
+
+def test_a_new_category_is_its_own_finding_naming_the_values(rng) -> None:
+    reference, current = _frames(rng, 5_000)
+    current.loc[current.index[:400], "country"] = "BR"
+    verdict = _verdict(reference, current)
+    [unseen] = [f for f in verdict.findings if f.signal == "new_categories"]
+    assert (unseen.feature, unseen.severity) == ("country", "critical")
+    assert unseen.value == pytest.approx(0.08)
+    assert "8.0% of `country` values are in categories the reference never saw" in unseen.message
+    assert "`BR`" in unseen.message
+
+
+def test_values_beyond_the_reference_range_are_their_own_finding(rng) -> None:
+    reference, current = _frames(rng, 5_000)
+    current.loc[current.index[:150], "amount"] = 1_000.0
+    verdict = _verdict(reference, current)
+    [out] = [f for f in verdict.findings if f.signal == "out_of_range"]
+    assert (out.feature, out.severity) == ("amount", "warning")
+    assert "3.0% of `amount` values lie outside the reference range" in out.message
+
+
+def test_a_jump_in_missing_values_is_its_own_finding(rng) -> None:
+    reference, current = _frames(rng, 5_000)
+    current.loc[current.index[:1_000], "amount"] = np.nan
+    verdict = _verdict(reference, current)
+    [missing] = [f for f in verdict.findings if f.signal == "missing"]
+    assert missing.feature == "amount"
+    assert "`amount` missing values rose from 2.0% to" in missing.message
+
+
+def test_a_missing_column_is_critical_and_a_type_change_a_warning(rng) -> None:
+    reference, current = _frames(rng, 2_000)
+    verdict = _verdict(reference, current.drop(columns=["amount"]))
+    assert [(f.feature, f.signal, f.severity) for f in verdict.findings] == [
+        ("amount", "schema", "critical")
+    ]
+    assert verdict.overall == "critical"
+    retyped = current.assign(country=rng.integers(0, 3, len(current)))
+    verdict = _verdict(reference, retyped)
+    schema = [f for f in verdict.findings if f.signal == "schema"]
+    assert [(f.feature, f.severity) for f in schema] == [("country", "warning")]
+    assert "arrived as numeric, the reference had string" in schema[0].message
+
+
+def test_many_drifted_features_raise_a_dataset_level_finding(rng) -> None:
+    reference = pd.DataFrame({f"x{i}": rng.normal(size=20_000) for i in range(4)})
+    current = pd.DataFrame({f"x{i}": rng.normal(size=5_000) + 1.0 for i in range(4)})
+    verdict = _verdict(reference, current)
+    [dataset] = [f for f in verdict.findings if f.signal == "dataset"]
+    assert dataset.feature is None
+    assert dataset.message.startswith("4 of 4 features drifted")
+
+
+def test_a_single_value_beyond_range_in_a_small_batch_is_not_an_alarm(rng) -> None:
+    reference, current = _frames(rng, 50)
+    current.loc[current.index[0], "amount"] = 1_000.0  # 2% of 50 rows, but just one value
+    assert not [f for f in _verdict(reference, current).findings if f.signal == "out_of_range"]
