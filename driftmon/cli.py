@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from rich.table import Table
 from driftmon import __version__, pipeline, progress, store
 from driftmon.config import CONFIG_ENV, find_config, load_settings
 from driftmon.errors import DriftmonError
-from driftmon.results import CheckResult
+from driftmon.results import BatchFailure, CheckResult
 
 DB_ENV = "DRIFTMON_DB_URL"
 DEMO_DATASET = "orders"
@@ -52,6 +53,12 @@ class _State:
 state = _State()
 
 
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"driftmon {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     db: Annotated[
@@ -71,11 +78,13 @@ def main(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect logs.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        out.print(f"driftmon {__version__}")
-        raise typer.Exit()
     state.verbose = verbose
     state.config_path = str(config) if config else None
     state.db_url = db
@@ -99,11 +108,10 @@ def reference(
                 f"no reference data for `{dataset}`: pass --source PATH or set "
                 f"`datasets.{dataset}.reference` in the config"
             )
-        from driftmon import sources
-
-        sources.parse_source(source)  # fail fast on a bad path, before Prefect starts
+        # fail fast on a bad path, file or column name, before Prefect starts
+        pipeline.check_reference_source(source, dataset_settings)
         db_url = _db_url(settings)
-        store.open_store(db_url).dispose()
+        store.ensure_writable(store.open_store(db_url))
         flows = _flows()
         with _progress_bar():
             info = flows.build_reference_flow(
@@ -141,7 +149,9 @@ def check(
         settings.dataset(dataset)
         db_url = _db_url(settings)
         plan = pipeline.plan_batch(source, batch_key)
-        pipeline.load_reference(store.open_store(db_url), dataset)  # fail fast: no reference
+        engine = store.open_store(db_url)
+        pipeline.load_reference(engine, dataset)  # fail fast: no reference
+        store.ensure_writable(engine)
         pipeline.notification_targets(settings.dataset(dataset))  # ... and bad targets
         flows = _flows()
         with _progress_bar(enabled=not as_json):
@@ -183,30 +193,40 @@ def check_new(
         engine = store.open_store(db_url)
         pipeline.load_reference(engine, dataset)
         pipeline.notification_targets(settings.dataset(dataset))
+        store.ensure_writable(engine)
         pending = pipeline.unprocessed_batches(engine, dataset, folder)
         if not pending:
-            results: list[CheckResult] = []
+            results: list[Any] = []
         else:
             flows = _flows()
             with _progress_bar(enabled=not as_json):
                 results = flows.check_new_batches_flow(
                     dataset=dataset, folder=folder, db_url=db_url, config_path=config_path
                 )
+    failures = [r for r in results if isinstance(r, BatchFailure)]
     if as_json:
         out.print_json(json.dumps([r.to_dict() for r in results]))
-        return
-    if not results:
+    elif not results:
         out.print(f"No new batches for [bold]{dataset}[/] in {folder}.")
-        return
-    for result in results:
-        _print_result(result)
-    out.print(f"Checked {len(results)} new batch(es). Database: {_display_url(db_url)}")
+    else:
+        for result in results:
+            if isinstance(result, BatchFailure):
+                err.print(f"[bold red]error:[/] {escape(_one_line(result.error))}", highlight=False)
+            else:
+                _print_result(result)
+        checked = len(results) - len(failures)
+        line = f"Checked {checked} new batch(es)"
+        if failures:
+            line += f"; {len(failures)} could not be read (tried again next time)"
+        out.print(f"{line}. Database: {_display_url(db_url)}")
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command()
 def history(
     dataset: Annotated[str, typer.Argument(help="Dataset name.")],
-    limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many runs.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """List a dataset's checked batches, newest first, with their headline drift figures."""
@@ -283,7 +303,7 @@ def demo(
     out.print("[bold]Where the results are[/]")
     out.print(f"  database:  {_display_url(db_url)}")
     out.print(f"  data:      {folder / 'data'}")
-    out.print(f"  next:      driftmon --db {db_url} history {DEMO_DATASET}")
+    out.print(f"  next:      {_command_name()} --db {db_url} history {DEMO_DATASET}")
 
 
 @app.command()
@@ -493,8 +513,10 @@ def _print_result(result: CheckResult) -> None:
     for alert in result.alerts:
         if alert["change"] in ("opened", "escalated", "resolved"):
             out.print(
-                f"alert {alert['id']} {alert['change']} [{alert['severity']}]: "
-                f"{escape(alert['message'])}"
+                escape(
+                    f"alert {alert['id']} {alert['change']} [{alert['severity']}]: "
+                    f"{alert['message']}"
+                )
             )
     if result.notifications.get("pending"):
         out.print(
@@ -620,14 +642,17 @@ def _db_url(settings: Any) -> str:
     return state.db_url or settings.database or store.default_database_url()
 
 
+def _one_line(message: str) -> str:
+    """One line, whatever the message quotes (a CSV row with its line break, say)."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     try:
         yield
     except DriftmonError as error:
-        # one line, whatever the message quotes (a CSV row with its line break, say)
-        message = str(error).replace("\r", "\\r").replace("\n", "\\n")
-        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(_one_line(str(error)))}", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -656,6 +681,17 @@ def _progress_bar(enabled: bool = True) -> Iterator[None]:
         yield
 
 
+def _command_name() -> str:
+    """How the user can run driftmon again: plain `driftmon` if on PATH, else its path."""
+    if shutil.which("driftmon"):
+        return "driftmon"
+    script = Path(sys.argv[0])
+    try:
+        return str(script.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def _flows() -> Any:
     """Import the flows with quiet, offline-friendly Prefect defaults (unless set already)."""
     defaults = {
@@ -663,13 +699,17 @@ def _flows() -> Any:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
         "PREFECT_LOGGING_LEVEL": "INFO" if state.verbose else "CRITICAL",
+        "PREFECT_LOGGING_SERVER_LEVEL": "WARNING" if state.verbose else "CRITICAL",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     import flows
 
     if not state.verbose:
-        for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+        # the temporary server can log a cancelled event flush at shutdown: not the user's
+        # business unless they asked for Prefect's logs
+        quiet = ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", "uvicorn")
+        for name in quiet:
             logging.getLogger(name).setLevel(logging.CRITICAL)
     return flows
 

@@ -31,6 +31,7 @@ __all__ = [
     "BatchPlan",
     "DeliveryReport",
     "build_reference_profile",
+    "check_reference_source",
     "deliver_dataset_notifications",
     "deliver_notifications",
     "evaluate_batch",
@@ -60,8 +61,8 @@ def build_reference_profile(source_spec: str, settings: DatasetSettings) -> tupl
     ``reference_sample_rows`` rows; the counts then cover every row (a second pass, skipped when
     the sample already is the whole data). Returns the profile and a description of the source.
     """
-    files = sources.parse_source(source_spec)
-    columns = _selected_columns(files[0], settings)
+    files = check_reference_source(source_spec, settings)
+    columns = list(settings.features) if settings.features is not None else None
     sample, n_total = sources.sample_rows(
         files,
         columns=columns,
@@ -125,6 +126,7 @@ def plan_batch(source_spec: str, batch_key: str | None = None) -> BatchPlan:
             f"`{source_spec}` matches {len(files)} files; `check` takes one batch file "
             "(use `check-new --folder` for a folder of batches)"
         )
+    sources.column_names(files[0])  # an empty or corrupt file fails here, before any work
     return _plan(files[0], batch_key)
 
 
@@ -322,18 +324,31 @@ def _plan(source: sources.Source, batch_key: str | None) -> BatchPlan:
     return BatchPlan(source, batch_key or sources.batch_key(source), sources.describe(source))
 
 
-def _selected_columns(source: sources.Source, settings: DatasetSettings) -> list[str] | None:
-    if settings.features is None:
-        return None
-    available = sources.column_names(source)
-    absent = [f for f in settings.features if f not in available]
-    if absent:
+def check_reference_source(source_spec: str, settings: DatasetSettings) -> list[sources.FileSource]:
+    """Resolve reference files and check that every column the config names exists.
+
+    Cheap (file names and headers only), so the CLI runs it before Prefect starts: a typo in
+    ``features``, ``exclude`` or a ``feature.NAME`` table must not pass silently.
+    """
+    files = sources.parse_source(source_spec)
+    available = sources.column_names(files[0])
+    named = {
+        "features": list(settings.features or []),
+        "exclude": list(settings.exclude),
+        "feature": list(settings.feature),
+    }
+    absent = {key: [n for n in names if n not in available] for key, names in named.items()}
+    problems = [
+        f"`{key}` names {', '.join(f'`{n}`' for n in names)}"
+        for key, names in absent.items()
+        if names
+    ]
+    if problems:
         raise SourceError(
-            f"{sources.describe(source)}: configured feature column(s) "
-            f"{', '.join(f'`{a}`' for a in absent)} do not exist; available columns: "
-            f"{', '.join(available)}"
+            f"{sources.describe(files[0])}: configured column(s) that do not exist "
+            f"({'; '.join(problems)}); available columns: {', '.join(available)}"
         )
-    return list(settings.features)
+    return files
 
 
 def _type_hints(specs: dict[str, BinSpec]) -> dict[str, Sequence[str]]:

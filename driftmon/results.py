@@ -10,7 +10,7 @@ from driftmon.alerts import AlertChange
 from driftmon.compare import Comparison
 from driftmon.policy import STATUSES, Verdict
 
-__all__ = ["CheckResult", "FeatureRow", "build_check_result"]
+__all__ = ["BatchFailure", "CheckResult", "FeatureRow", "build_check_result"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,21 @@ class CheckResult:
             }
             for f in self.features
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFailure:
+    """A batch that could not be checked (unreadable, empty...): reported, others go on.
+
+    Nothing is stored for it, so the next `check-new` tries it again once it is fixed.
+    """
+
+    source: str
+    batch_key: str
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "batch_key": self.batch_key, "error": self.error}
 
 
 def build_check_result(

@@ -638,6 +638,8 @@ def _csv_head(path: Path) -> tuple[list[str], float]:
     text = sample.decode("utf-8-sig", errors="replace")
     header = next(csv.reader(io.StringIO(text, newline="")), [])
     header_bytes = sample.find(b"\n") + 1 or len(sample)
+    if len(sample) < _CSV_SAMPLE_BYTES and not sample[header_bytes:].strip():
+        raise SourceError(f"`{path}` has no data rows; check that the file was written completely")
     data_lines = sample.count(b"\n") - 1
     row_bytes = (len(sample) - header_bytes) / data_lines if data_lines > 0 else len(sample)
     return header, max(row_bytes, 1.0)

@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 
 from driftmon import pipeline, store
 from driftmon.config import DatasetSettings, load_settings
-from driftmon.results import CheckResult
+from driftmon.errors import DriftmonError
+from driftmon.results import BatchFailure, CheckResult
 from flows._tasks import IO_TASK, PURE_TASK
 
 load_reference = task(name="load reference", **IO_TASK)(pipeline.load_reference)
@@ -60,12 +61,21 @@ def check_batch_flow(
 @flow(name="driftmon-check-new", log_prints=False)
 def check_new_batches_flow(
     dataset: str, folder: str, db_url: str | None = None, config_path: str | None = None
-) -> list[CheckResult]:
-    """Check every batch file in ``folder`` (or glob) not yet checked, each once, in order."""
+) -> list[CheckResult | BatchFailure]:
+    """Check every batch file in ``folder`` (or glob) not yet checked, each once, in order.
+
+    A batch that cannot be read is reported as a `BatchFailure` and the others are still
+    checked; it is tried again by the next run.
+    """
     settings = load_settings(config_path).dataset(dataset)
     engine = store.open_store(db_url)
-    plans = unprocessed_batches(engine, dataset, folder)
-    return [_check(engine, dataset, plan, settings, "skip") for plan in plans]
+    outcomes: list[CheckResult | BatchFailure] = []
+    for plan in unprocessed_batches(engine, dataset, folder):
+        try:
+            outcomes.append(_check(engine, dataset, plan, settings, "skip"))
+        except DriftmonError as error:  # one bad file must not hide or block the others
+            outcomes.append(BatchFailure(plan.description, plan.batch_key, str(error)))
+    return outcomes
 
 
 def _check(

@@ -29,6 +29,7 @@ from driftmon.store.alerts import (
 from driftmon.store.engine import (
     alembic_config,
     default_database_url,
+    ensure_writable,
     open_store,
     redact_url,
     session_scope,
@@ -68,6 +69,7 @@ __all__ = [
     "default_database_url",
     "due_notifications",
     "enqueue_notification",
+    "ensure_writable",
     "list_alerts",
     "list_datasets",
     "list_notifications",

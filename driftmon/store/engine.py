@@ -18,8 +18,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from driftmon.errors import StoreError
@@ -153,8 +153,39 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
     Shorthand for ``with Session(engine) as session, session.begin():``.
     """
-    with Session(engine) as session, session.begin():
-        yield session
+    try:
+        with Session(engine) as session, session.begin():
+            yield session
+    except OperationalError as error:
+        raise StoreError(_write_failure(engine, error)) from error
+
+
+def ensure_writable(engine: Engine) -> None:
+    """Fail now, with a clear message, if the database cannot be written.
+
+    A check reads and counts its whole batch before it writes; finding a read-only database
+    only then would waste the work and end in a driver traceback.
+    """
+    with session_scope(engine) as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS driftmon_write_probe (x INTEGER)"))
+        session.execute(text("DROP TABLE driftmon_write_probe"))
+        session.rollback()
+
+
+def _write_failure(engine: Engine, error: OperationalError) -> str:
+    shown = redact_url(engine.url)
+    reason = _scrub(str(error.orig), engine.url).splitlines()[0]
+    if "readonly" in reason or "read-only" in reason:
+        return (
+            f"database `{shown}` is read-only ({reason}); make the file and its folder "
+            "writable, or pass another database with --db"
+        )
+    if "locked" in reason:
+        return (
+            f"database `{shown}` stayed locked by another process for longer than the busy "
+            f"timeout ({reason}); retry when the other run has finished"
+        )
+    return f"database `{shown}` failed: {reason}"
 
 
 def _create_sqlite_folder(url: URL, shown: str) -> None:

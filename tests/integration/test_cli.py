@@ -284,3 +284,49 @@ def test_an_invalid_notification_target_is_refused_before_anything_runs(
     )
     assert_one_line_error(result, "nope://")
     assert "secret-token" not in result.stderr
+
+
+def test_version_prints_without_a_command(tmp_path: Path) -> None:
+    result = run(tmp_path, "--version")
+    assert (result.code, result.stdout.strip()) == (0, "driftmon 0.1.0")
+
+
+def test_a_read_only_database_is_refused_before_any_work(
+    example: ExampleData, story: Story
+) -> None:
+    read_only = f"sqlite:///file:{story.workdir / 'driftmon.db'}?mode=ro&uri=true"
+    result = run(
+        story.workdir, "--db", read_only, "check", DATASET, "--source", str(example.batches[0])
+    )
+    assert_one_line_error(result, "is read-only", "--db")
+
+
+def test_a_misspelled_excluded_column_is_an_error_not_ignored(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    (tmp_path / "driftmon.toml").write_text('[datasets.orders]\nexclude = ["chanel"]\n')
+    result = run(tmp_path, "reference", DATASET, "--source", str(example.reference))
+    assert_one_line_error(result, "`exclude` names `chanel`", "channel")
+
+
+def test_check_new_reports_a_bad_file_and_still_checks_the_others(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    assert run(tmp_path, "reference", DATASET, "--source", str(example.reference)).code == 0
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    healthy = next(b for b in example.batches if not example.expected_drift[b.name])
+    drifted = next(b for b in example.batches if example.expected_drift[b.name])
+    shutil.copy(healthy, folder / "a1.parquet")
+    (folder / "a2.parquet").write_bytes(b"not parquet at all")
+    shutil.copy(drifted, folder / "a3.parquet")
+
+    result = run(tmp_path, "check-new", DATASET, "--folder", str(folder), "--json")
+
+    assert result.code == 1
+    outcomes = result.json()
+    assert [Path(o["source"]).name for o in outcomes] == ["a1.parquet", "a2.parquet", "a3.parquet"]
+    assert "not a readable Parquet file" in outcomes[1]["error"]
+    assert outcomes[2]["verdict"] == "critical"
+    again = run(tmp_path, "check-new", DATASET, "--folder", str(folder), "--json")
+    assert [Path(o["source"]).name for o in again.json()] == ["a2.parquet"]  # only the bad one
