@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,15 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/driftmon demo
 
-test: $(BIN)/.installed
+# Report tests drive Debian's Chromium through Playwright (never `playwright install`, which
+# downloads a browser). Installed here when missing and when we may (root, as CI runs).
+test: $(BIN)/.installed chromium
 	$(BIN)/python -m pytest
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -25,4 +32,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_counting.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache reports/*.html driftmon.db
+	rm -rf $(VENV) build *.egg-info .pytest_cache reports/*/ reports/index.html driftmon.db demo

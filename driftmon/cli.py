@@ -303,6 +303,8 @@ def demo(
     out.print("[bold]Where the results are[/]")
     out.print(f"  database:  {_display_url(db_url)}")
     out.print(f"  data:      {folder / 'data'}")
+    reports = Path(load_settings(None).reports_dir)
+    out.print(f"  reports:   {reports / 'index.html'} (one HTML page per batch)")
     out.print(f"  next:      {_command_name()} --db {db_url} history {DEMO_DATASET}")
 
 
@@ -446,6 +448,41 @@ def notify_command(
 
 
 @app.command()
+def report(
+    dataset: Annotated[str, typer.Argument(help="Dataset name.")],
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the latest run).")
+    ] = None,
+    reports_dir: Annotated[
+        Path | None, typer.Option(help="Output folder. Default: `reports_dir` of the config.")
+    ] = None,
+) -> None:
+    """(Re)build a run's HTML report, and the dataset's index, from the store alone."""
+    with _user_errors():
+        settings, _ = _settings()
+        engine = store.open_store(_db_url(settings))
+        from driftmon.report import write_reports
+
+        with store.session_scope(engine) as session:
+            if dataset not in store.list_datasets(session):
+                known = ", ".join(store.list_datasets(session)) or "none yet"
+                raise DriftmonError(f"unknown dataset `{dataset}` (known datasets: {known})")
+            run = (
+                store.load_run(session, run_id)
+                if run_id is not None
+                else store.load_latest_run(session, dataset)
+            )
+            if run.dataset != dataset:
+                raise DriftmonError(
+                    f"run `{run.id}` belongs to dataset `{run.dataset}`, not `{dataset}`"
+                )
+            folder = (reports_dir or Path(settings.reports_dir)).resolve()
+            path = write_reports(session, run.id, folder)
+    out.print(f"Report of run {run.id}: {path}")
+    out.print(f"Index: {path.parent / 'index.html'}")
+
+
+@app.command()
 def serve() -> None:
     """Run scheduled checks: serve a "check new batches" deployment per scheduled dataset.
 
@@ -507,6 +544,8 @@ def _print_result(result: CheckResult) -> None:
     if result.replaced:
         line += " · replaced the earlier run of this batch"
     out.print(line)
+    if result.report_path:
+        out.print(f"report: {result.report_path}")
     changes = _schema_changes(result.schema)
     if changes:
         out.print("[yellow]schema changes:[/] " + changes)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Engine
@@ -175,9 +177,15 @@ def record_run(
     started_at: datetime,
     flow_run_id: str | None = None,
     on_duplicate: Literal["replace", "skip", "new"] = "replace",
+    reports_dir: str | None = None,
 ) -> CheckResult:
     """Persist a checked batch in one transaction: the run, every feature result, the alert
-    changes and one pending notification per target if any alert changed state; or nothing."""
+    changes and one pending notification per target if any alert changed state; or nothing.
+
+    With ``reports_dir`` the run's HTML report is written inside the transaction too, so the
+    report shows the alerts this run changed and the notification can link to it. A report
+    that fails to render is logged and skipped: it must never cost the run its data.
+    """
     targets = notification_targets(settings)
     with store.session_scope(engine) as session:
         run = store.save_run(
@@ -207,6 +215,7 @@ def record_run(
                 resolve_after=settings.resolve_after,
             )
             changes = store.apply_alert_changes(session, dataset, run.id, changes)
+        report_path = _write_report(session, run.id, reports_dir) if reports_dir else None
         result = build_check_result(
             run_id=run.id,
             dataset=dataset,
@@ -216,7 +225,7 @@ def record_run(
             comparison=comparison,
             verdict=verdict,
             alert_changes=changes,
-            report_path=run.report_path,
+            report_path=report_path or run.report_path,
             replaced=run.replaced,
             skipped=run.skipped,
         )
@@ -226,7 +235,7 @@ def record_run(
             run_id=run.id,
             changes=changes,
             top_features=result.to_dict()["features"],
-            report_link=run.report_path,
+            report_link=result.report_path,
         )
         if message is not None:
             payload = {
@@ -249,6 +258,16 @@ def record_run(
                     payload=payload,
                 )
     return result
+
+
+def _write_report(session: Any, run_id: int, reports_dir: str) -> str | None:
+    from driftmon.report import write_reports  # matplotlib loads only when reports are made
+
+    try:
+        return str(write_reports(session, run_id, Path(reports_dir).resolve()))
+    except Exception:
+        logging.getLogger("driftmon").exception("report for run %s could not be written", run_id)
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from sqlalchemy import Engine
 
@@ -27,6 +29,12 @@ deliver_notifications = task(name="deliver notifications", **IO_TASK)(
 def publish_drift_table(result: CheckResult) -> None:
     """A Prefect artifact with the short drift table (keys allow only a-z, 0-9 and dashes)."""
     key = "drift-" + "".join(c if c.isalnum() else "-" for c in result.dataset.lower())
+    if result.report_path:
+        create_link_artifact(
+            key=f"{key[:90]}-report",
+            link=Path(result.report_path).resolve().as_uri(),
+            description=f"{result.dataset} {result.batch_key}: {result.verdict}",
+        )
     create_table_artifact(
         table=result.drift_table(),
         key=key[:100],
@@ -52,10 +60,10 @@ def check_batch_flow(
     Detected drift is a result, not a failure, and so is an undelivered notification (it stays
     pending for the next run): the flow fails only when the check itself broke.
     """
-    settings = load_settings(config_path).dataset(dataset)
+    config = load_settings(config_path)
     engine = store.open_store(db_url)
     plan = pipeline.plan_batch(source, batch_key)
-    return _check(engine, dataset, plan, settings, on_duplicate)
+    return _check(engine, dataset, plan, config.dataset(dataset), on_duplicate, config.reports_dir)
 
 
 @flow(name="driftmon-check-new", log_prints=False)
@@ -67,12 +75,13 @@ def check_new_batches_flow(
     A batch that cannot be read is reported as a `BatchFailure` and the others are still
     checked; it is tried again by the next run.
     """
-    settings = load_settings(config_path).dataset(dataset)
+    config = load_settings(config_path)
+    settings = config.dataset(dataset)
     engine = store.open_store(db_url)
     outcomes: list[CheckResult | BatchFailure] = []
     for plan in unprocessed_batches(engine, dataset, folder):
         try:
-            outcomes.append(_check(engine, dataset, plan, settings, "skip"))
+            outcomes.append(_check(engine, dataset, plan, settings, "skip", config.reports_dir))
         except DriftmonError as error:  # one bad file must not hide or block the others
             outcomes.append(BatchFailure(plan.description, plan.batch_key, str(error)))
     return outcomes
@@ -84,6 +93,7 @@ def _check(
     plan: pipeline.BatchPlan,
     settings: DatasetSettings,
     on_duplicate: str,
+    reports_dir: str,
 ) -> CheckResult:
     started_at = pipeline.now()
     reference = load_reference(engine, dataset)
@@ -101,6 +111,7 @@ def _check(
         started_at=started_at,
         flow_run_id=flow_run.id,
         on_duplicate=on_duplicate,
+        reports_dir=reports_dir,
     )
     delivery = deliver_notifications(engine, dataset, settings)
     result = result.with_delivery(delivery.sent, delivery.pending)

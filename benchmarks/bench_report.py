@@ -1,0 +1,120 @@
+"""How long a 25-feature run report takes to render, and how large it is.
+
+Targets: render < 5 s, file < 2 MB, for 25 features with 30 runs of history. The store is a
+temporary SQLite file filled by driftmon's real pipeline pieces (fit, profile, compare,
+evaluate, save); a few runs carry deliberate drift so every part of the page is drawn.
+
+Run: ``.venv/bin/python benchmarks/bench_report.py``
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import driftmon
+from driftmon import store
+from driftmon.compare import compare
+from driftmon.policy import evaluate
+from driftmon.report import render_run_report, write_reports
+
+N_NUMERIC, N_CATEGORICAL = 18, 7
+N_RUNS = 30
+REFERENCE_ROWS, BATCH_ROWS = 20_000, 5_000
+TARGET_SECONDS, TARGET_BYTES = 5.0, 2_000_000
+
+
+def make_frame(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataFrame:
+    columns: dict[str, object] = {}
+    for i in range(N_NUMERIC):
+        values = rng.normal(loc=shift if i % 6 == 0 else 0.0, scale=1.0 + i / 10, size=n)
+        values[rng.random(n) < 0.02] = np.nan
+        columns[f"numeric_{i:02d}"] = values
+    categories = np.array([f"cat_{c}" for c in range(40)])
+    weights = np.linspace(2, 0.2, categories.size)
+    for i in range(N_CATEGORICAL):
+        probs = weights / weights.sum()
+        if shift and i == 0:
+            probs = probs[::-1]
+        columns[f"category_{i}"] = rng.choice(categories[: 5 + 5 * i], size=n, p=None)
+        if i == 0:
+            columns[f"category_{i}"] = rng.choice(categories, size=n, p=probs)
+    return pd.DataFrame(columns)
+
+
+def build_store(folder: Path) -> tuple[object, int]:
+    rng = np.random.default_rng(20261103)
+    engine = store.open_store(f"sqlite:///{folder / 'bench.db'}")
+    reference_frame = make_frame(rng, REFERENCE_ROWS)
+    specs = driftmon.fit_specs(reference_frame)
+    reference = driftmon.profile_frame(reference_frame, specs)
+    with store.session_scope(engine) as session:
+        info = store.save_reference(
+            session, "bench", reference, source="synthetic", settings={"n_bins": 20}
+        )
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    last_id = 0
+    for day in range(N_RUNS):
+        shift = 0.6 if day % 7 == 6 else 0.0
+        current = driftmon.profile_frame(make_frame(rng, BATCH_ROWS, shift), specs)
+        comparison = compare(reference, current)
+        verdict = evaluate(comparison)
+        with store.session_scope(engine) as session:
+            run = store.save_run(
+                session,
+                dataset="bench",
+                batch_key=f"2026-01-{day + 1:02d}",
+                reference_id=info.id,
+                comparison=comparison,
+                statuses=verdict.statuses,
+                verdict=verdict.overall,
+                n_rows=comparison.n_rows,
+                source="synthetic",
+                settings={"alpha": 0.5, "correction": "bh", "thresholds": {"kl_warning": 0.02}},
+                flow_run_id=None,
+                driftmon_version=driftmon.__version__,
+                started_at=start + timedelta(days=day),
+                current=current,
+                findings=[f.to_dict() for f in verdict.findings],
+            )
+            last_id = run.id
+    return engine, last_id
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        began = time.perf_counter()
+        engine, run_id = build_store(folder)
+        print(f"store with {N_RUNS} runs built in {time.perf_counter() - began:.1f} s")
+        with store.session_scope(engine) as session:
+            began = time.perf_counter()
+            page = render_run_report(session, run_id, history=N_RUNS)
+            render_seconds = time.perf_counter() - began
+            began = time.perf_counter()
+            path = write_reports(session, run_id, folder / "reports", history=N_RUNS)
+            write_seconds = time.perf_counter() - began
+        size = len(page.encode())
+        index_size = (path.parent / "index.html").stat().st_size
+        engine.dispose()
+    features = N_NUMERIC + N_CATEGORICAL
+    ok = lambda good: "OK  " if good else "FAIL"  # noqa: E731
+    print(
+        f"{ok(render_seconds < TARGET_SECONDS)} render run report ({features} features, "
+        f"{N_RUNS} runs): {render_seconds:.2f} s (target < {TARGET_SECONDS:g} s)"
+    )
+    print(
+        f"{ok(size < TARGET_BYTES)} run report size: {size / 1e6:.2f} MB "
+        f"(target < {TARGET_BYTES / 1e6:g} MB)"
+    )
+    print(f"     write_reports (run + dataset index + overview): {write_seconds:.2f} s")
+    print(f"     dataset index size: {index_size / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()

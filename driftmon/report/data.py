@@ -1,0 +1,202 @@
+"""What the pages show, derived from stored runs and reference profiles: no SQL, no drawing.
+
+The functions here are pure: they take the store's dataclasses (`StoredRun`,
+`StoredFeatureResult`, `Profile`) and return plain values the templates and figures consume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from driftmon.bins import NUMERIC
+from driftmon.profile import FeatureProfile
+from driftmon.store import StoredFeatureResult, StoredRun
+
+__all__ = [
+    "SEVERITY_ORDER",
+    "BinChange",
+    "HistoryMatrix",
+    "SlotShares",
+    "drifted_features",
+    "flatten_settings",
+    "history_matrix",
+    "severity_key",
+    "slot_shares",
+    "sort_by_severity",
+    "top_bin_changes",
+]
+
+#: Statuses from most to least urgent: the feature table's order.
+SEVERITY_ORDER = ("critical", "warning", "ok", "empty")
+DRIFTED = ("warning", "critical")
+OUT_OF_RANGE_LABEL = "outside reference range"
+
+
+@dataclass(frozen=True, slots=True)
+class SlotShares:
+    """One feature's histogram as shares of rows, slot by slot, ready to draw.
+
+    ``special`` marks slots that are not value bins: "other", "missing" and, for numeric
+    features, the out-of-range share (values also counted in the open outer bins).
+    ``current`` is None when the run was stored without the batch histogram.
+    """
+
+    labels: tuple[str, ...]
+    reference: NDArray[np.float64]
+    current: NDArray[np.float64] | None
+    special: tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BinChange:
+    """A top contributing bin, for the sentence ``[1.6, inf): 5.0% → 12.3% of rows``."""
+
+    label: str
+    reference_share: float
+    current_share: float
+    contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryMatrix:
+    """KL of every feature in every run, ``(features, runs)``, runs oldest first.
+
+    Runs are labelled by id and check time (``#12 11-03 06:00``).
+
+    NaN (and False in ``drifted``) where a run did not measure the feature.
+    """
+
+    features: tuple[str, ...]
+    run_labels: tuple[str, ...]
+    run_ids: tuple[int, ...]
+    kl: NDArray[np.float64]
+    expected_kl: NDArray[np.float64]
+    drifted: NDArray[np.bool_]
+
+
+def severity_key(result: StoredFeatureResult) -> tuple[int, float, str]:
+    """Sort key: most severe status first, then larger KL, then name."""
+    rank = SEVERITY_ORDER.index(result.status) if result.status in SEVERITY_ORDER else 2
+    return (rank, -(result.kl if result.kl is not None else -1.0), result.feature)
+
+
+def sort_by_severity(features: Sequence[StoredFeatureResult]) -> list[StoredFeatureResult]:
+    """Drifted features first (critical, then warning), each group by decreasing KL."""
+    return sorted(features, key=severity_key)
+
+
+def drifted_features(run: StoredRun) -> list[str]:
+    """Names of the run's warning and critical features, most severe first."""
+    return [f.feature for f in sort_by_severity(run.features) if f.status in DRIFTED]
+
+
+def slot_shares(reference: FeatureProfile, result: StoredFeatureResult) -> SlotShares:
+    """Reference and current shares per slot in the reference's layout, labelled for people.
+
+    Numeric features get one more slot, the share outside the reference range, since the open
+    outer bins hide it otherwise.
+    """
+    spec = reference.spec
+    labels = list(spec.labels())
+    special = [False] * len(labels)
+    special[spec.missing_slot] = True
+    if spec.other_slot is not None:
+        special[spec.other_slot] = True
+    reference_shares = _shares(reference.counts)
+    current_counts = result.current_counts
+    current_shares = (
+        _shares(np.asarray(current_counts))
+        if current_counts is not None and len(current_counts) == len(labels)
+        else None
+    )
+    if spec.kind == NUMERIC:
+        labels.append(OUT_OF_RANGE_LABEL)
+        special.append(True)
+        reference_shares = np.append(reference_shares, result.unseen_share_reference or 0.0)
+        if current_shares is not None:
+            current_shares = np.append(current_shares, result.unseen_share_current or 0.0)
+    return SlotShares(tuple(labels), reference_shares, current_shares, tuple(special))
+
+
+def top_bin_changes(result: StoredFeatureResult) -> list[BinChange]:
+    """The stored top contributing bins of a feature, largest contribution first."""
+    return [
+        BinChange(
+            label=str(b["label"]),
+            reference_share=float(b["reference_share"]),
+            current_share=float(b["current_share"]),
+            contribution=float(b["contribution"]),
+        )
+        for b in result.top_bins
+    ]
+
+
+def history_matrix(runs: Sequence[StoredRun], order: Sequence[str] = ()) -> HistoryMatrix:
+    """Features x runs matrices of KL, expected no-drift KL and drift, from runs oldest first.
+
+    Features follow ``order`` first, then any others in order of first appearance.
+    """
+    names = list(dict.fromkeys([*order, *(f.feature for r in runs for f in r.features)]))
+    row = {name: i for i, name in enumerate(names)}
+    kl = np.full((len(names), len(runs)), np.nan)
+    expected = np.full_like(kl, np.nan)
+    drifted = np.zeros(kl.shape, dtype=bool)
+    for column, run in enumerate(runs):
+        for result in run.features:
+            i = row[result.feature]
+            kl[i, column] = np.nan if result.kl is None else result.kl
+            if result.expected_kl_no_drift is not None:
+                expected[i, column] = result.expected_kl_no_drift
+            drifted[i, column] = result.status in DRIFTED
+    return HistoryMatrix(
+        features=tuple(names),
+        run_labels=tuple(_run_label(r) for r in runs),
+        run_ids=tuple(r.id for r in runs),
+        kl=kl,
+        expected_kl=expected,
+        drifted=drifted,
+    )
+
+
+def flatten_settings(settings: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Nested settings as ``(dotted.key, value)`` pairs, in stored order.
+
+    Examples
+    --------
+    >>> flatten_settings({"alpha": 0.5, "thresholds": {"kl_warning": 0.02}})
+    [('alpha', '0.5'), ('thresholds.kl_warning', '0.02')]
+    """
+    pairs: list[tuple[str, str]] = []
+    for key, value in settings.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            pairs += flatten_settings(value, f"{name}.")
+        else:
+            pairs.append((name, _setting_text(value)))
+    return pairs
+
+
+def _run_label(run: StoredRun) -> str:
+    """Short and chronological: batch keys can be long file descriptions."""
+    return f"#{run.id} {run.started_at:%m-%d %H:%M}"
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "(none)"
+    if value is None:
+        return "(not set)"
+    return str(value)
+
+
+def _shares(counts: NDArray[np.integer] | NDArray[np.floating]) -> NDArray[np.float64]:
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    return counts / total if total > 0 else np.zeros_like(counts)

@@ -1,0 +1,292 @@
+"""Build the report pages from the store: one page per run, one per dataset, one overview.
+
+Loading goes through the store's repository functions only; what the pages show is derived by
+the pure functions of `driftmon.report.data`, drawn by `driftmon.report.figures` and rendered
+by the autoescaping templates of `driftmon.report.html`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from driftmon import __version__, store
+from driftmon.errors import StoreError
+from driftmon.profile import Profile
+from driftmon.report import data, figures
+from driftmon.report.html import render_page
+
+__all__ = [
+    "dataset_folder_name",
+    "render_dataset_index",
+    "render_overview",
+    "render_run_report",
+    "write_reports",
+]
+
+#: Runs of history shown by default (KL chart and heatmap).
+DEFAULT_HISTORY = 30
+
+
+@dataclass(frozen=True, slots=True)
+class _FeatureSection:
+    """One row of the feature table and its detail section."""
+
+    anchor: str
+    result: store.StoredFeatureResult
+    chart: str | None
+    top_bins: list[data.BinChange]
+    unseen_label: str
+
+
+def render_run_report(session: Session, run_id: int, *, history: int = DEFAULT_HISTORY) -> str:
+    """A self-contained HTML page for one stored run, rebuilt from the store alone.
+
+    Shows the run's header (reference, settings, verdict, open alerts), every feature sorted by
+    severity with its reference-vs-current chart, every finding and schema change, and KL over
+    the last ``history`` runs up to this one.
+
+    Raises
+    ------
+    StoreError
+        No run has this id.
+    """
+    if history < 1:
+        raise ValueError(f"history must be at least 1 run, got `{history}`")
+    run = store.load_run(session, run_id)
+    reference = store.load_reference(session, run.dataset, run.reference_version)
+    earlier = _runs_up_to(session, run, history)
+    ordered = data.sort_by_severity(run.features)
+    sections = [_feature_section(i, result, reference.profile) for i, result in enumerate(ordered)]
+    context = {
+        "run": run,
+        "reference": reference,
+        "settings": data.flatten_settings(run.settings),
+        "alerts": store.list_alerts(session, run.dataset),
+        "sections": sections,
+        "drifted": [s for s in sections if s.result.status in data.DRIFTED],
+        "findings": run.findings,
+        "schema": _schema(run.schema_diff),
+        "history": _history_context(earlier, run, [f.feature for f in ordered]),
+        **_page_context(),
+    }
+    return render_page("run.html", context)
+
+
+def render_dataset_index(
+    session: Session,
+    dataset: str,
+    *,
+    history: int = DEFAULT_HISTORY,
+    linked_runs: Collection[int] | None = None,
+) -> str:
+    """The dataset's history page: every run newest first, KL over runs and the heatmap.
+
+    Run rows link to ``run-<id>.html`` (next to this page) for the runs in ``linked_runs``,
+    or for every run when it is None.
+    """
+    infos = store.list_runs(session, dataset)
+    runs = [store.load_run(session, info.id) for info in infos]
+    window = runs[:history][::-1]
+    latest_order = [f.feature for f in data.sort_by_severity(runs[0].features)] if runs else []
+    rows = [
+        {
+            "run": run,
+            "drifted": data.drifted_features(run),
+            "link": f"run-{run.id}.html" if linked_runs is None or run.id in linked_runs else None,
+        }
+        for run in runs
+    ]
+    context = {
+        "dataset": dataset,
+        "rows": rows,
+        "history": _history_context(window, window[-1] if window else None, latest_order),
+        **_page_context(),
+    }
+    return render_page("dataset.html", context)
+
+
+def render_overview(
+    session: Session, *, rendered: Mapping[str, Collection[int]] | None = None
+) -> str:
+    """The top page: every dataset with its latest run's verdict and links to its pages.
+
+    ``rendered`` maps datasets whose pages exist to the ids of their rendered runs; others are
+    listed without links. None links everything.
+    """
+    rows = []
+    for name in store.list_datasets(session):
+        runs = store.list_runs(session, name)
+        linked = rendered is None or name in rendered
+        latest = runs[0] if runs else None
+        rows.append(
+            {
+                "name": name,
+                "latest": latest,
+                "latest_linked": latest is not None
+                and (rendered is None or latest.id in rendered.get(name, ())),
+                "n_runs": len(runs),
+                "folder": dataset_folder_name(name) if linked else None,
+                "open_alerts": len(store.list_alerts(session, name)),
+            }
+        )
+    return render_page("index.html", {"rows": rows, **_page_context()})
+
+
+def write_reports(
+    session: Session,
+    run_id: int,
+    reports_dir: Path,
+    *,
+    history: int = DEFAULT_HISTORY,
+    record_path: bool = True,
+) -> Path:
+    """Write the run's report and refresh the dataset's index and the overview.
+
+    Writes ``reports_dir/<dataset>/run-<id>.html``, rewrites ``reports_dir/<dataset>/index.html``
+    and ``reports_dir/index.html``, and (with ``record_path``) records the report's path on the
+    run through `store.set_report_path`: the caller's transaction must commit for that to stick.
+    Returns the run report's path.
+    """
+    reports_dir = Path(reports_dir)
+    page = render_run_report(session, run_id, history=history)
+    run = store.load_run(session, run_id)
+    folder = reports_dir / dataset_folder_name(run.dataset)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"run-{run_id}.html"
+        _write_text(path, page)
+        linked = _rendered_runs(folder)
+        _write_text(
+            folder / "index.html",
+            render_dataset_index(session, run.dataset, history=history, linked_runs=linked),
+        )
+        rendered = {
+            name: _rendered_runs(reports_dir / dataset_folder_name(name))
+            for name in store.list_datasets(session)
+            if (reports_dir / dataset_folder_name(name) / "index.html").exists()
+        }
+        _write_text(reports_dir / "index.html", render_overview(session, rendered=rendered))
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write the report of run `{run_id}` under `{reports_dir}`: {exc}; "
+            "choose a writable reports folder"
+        ) from exc
+    if record_path:
+        store.set_report_path(session, run_id, str(path))
+    return path
+
+
+def dataset_folder_name(dataset: str) -> str:
+    """A file-system-safe folder name for a dataset, distinct for distinct names.
+
+    Names of letters, digits, ``.``, ``_`` and ``-`` are kept; others are replaced and get a
+    short hash of the original so ``a/b`` and ``a_b`` never share a folder.
+
+    Examples
+    --------
+    >>> dataset_folder_name("orders")
+    'orders'
+    >>> dataset_folder_name("../etc/passwd")[:14]
+    '.._etc_passwd-'
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", dataset)[:80]
+    if safe == dataset and safe not in ("", ".", "..", "index.html"):
+        return safe
+    digest = hashlib.sha256(dataset.encode()).hexdigest()[:8]
+    return f"{safe or 'dataset'}-{digest}"
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _runs_up_to(session: Session, run: store.StoredRun, history: int) -> list[store.StoredRun]:
+    """This run and the ``history - 1`` runs before it, oldest first."""
+    infos = store.list_runs(session, run.dataset)
+    position = next((i for i, info in enumerate(infos) if info.id == run.id), 0)
+    window = infos[position : position + history]
+    return [run if info.id == run.id else store.load_run(session, info.id) for info in window][::-1]
+
+
+def _feature_section(index: int, result: store.StoredFeatureResult, reference: Profile):
+    profile = reference.features.get(result.feature)
+    chart = None
+    if profile is not None:
+        shares = data.slot_shares(profile, result)
+        chart = figures.distribution_chart(
+            shares.labels, shares.reference, shares.current, special=shares.special
+        )
+    return _FeatureSection(
+        anchor=f"feature-{index}",
+        result=result,
+        chart=chart,
+        top_bins=data.top_bin_changes(result),
+        unseen_label="outside range" if result.kind == "numeric" else "unseen categories",
+    )
+
+
+def _history_context(
+    runs: list[store.StoredRun], current: store.StoredRun | None, order: list[str]
+) -> dict[str, Any]:
+    if not runs:
+        return {"n_runs": 0, "kl_chart": None, "heatmap": None}
+    matrix = data.history_matrix(runs, order)
+    histories = [
+        figures.FeatureHistory(
+            name=name,
+            kl=tuple(None if v != v else float(v) for v in matrix.kl[i]),
+            expected_kl=tuple(None if v != v else float(v) for v in matrix.expected_kl[i]),
+            drifted=tuple(bool(v) for v in matrix.drifted[i]),
+        )
+        for i, name in enumerate(matrix.features)
+    ]
+    thresholds = (current.settings if current else {}).get("thresholds", {})
+    kl_warning = thresholds.get("kl_warning") if isinstance(thresholds, dict) else None
+    return {
+        "n_runs": len(runs),
+        "first": runs[0],
+        "last": runs[-1],
+        "kl_warning": kl_warning,
+        "kl_chart": figures.kl_history_chart(histories, matrix.run_labels, kl_warning=kl_warning),
+        "heatmap": figures.kl_heatmap(
+            matrix.features, matrix.run_labels, matrix.kl, matrix.drifted
+        ),
+    }
+
+
+def _schema(schema_diff: Any) -> dict[str, Any]:
+    schema = dict(schema_diff or {})
+    result = {
+        "missing": list(schema.get("missing", [])),
+        "new": list(schema.get("new", [])),
+        "retyped": list(schema.get("retyped", [])),
+    }
+    result["changed"] = any(result.values())
+    return result
+
+
+def _page_context() -> dict[str, Any]:
+    return {"generated_at": datetime.now(UTC), "driftmon_version": __version__}
+
+
+def _rendered_runs(folder: Path) -> set[int]:
+    ids = set()
+    for path in folder.glob("run-*.html"):
+        number = path.stem.removeprefix("run-")
+        if number.isdigit():
+            ids.add(int(number))
+    return ids
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write through a temporary file and rename, so a reader never sees half a page."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)

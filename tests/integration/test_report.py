@@ -1,0 +1,322 @@
+"""HTML reports built from a real store: structure and safety of the files, then a real browser.
+
+The store is filled end to end by the pipeline steps (files → profiles → comparison → policy →
+store) for the example order feed and for a dataset whose column is named like an XSS attack.
+Browser tests drive Debian's Chromium with Playwright (see /work/shared/TESTING_NOTES.md) and
+are skipped only when ``/usr/bin/chromium`` is absent.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from driftmon import StoreError, pipeline, store
+from driftmon.config import DatasetSettings
+from driftmon.examples import generate_example_data
+from driftmon.report import dataset_folder_name, render_run_report, write_reports
+
+EVIL = "<script>alert(1)</script>"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MAX_BYTES = 2_000_000
+REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*https?:|url\(\s*["']?\s*https?:""", re.I)
+
+
+@dataclass(frozen=True)
+class Reports:
+    engine: Engine
+    folder: Path
+    paths: dict[str, list[Path]]  # dataset → run report paths, oldest first
+    run_ids: dict[str, list[int]]
+
+
+def _check_all(engine: Engine, dataset: str, batches: list[Path], start: datetime) -> list[int]:
+    settings = DatasetSettings()
+    reference = pipeline.load_reference(engine, dataset)
+    ids = []
+    for i, batch in enumerate(batches):
+        plan = pipeline.plan_batch(str(batch))
+        current = pipeline.profile_batch(plan, reference.profile, settings)
+        comparison, verdict = pipeline.evaluate_batch(reference.profile, current, settings)
+        result = pipeline.record_run(
+            engine,
+            dataset=dataset,
+            plan=plan,
+            reference=reference,
+            comparison=comparison,
+            verdict=verdict,
+            current=current,
+            settings=settings,
+            started_at=start + timedelta(hours=i),
+        )
+        ids.append(result.run_id)
+    return ids
+
+
+def _reference(engine: Engine, dataset: str, source: Path) -> None:
+    settings = DatasetSettings()
+    profile, description = pipeline.build_reference_profile(str(source), settings)
+    pipeline.save_reference(engine, dataset, profile, description, settings)
+
+
+def _evil_frames(rng: np.random.Generator) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    def frame(n: int, shift: float, tiers: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                EVIL: rng.normal(shift, 1.0, n),
+                "amount": rng.gamma(2.0, 10.0, n),
+                "tier": rng.choice(tiers, n),
+            }
+        )
+
+    reference = frame(4_000, 0.0, ["gold", "silver", "bronze"])
+    healthy = frame(1_500, 0.0, ["gold", "silver", "bronze"])
+    drifted = frame(1_500, 1.0, ["gold", "silver", "bronze", "<b>platinum</b>"])
+    drifted["new_column"] = 1
+    without_tier = frame(1_500, 0.0, ["gold"]).drop(columns="tier")
+    return reference, [healthy, drifted, without_tier]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Reports:
+    root = tmp_path_factory.mktemp("reports")
+    engine = store.open_store(f"sqlite:///{root / 'driftmon.db'}")
+    start = datetime(2026, 11, 1, 6, tzinfo=UTC)
+
+    example = generate_example_data(root / "orders", reference_rows=8_000, batch_rows=2_000)
+    _reference(engine, "orders", example.reference)
+    run_ids = {"orders": _check_all(engine, "orders", example.batches, start)}
+
+    reference_frame, batch_frames = _evil_frames(np.random.default_rng(20261103))
+    evil_folder = root / "evil"
+    evil_folder.mkdir()
+    reference_frame.to_parquet(evil_folder / "reference.parquet")
+    batch_paths = []
+    for i, batch in enumerate(batch_frames):
+        batch_paths.append(evil_folder / f"2026-11-0{i + 1}.parquet")
+        batch.to_parquet(batch_paths[-1])
+    dataset = f"shop {EVIL}"
+    _reference(engine, dataset, evil_folder / "reference.parquet")
+    run_ids[dataset] = _check_all(engine, dataset, batch_paths, start)
+
+    folder = root / "html"
+    paths: dict[str, list[Path]] = {}
+    for name, ids in run_ids.items():
+        for run_id in ids:
+            with store.session_scope(engine) as session:
+                paths.setdefault(name, []).append(write_reports(session, run_id, folder))
+    return Reports(engine, folder, paths, run_ids)
+
+
+def _evil_run(reports: Reports) -> Path:
+    """The run where the evil column drifted, a new column arrived and a category is new."""
+    return reports.paths[f"shop {EVIL}"][1]
+
+
+def _feature_sections(page: str) -> dict[str, str]:
+    """Feature name (unescaped) → its detail section's HTML."""
+    sections = re.findall(r'<section class="feature" id="[^"]+">(.*?)</section>', page, re.S)
+    named = {}
+    for section in sections:
+        heading = re.search(r"<h3>(.*?) <span", section, re.S)
+        assert heading, section[:200]
+        named[html.unescape(heading.group(1))] = section
+    return named
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def test_write_reports_lays_out_run_dataset_and_overview_pages(reports: Reports) -> None:
+    for dataset, paths in reports.paths.items():
+        folder = reports.folder / dataset_folder_name(dataset)
+        assert [p.name for p in paths] == [f"run-{i}.html" for i in reports.run_ids[dataset]]
+        assert all(p.parent == folder and p.is_file() for p in paths)
+        assert (folder / "index.html").is_file()
+    assert (reports.folder / "index.html").is_file()
+    assert dataset_folder_name(f"shop {EVIL}") != f"shop {EVIL}"  # sanitised for the disk
+
+
+def test_write_reports_records_the_report_path_on_the_run(reports: Reports) -> None:
+    run_id = reports.run_ids["orders"][-1]
+    with store.session_scope(reports.engine) as session:
+        assert store.load_run(session, run_id).report_path == str(reports.paths["orders"][-1])
+
+
+def test_every_drifted_feature_is_shown_with_its_chart(reports: Reports) -> None:
+    checked = 0
+    for dataset, ids in reports.run_ids.items():
+        for run_id, path in zip(ids, reports.paths[dataset], strict=True):
+            with store.session_scope(reports.engine) as session:
+                run = store.load_run(session, run_id)
+            sections = _feature_sections(path.read_text(encoding="utf-8"))
+            assert set(sections) == {f.feature for f in run.features}
+            for feature in run.features:
+                if feature.status not in ("warning", "critical"):
+                    continue
+                image = re.search(
+                    r'<img src="data:image/png;base64,([^"]+)"', sections[feature.feature]
+                )
+                assert image, f"no chart for drifted `{feature.feature}` in run {run_id}"
+                assert base64.b64decode(image.group(1))[:8] == b"\x89PNG\r\n\x1a\n"
+                checked += 1
+    assert checked >= 5  # the example's four drifted batches and the evil column
+
+
+def test_drifted_features_come_first_in_the_feature_table(reports: Reports) -> None:
+    page = reports.paths["orders"][2].read_text(encoding="utf-8")  # shifted order_value
+    table = page.split('<table class="features">', 1)[1].split("</table>", 1)[0]
+    statuses = re.findall(r'<tr class="(critical|warning|ok|empty)">', table)
+    rank = {"critical": 0, "warning": 1, "ok": 2, "empty": 3}
+    assert statuses and statuses == sorted(statuses, key=rank.__getitem__)
+    assert statuses[0] in ("critical", "warning")
+    assert re.search(r'<td class="name"><a href="#feature-0">order_value</a>', table)
+
+
+def test_top_bins_are_described_in_words(reports: Reports) -> None:
+    page = reports.paths["orders"][2].read_text(encoding="utf-8")
+    section = _feature_sections(page)["order_value"]
+    assert re.search(r"<code>\[[^<]+\)</code>: \d+(\.\d+)?% → \d+(\.\d+)?% of rows", section)
+
+
+def test_findings_and_schema_changes_are_all_shown(reports: Reports) -> None:
+    dataset = f"shop {EVIL}"
+    for run_id, path in zip(reports.run_ids[dataset], reports.paths[dataset], strict=True):
+        page = path.read_text(encoding="utf-8")
+        with store.session_scope(reports.engine) as session:
+            run = store.load_run(session, run_id)
+        for finding in run.findings:
+            assert html.escape(finding["message"], quote=False) in page.replace("&#39;", "'")
+        for name in run.schema_diff["missing"] + run.schema_diff["new"]:
+            assert f"<code>{html.escape(name)}</code>" in page
+    drifted, dropped = (p.read_text(encoding="utf-8") for p in reports.paths[dataset][1:])
+    assert "<code>new_column</code>" in drifted
+    assert "<code>tier</code>" in dropped and "missing</strong> from the batch" in dropped
+
+
+def test_pages_reference_no_remote_resources_and_carry_no_script(reports: Reports) -> None:
+    pages = sorted(reports.folder.rglob("*.html"))
+    assert len(pages) == sum(len(p) for p in reports.paths.values()) + len(reports.paths) + 1
+    for path in pages:
+        page = path.read_text(encoding="utf-8")
+        assert not REMOTE.search(page), path
+        assert "<script" not in page.lower(), path
+        assert "<link" not in page.lower() and "@import" not in page, path
+
+
+def test_a_column_named_like_a_script_is_escaped_text(reports: Reports) -> None:
+    page = _evil_run(reports).read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page
+    assert "&lt;b&gt;platinum&lt;/b&gt;" in page  # an unseen category, also escaped
+    assert "<b>platinum" not in page
+
+
+def test_reports_stay_under_two_megabytes(reports: Reports) -> None:
+    for path in reports.folder.rglob("*.html"):
+        assert path.stat().st_size < MAX_BYTES, path
+
+
+def test_index_pages_link_to_every_run_report(reports: Reports) -> None:
+    overview = (reports.folder / "index.html").read_text(encoding="utf-8")
+    for dataset, paths in reports.paths.items():
+        folder = dataset_folder_name(dataset)
+        assert f'href="{folder}/index.html"' in overview
+        assert f'href="{folder}/{paths[-1].name}"' in overview
+        index = (reports.folder / folder / "index.html").read_text(encoding="utf-8")
+        for path in paths:
+            assert f'href="{path.name}"' in index
+        assert 'src="data:image/png;base64,' in index  # KL chart and heatmap
+    for path in reports.folder.rglob("*.html"):
+        for target in re.findall(r'href="([^"#]+)"', path.read_text(encoding="utf-8")):
+            assert (path.parent / target).resolve().is_file(), f"{path}: broken link {target}"
+
+
+def test_render_run_report_names_a_missing_run(reports: Reports) -> None:
+    with store.session_scope(reports.engine) as session, pytest.raises(StoreError, match="999"):
+        render_run_report(session, 999)
+
+
+# --------------------------------------------------------------------------------------------
+# A real browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _open(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(path.as_uri(), wait_until="load")
+    return page, errors, requests
+
+
+def test_run_report_renders_in_chromium_without_errors_or_requests(
+    reports: Reports, browser, tmp_path: Path
+) -> None:
+    path = _evil_run(reports)
+    page, errors, requests = _open(browser, path)
+    try:
+        assert errors == []
+        assert [u for u in requests if not u.startswith("data:")] == [path.as_uri()]
+        assert page.locator("table.features").is_visible()
+        first_chart = page.locator("section.feature img").first
+        first_chart.scroll_into_view_if_needed()
+        assert first_chart.is_visible()
+        assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        assert page.get_by_text(EVIL, exact=True).first.is_visible()
+        assert page.evaluate("document.scripts.length") == 0
+        page.screenshot(path=str(tmp_path / "run-report.png"), full_page=True)
+        assert (tmp_path / "run-report.png").stat().st_size > 10_000
+    finally:
+        page.close()
+
+
+def test_index_pages_render_in_chromium_and_link_to_run_reports(
+    reports: Reports, browser, tmp_path: Path
+) -> None:
+    page, errors, requests = _open(browser, reports.folder / "index.html")
+    try:
+        page.get_by_role("link", name="orders", exact=True).click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("/orders/index.html")
+        last = reports.run_ids["orders"][-1]
+        page.get_by_role("link", name=f"#{last}", exact=True).click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith(f"/orders/run-{last}.html")
+        assert page.locator("h1").inner_text().startswith("orders")
+        page.screenshot(path=str(tmp_path / "orders-run.png"), full_page=True)
+        assert errors == []
+        assert all(u.startswith(("file://", "data:")) for u in requests)
+    finally:
+        page.close()
