@@ -234,9 +234,7 @@ def history(
         settings, _ = _settings()
         engine = store.open_store(_db_url(settings))
         with store.session_scope(engine) as session:
-            if dataset not in store.list_datasets(session):
-                known = ", ".join(store.list_datasets(session)) or "none yet"
-                raise DriftmonError(f"unknown dataset `{dataset}` (known datasets: {known})")
+            _require_dataset(session, dataset)
             runs = store.list_runs(session, dataset, limit=limit)
     if as_json:
         out.print_json(json.dumps([_run_dict(r) for r in runs]))
@@ -345,9 +343,8 @@ def alerts(
         if alert_id is not None:
             raise DriftmonError(f"unexpected extra argument `{alert_id}`; did you mean `ack`?")
         with store.session_scope(engine) as session:
-            if dataset_or_ack and dataset_or_ack not in store.list_datasets(session):
-                known = ", ".join(store.list_datasets(session)) or "none yet"
-                raise DriftmonError(f"unknown dataset `{dataset_or_ack}` (known datasets: {known})")
+            if dataset_or_ack:
+                _require_dataset(session, dataset_or_ack)
             found = store.list_alerts(session, dataset_or_ack, include_resolved=include_resolved)
     now = datetime.now(UTC)
     if as_json:
@@ -464,9 +461,7 @@ def report(
         from driftmon.report import write_reports
 
         with store.session_scope(engine) as session:
-            if dataset not in store.list_datasets(session):
-                known = ", ".join(store.list_datasets(session)) or "none yet"
-                raise DriftmonError(f"unknown dataset `{dataset}` (known datasets: {known})")
+            _require_dataset(session, dataset)
             run = (
                 store.load_run(session, run_id)
                 if run_id is not None
@@ -679,6 +674,13 @@ def _settings() -> tuple[Any, str | None]:
 
 def _db_url(settings: Any) -> str:
     return state.db_url or settings.database or store.default_database_url()
+
+
+def _require_dataset(session: Any, dataset: str) -> None:
+    known = store.list_datasets(session)
+    if dataset not in known:
+        listed = ", ".join(known) or "none yet"
+        raise DriftmonError(f"unknown dataset `{dataset}` (known datasets: {listed})")
 
 
 def _one_line(message: str) -> str:
