@@ -77,6 +77,19 @@ class ThresholdSettings(_Strict):
         return self
 
 
+class CalibrationSettings(_Strict):
+    """Opt-in: KL thresholds calibrated on the reference by resampling batches of its rows.
+
+    ``batch_rows``: the expected batch size; ``resamples``: how many batches are drawn
+    (contiguous blocks of rows, so clumped data keeps its clumps); ``quantile``: the healthy
+    score a warning must exceed. Defaults stay a floor: calibration only raises thresholds.
+    """
+
+    batch_rows: Annotated[int, Field(ge=10)]
+    resamples: Annotated[int, Field(ge=20, le=10_000)] = 200
+    quantile: Annotated[float, Field(gt=0.5, lt=1)] = 0.99
+
+
 class FeatureSettings(_Strict):
     """Per-feature overrides."""
 
@@ -117,6 +130,7 @@ class DatasetSettings(_Strict):
     schedule: ScheduleSettings | None = None
     notify: list[str] = []
     resolve_after: Annotated[int, Field(ge=1)] = 2
+    calibration: CalibrationSettings | None = None
 
     def kinds(self) -> dict[str, str]:
         return {name: f.type for name, f in self.feature.items() if f.type is not None}

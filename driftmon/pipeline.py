@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from sqlalchemy import Engine
 
 import driftmon
@@ -24,8 +25,8 @@ from driftmon.alerts import AlertChange, Message, compose_message, update_alerts
 from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec
 from driftmon.compare import Comparison, compare
 from driftmon.config import DatasetSettings
-from driftmon.errors import NotificationError, SourceError
-from driftmon.policy import Thresholds, Verdict, evaluate
+from driftmon.errors import ConfigError, NotificationError, SourceError
+from driftmon.policy import Thresholds, Verdict, calibrate_kl_thresholds, evaluate
 from driftmon.profile import Profile, fit_specs, profile_chunks, profile_frame
 from driftmon.results import CheckResult, build_check_result
 
@@ -56,12 +57,15 @@ class BatchPlan:
     description: str
 
 
-def build_reference_profile(source_spec: str, settings: DatasetSettings) -> tuple[Profile, str]:
+def build_reference_profile(
+    source_spec: str, settings: DatasetSettings
+) -> tuple[Profile, str, dict[str, dict[str, float]] | None]:
     """Read reference data, fit bins on (a sample of) it and count all of it.
 
     Bins need quantiles, so they are fitted on a uniform sample of at most
     ``reference_sample_rows`` rows; the counts then cover every row (a second pass, skipped when
-    the sample already is the whole data). Returns the profile and a description of the source.
+    the sample already is the whole data). Returns the profile, a description of the source,
+    and per-feature KL thresholds when ``calibration`` is configured (else None).
     """
     files = check_reference_source(source_spec, settings)
     columns = list(settings.features) if settings.features is not None else None
@@ -97,20 +101,53 @@ def build_reference_profile(source_spec: str, settings: DatasetSettings) -> tupl
             on_progress=_reporter("counting reference"),
         )
         profile = profile_chunks(chunks, specs, columns=all_columns)
-    return profile, "; ".join(sources.describe(f) for f in files)
+    calibrated = _calibrate(profile, sample, specs, settings) if settings.calibration else None
+    return profile, "; ".join(sources.describe(f) for f in files), calibrated
+
+
+def _calibrate(
+    profile: Profile, sample: Any, specs: dict[str, BinSpec], settings: DatasetSettings
+) -> dict[str, dict[str, float]]:
+    """Resample contiguous blocks of reference rows and calibrate KL thresholds on them."""
+    calibration = settings.calibration
+    assert calibration is not None
+    if len(sample) < 2 * calibration.batch_rows:
+        raise ConfigError(
+            f"`calibration.batch_rows` = {calibration.batch_rows} needs a reference of at least "
+            f"{2 * calibration.batch_rows} rows (sampled: {len(sample)}); lower it or drop "
+            "`calibration`"
+        )
+    rng = np.random.default_rng(0)
+    starts = rng.integers(0, len(sample) - calibration.batch_rows + 1, calibration.resamples)
+    batches = [
+        profile_frame(sample.iloc[start : start + calibration.batch_rows], specs)
+        for start in starts
+    ]
+    return calibrate_kl_thresholds(
+        profile,
+        batches,
+        quantile=calibration.quantile,
+        base=_thresholds(settings.thresholds),
+        alpha=settings.alpha,
+    )
 
 
 def save_reference(
-    engine: Engine, dataset: str, profile: Profile, source: str, settings: DatasetSettings
+    engine: Engine,
+    dataset: str,
+    profile: Profile,
+    source: str,
+    settings: DatasetSettings,
+    calibrated: dict[str, dict[str, float]] | None = None,
 ) -> store.ReferenceInfo:
-    """Store a reference profile as the dataset's new active version."""
+    """Store a reference profile (and any calibrated thresholds) as the new active version."""
     with store.session_scope(engine) as session:
         return store.save_reference(
             session,
             dataset,
             profile,
             source=source,
-            settings=_fit_settings(settings),
+            settings={**_fit_settings(settings), "calibrated_kl": calibrated},
         )
 
 
@@ -156,11 +193,25 @@ def profile_batch(plan: BatchPlan, reference: Profile, settings: DatasetSettings
 
 
 def evaluate_batch(
-    reference: Profile, current: Profile, settings: DatasetSettings
+    reference: Profile,
+    current: Profile,
+    settings: DatasetSettings,
+    calibrated: dict[str, dict[str, float]] | None = None,
 ) -> tuple[Comparison, Verdict]:
-    """Compare a batch with the reference and apply the dataset's drift policy."""
+    """Compare a batch with the reference and apply the dataset's drift policy.
+
+    Thresholds per feature: the config's feature override, else the reference's calibrated KL
+    thresholds (if it was built with ``calibration``), else the dataset's.
+    """
     comparison = compare(reference, current, alpha=settings.alpha, correction=settings.correction)
-    per_feature = {name: _thresholds(settings.thresholds_for(name)) for name in reference.features}
+    calibrated = calibrated or {}
+    per_feature = {}
+    for name in reference.features:
+        limits = settings.thresholds_for(name)
+        overridden = name in settings.feature and settings.feature[name].thresholds is not None
+        if name in calibrated and not overridden:
+            limits = limits.model_copy(update=calibrated[name])
+        per_feature[name] = _thresholds(limits)
     return comparison, evaluate(comparison, _thresholds(settings.thresholds), per_feature)
 
 

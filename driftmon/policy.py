@@ -26,8 +26,9 @@ import numpy as np
 from scipy import stats
 
 from driftmon.compare import Comparison, FeatureResult
-from driftmon.divergence import adjust_p_values
+from driftmon.divergence import DEFAULT_ALPHA, adjust_p_values, kl_divergence
 from driftmon.errors import ConfigError
+from driftmon.profile import Profile
 
 __all__ = [
     "SEVERITIES",
@@ -36,6 +37,7 @@ __all__ = [
     "Finding",
     "Thresholds",
     "Verdict",
+    "calibrate_kl_thresholds",
     "evaluate",
     "feature_status",
 ]
@@ -342,3 +344,42 @@ def _severity(value: float, warning: float, critical: float) -> Severity | None:
     if value >= warning:
         return "warning"
     return None
+
+
+def calibrate_kl_thresholds(
+    reference: Profile,
+    batches: Sequence[Profile],
+    *,
+    quantile: float = 0.99,
+    base: Thresholds = Thresholds(),
+    alpha: float = DEFAULT_ALPHA,
+) -> dict[str, dict[str, float]]:
+    """Per-feature KL thresholds from batches resampled out of the reference itself.
+
+    Each batch is scored against the reference **without** that batch (its counts subtracted),
+    never against a reference that contains it, which would understate the noise. The warning
+    threshold is the ``quantile`` of those healthy scores, and never below ``base``; critical
+    stays at least ``base.kl_critical`` and at least the warning. Resampled batches keep
+    structure the chi-square model misses (rows that come in clumps, say).
+
+    Returns ``{feature: {"kl_warning": ..., "kl_critical": ...}}``.
+    """
+    if not 0 < quantile < 1:
+        raise ConfigError(f"calibration: quantile must be in (0, 1), got `{quantile}`")
+    if not batches:
+        raise ConfigError("calibration: no resampled batches to calibrate from")
+    thresholds = {}
+    for name, feature in reference.features.items():
+        batch_counts = np.stack([b.features[name].counts for b in batches])
+        remaining = feature.counts[None, :] - batch_counts
+        if np.any(remaining < 0):
+            raise ConfigError(
+                f"calibration: batches for `{name}` are not drawn from this reference"
+            )
+        scores = kl_divergence(remaining, batch_counts, alpha=alpha)
+        warning = max(base.kl_warning, float(np.quantile(scores, quantile)))
+        thresholds[name] = {
+            "kl_warning": warning,
+            "kl_critical": max(base.kl_critical, warning),
+        }
+    return thresholds

@@ -98,7 +98,9 @@ def _check(
     started_at = pipeline.now()
     reference = load_reference(engine, dataset)
     current = profile_batch(plan, reference.profile, settings)
-    comparison, verdict = evaluate_batch(reference.profile, current, settings)
+    comparison, verdict = evaluate_batch(
+        reference.profile, current, settings, reference.settings.get("calibrated_kl")
+    )
     result = record_run(
         engine,
         dataset=dataset,

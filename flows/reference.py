@@ -24,12 +24,13 @@ def build_reference_flow(
     """
     settings = load_settings(config_path).dataset(dataset)
     engine = store.open_store(db_url)
-    profile, description = build_reference_profile(source, settings)
-    info = save_reference(engine, dataset, profile, description, settings)
+    profile, description, calibrated = build_reference_profile(source, settings)
+    info = save_reference(engine, dataset, profile, description, settings, calibrated)
     return {
         "dataset": dataset,
         "version": info.version,
         "n_rows": info.n_rows,
         "features": list(profile.features),
         "source": description,
+        "calibrated": calibrated is not None,
     }

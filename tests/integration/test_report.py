@@ -72,7 +72,7 @@ def _check_all(engine: Engine, dataset: str, batches: list[Path], start: datetim
 
 def _reference(engine: Engine, dataset: str, source: Path) -> None:
     settings = DatasetSettings()
-    profile, description = pipeline.build_reference_profile(str(source), settings)
+    profile, description, _ = pipeline.build_reference_profile(str(source), settings)
     pipeline.save_reference(engine, dataset, profile, description, settings)
 
 

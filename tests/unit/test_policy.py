@@ -142,3 +142,57 @@ def test_a_single_value_beyond_range_in_a_small_batch_is_not_an_alarm(rng) -> No
     reference, current = _frames(rng, 50)
     current.loc[current.index[0], "amount"] = 1_000.0  # 2% of 50 rows, but just one value
     assert not [f for f in _verdict(reference, current).findings if f.signal == "out_of_range"]
+
+
+def test_calibration_scores_each_batch_against_the_reference_without_it(rng) -> None:
+    from driftmon.policy import calibrate_kl_thresholds
+
+    reference = pd.DataFrame({"x": rng.normal(size=10_000)})
+    specs = dm.fit_specs(reference)
+    profile = dm.profile_frame(reference, specs)
+    batches = [dm.profile_frame(reference.iloc[i : i + 500], specs) for i in range(0, 10_000, 500)]
+
+    thresholds = calibrate_kl_thresholds(profile, batches, quantile=0.9, base=Thresholds())
+
+    without = np.stack([profile.features["x"].counts - b.features["x"].counts for b in batches])
+    scores = dm.kl_divergence(without, np.stack([b.features["x"].counts for b in batches]))
+    expected = max(0.02, float(np.quantile(scores, 0.9)))
+    assert thresholds["x"]["kl_warning"] == pytest.approx(expected)
+    assert thresholds["x"]["kl_critical"] >= thresholds["x"]["kl_warning"]
+
+
+def test_calibration_learns_that_clumped_data_varies_more_than_iid_rows(rng) -> None:
+    """Rows arriving in clumps (one level per 200 rows) make healthy batches look drifted
+    under the chi-square model; thresholds calibrated on resampled blocks do not."""
+    from driftmon.policy import calibrate_kl_thresholds
+
+    def clumped(n: int) -> pd.DataFrame:
+        levels = np.repeat(rng.normal(size=n // 200), 200)
+        return pd.DataFrame({"x": levels + rng.normal(scale=0.5, size=n)})
+
+    reference = clumped(100_000)
+    specs = dm.fit_specs(reference)
+    profile = dm.profile_frame(reference, specs)
+    starts = rng.integers(0, 99_000, 200)
+    batches = [dm.profile_frame(reference.iloc[s : s + 1_000], specs) for s in starts]
+    calibrated = calibrate_kl_thresholds(profile, batches)
+
+    healthy = dm.profile_frame(clumped(1_000), specs)
+    comparison = dm.compare(profile, healthy)
+    default = evaluate(comparison)
+    tuned = evaluate(comparison, per_feature={"x": Thresholds(**calibrated["x"])})
+    assert default.statuses["x"] in ("warning", "critical")  # the false alarm
+    assert tuned.statuses["x"] == "ok"
+    assert calibrated["x"]["kl_warning"] > 0.1
+
+
+def test_calibration_refuses_batches_that_are_not_from_the_reference(rng) -> None:
+    from driftmon.policy import calibrate_kl_thresholds
+
+    reference = pd.DataFrame({"x": rng.normal(size=1_000)})
+    specs = dm.fit_specs(reference)
+    other = dm.profile_frame(pd.DataFrame({"x": rng.normal(size=5_000)}), specs)
+    with pytest.raises(ConfigError, match="not drawn from this reference"):
+        calibrate_kl_thresholds(dm.profile_frame(reference, specs), [other])
+    with pytest.raises(ConfigError, match="quantile must be in"):
+        calibrate_kl_thresholds(dm.profile_frame(reference, specs), [other], quantile=1.5)
