@@ -89,9 +89,7 @@ def build_reference_profile(
     all_columns = sources.column_names(files[0])
     if n_total <= len(sample):
         profile = profile_frame(sample, specs)
-        profile = Profile(
-            profile.features, profile.n_rows, tuple(all_columns), profile.column_types
-        )
+        profile = Profile(profile.features, profile.n_rows, tuple(all_columns))
     else:
         chunks = sources.iter_source_chunks(
             files,

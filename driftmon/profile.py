@@ -11,7 +11,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -160,7 +160,11 @@ class Profile:
     features: Mapping[str, FeatureProfile]
     n_rows: int
     columns: tuple[str, ...] = ()
-    column_types: Mapping[str, str | None] = field(default_factory=dict)
+
+    @property
+    def column_types(self) -> dict[str, str | None]:
+        """Each monitored feature's type as the data arrived (None: only missing values)."""
+        return {name: f.tally.observed_type for name, f in self.features.items()}
 
     def __add__(self, other: Profile) -> Profile:
         names = list(self.features) + [n for n in other.features if n not in self.features]
@@ -173,10 +177,7 @@ class Profile:
             for name in names
         }
         columns = self.columns + tuple(c for c in other.columns if c not in self.columns)
-        types = {
-            c: _merge_type(self.column_types.get(c), other.column_types.get(c)) for c in columns
-        }
-        return Profile(merged, self.n_rows + other.n_rows, columns, types)
+        return Profile(merged, self.n_rows + other.n_rows, columns)
 
     @property
     def specs(self) -> dict[str, BinSpec]:
@@ -187,7 +188,6 @@ class Profile:
         return {
             "n_rows": self.n_rows,
             "columns": list(self.columns),
-            "column_types": dict(self.column_types),
             "features": {name: f.to_dict() for name, f in self.features.items()},
         }
 
@@ -197,7 +197,6 @@ class Profile:
             features={n: FeatureProfile.from_dict(f) for n, f in data["features"].items()},
             n_rows=int(data["n_rows"]),
             columns=tuple(data.get("columns", ())),
-            column_types=dict(data.get("column_types", {})),
         )
 
     @classmethod
@@ -207,7 +206,7 @@ class Profile:
             name: FeatureProfile(spec, ColumnCounts(np.zeros(spec.n_slots, dtype=np.int64)))
             for name, spec in specs.items()
         }
-        return cls(features, 0, (), {})
+        return cls(features, 0, ())
 
 
 def fit_specs(
@@ -262,9 +261,7 @@ def profile_frame(frame: pd.DataFrame, specs: Mapping[str, BinSpec]) -> Profile:
     else:
         counted = [count(name) for name in present]
     features = {f.spec.name: f for f in counted}
-    columns = tuple(str(c) for c in frame.columns)
-    types = {name: f.tally.observed_type for name, f in features.items()}
-    return Profile(features, len(frame), columns, types)
+    return Profile(features, len(frame), tuple(str(c) for c in frame.columns))
 
 
 def profile_chunks(
@@ -284,9 +281,9 @@ def profile_chunks(
         total = (total + profile_frame(chunk, specs)) if seen_any else profile_frame(chunk, specs)
         seen_any = True
     if not seen_any:
-        total = Profile(total.features, 0, (), {})
+        total = Profile(total.features, 0, ())
     if columns is not None:
-        total = Profile(total.features, total.n_rows, tuple(columns), total.column_types)
+        total = Profile(total.features, total.n_rows, tuple(columns))
     return total
 
 
@@ -317,9 +314,3 @@ def _per_feature(value: int | Mapping[str, int], name: str, default: int) -> int
     if isinstance(value, Mapping):
         return int(value.get(name, default))
     return int(value)
-
-
-def _merge_type(left: str | None, right: str | None) -> str | None:
-    if left is None or left == right:
-        return right
-    return left if right is None else "mixed"
