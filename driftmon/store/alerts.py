@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from driftmon.alerts import Alert, AlertChange
 from driftmon.errors import StoreError
-from driftmon.store.models import AlertRow, DatasetRow, NotificationRow
+from driftmon.store.models import AlertRow, DatasetRow, NotificationRow, record_from_row
 
 __all__ = [
     "ACTIVE_STATES",
@@ -296,37 +296,8 @@ def list_notifications(
 
 
 def _stored_alert(row: AlertRow, dataset: str) -> StoredAlert:
-    return StoredAlert(
-        id=row.id,
-        dataset=dataset,
-        feature=row.feature,
-        signal=row.signal,
-        severity=row.severity,
-        state=row.state,
-        message=row.message,
-        opened_at=row.opened_at,
-        updated_at=row.updated_at,
-        resolved_at=row.resolved_at,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        first_run_id=row.first_run_id,
-        last_run_id=row.last_run_id,
-        clear_streak=row.clear_streak,
-    )
+    return record_from_row(StoredAlert, row, dataset=dataset)
 
 
 def _outbox_item(row: NotificationRow, dataset: str) -> OutboxItem:
-    return OutboxItem(
-        id=row.id,
-        dataset=dataset,
-        run_id=row.run_id,
-        target_key=row.target_key,
-        target_label=row.target_label,
-        payload=row.payload,
-        status=row.status,
-        attempts=row.attempts,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-        next_attempt_at=row.next_attempt_at,
-    )
+    return record_from_row(OutboxItem, row, dataset=dataset)

@@ -8,7 +8,7 @@ functions read and write them; nothing outside `driftmon.store` sees them. Migra
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -71,6 +71,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+T = TypeVar("T")
+
+
+def record_from_row(record_type: type[T], row: Any, **extra: Any) -> T:
+    """Build a plain frozen record from an ORM row: every field the row has, plus ``extra``.
+
+    Repository functions return records, never rows; this keeps the copy in one place.
+    """
+    fields = record_type.__dataclass_fields__  # type: ignore[attr-defined]
+    values = {name: getattr(row, name) for name in fields if name not in extra}
+    return record_type(**values, **extra)
 
 
 class Base(DeclarativeBase):

@@ -21,7 +21,13 @@ from driftmon import __version__
 from driftmon.compare import Comparison, FeatureResult
 from driftmon.errors import ReferenceNotFoundError, StoreError
 from driftmon.profile import Profile
-from driftmon.store.models import DatasetRow, FeatureResultRow, ReferenceProfileRow, RunRow
+from driftmon.store.models import (
+    DatasetRow,
+    FeatureResultRow,
+    ReferenceProfileRow,
+    RunRow,
+    record_from_row,
+)
 
 __all__ = [
     "ON_DUPLICATE",
@@ -527,22 +533,11 @@ def _run_info(
     replaced: bool = False,
     skipped: bool = False,
 ) -> RunInfo:
-    return RunInfo(
-        id=row.id,
+    return record_from_row(
+        RunInfo,
+        row,
         dataset=dataset,
-        batch_key=row.batch_key,
-        reference_id=row.reference_id,
         reference_version=reference_version,
-        status=row.status,
-        verdict=row.verdict,
-        n_rows=row.n_rows,
-        n_features=row.n_features,
-        n_drifted=row.n_drifted,
-        max_kl=row.max_kl,
-        source=row.source,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        report_path=row.report_path,
         replaced=replaced,
         skipped=skipped,
     )
@@ -590,6 +585,4 @@ _MEASURED_COLUMNS: Sequence[str] = (
 
 
 def _stored_feature(row: FeatureResultRow) -> StoredFeatureResult:
-    return StoredFeatureResult(
-        **{name: getattr(row, name) for name in StoredFeatureResult.__dataclass_fields__}
-    )
+    return record_from_row(StoredFeatureResult, row)
