@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from driftmon.alerts import AlertChange
@@ -32,6 +32,9 @@ class FeatureRow:
     unseen_share_reference: float | None
     unseen_share_current: float | None
     top_bins: tuple[dict[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "top_bins", tuple(self.top_bins))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,26 +77,7 @@ class CheckResult:
             "reference_version": self.reference_version,
             "verdict": self.verdict,
             "drifted": list(self.drifted),
-            "features": [
-                {
-                    "name": f.name,
-                    "kind": f.kind,
-                    "status": f.status,
-                    "kl": f.kl,
-                    "kl_reverse": f.kl_reverse,
-                    "js": f.js,
-                    "psi": f.psi,
-                    "p_value": f.p_value,
-                    "expected_kl_no_drift": f.expected_kl_no_drift,
-                    "n_current": f.n_current,
-                    "missing_share_reference": f.missing_share_reference,
-                    "missing_share_current": f.missing_share_current,
-                    "unseen_share_reference": f.unseen_share_reference,
-                    "unseen_share_current": f.unseen_share_current,
-                    "top_bins": list(f.top_bins),
-                }
-                for f in self.features
-            ],
+            "features": [{**asdict(f), "top_bins": list(f.top_bins)} for f in self.features],
             "schema": self.schema,
             "findings": list(self.findings),
             "alerts": list(self.alerts),
@@ -148,34 +132,16 @@ def build_check_result(
     replaced: bool = False,
     skipped: bool = False,
 ) -> CheckResult:
-    rows = [
-        FeatureRow(
-            name=r.name,
-            kind=r.kind,
-            status=verdict.statuses.get(r.name, "empty"),
-            kl=r.kl,
-            kl_reverse=r.kl_reverse,
-            js=r.js,
-            psi=r.psi,
-            p_value=r.p_value,
-            expected_kl_no_drift=r.expected_kl_no_drift,
-            n_current=r.n_current,
-            missing_share_reference=r.missing_share_reference,
-            missing_share_current=r.missing_share_current,
-            unseen_share_reference=r.unseen_share_reference,
-            unseen_share_current=r.unseen_share_current,
-            top_bins=tuple(
-                {
-                    "label": b.label,
-                    "reference_share": b.reference_share,
-                    "current_share": b.current_share,
-                    "contribution": b.contribution,
-                }
-                for b in r.top_bins
-            ),
+    copied = [name for name in FeatureRow.__dataclass_fields__ if name != "status"]
+    rows = []
+    for result in comparison.features:
+        measured = result.to_dict()
+        rows.append(
+            FeatureRow(
+                status=verdict.statuses.get(result.name, "empty"),
+                **{name: measured[name] for name in copied},
+            )
         )
-        for r in comparison.features
-    ]
     rows.sort(key=lambda f: (-STATUSES.index(f.status), -(f.kl or 0.0), f.name))
     return CheckResult(
         run_id=run_id,
