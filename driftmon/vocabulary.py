@@ -1,0 +1,857 @@
+"""Every category key a reference saw, to tell its long tail from values it never saw.
+
+A categorical feature keeps only its most frequent categories as bins; the rest share the
+"other" slot. A `Vocabulary` remembers every key the reference saw, so a check can say whether
+an "other" value is merely rare or new. Up to a cap the keys are held exactly (sorted 64-bit
+hashes plus the keys' UTF-8 bytes, which verify every hash match, so the exact part never errs);
+keys beyond the cap go to a Bloom filter, which never misses a key and says "seen" for a new one
+with a stated, small probability (`Vocabulary.false_seen_rate`).
+
+A vocabulary is stored as one binary blob (`Vocabulary.to_bytes`) and loaded for every check,
+so loading only wraps numpy views around the bytes, and membership queries run in compiled
+kernels over one UTF-8 buffer of all the query keys.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import compress
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from driftmon.errors import ConfigError, InputDataError
+
+__all__ = [
+    "BLOOM_BITS_PER_VALUE",
+    "BLOOM_PROBES",
+    "DEFAULT_VOCABULARY_CAP",
+    "Vocabulary",
+    "VocabularyBuilder",
+    "hash_keys",
+]
+
+#: Default number of distinct keys per feature held exactly; the rest go to the Bloom filter.
+DEFAULT_VOCABULARY_CAP = 1_000_000
+#: Bloom filter bits per distinct key beyond the cap (2 bytes a key instead of the key itself).
+BLOOM_BITS_PER_VALUE = 16
+#: Bloom probes per key: ``round(bits_per_value * ln 2)`` minimises the false-"seen" rate,
+#: ``(1 - exp(-k / bits_per_value)) ** k``, about 0.046% for 16 bits and 11 probes.
+BLOOM_PROBES = round(BLOOM_BITS_PER_VALUE * math.log(2))
+
+_MAGIC = b"DMVOCAB1"
+_VERSION = 1
+# magic, version, probes, then n_rows, n_singletons, n_exact, n_exact_bytes, n_bloom_words,
+# n_bloom_values, n_approximate. 72 bytes, so the uint64/int64 arrays after it stay 8-aligned.
+_HEADER = struct.Struct("<8sII7q")
+_U64 = np.dtype("<u8")
+_I64 = np.dtype("<i8")
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+_S27 = np.uint64(27)
+_S30 = np.uint64(30)
+_S31 = np.uint64(31)
+_S6 = np.uint64(6)
+_LOW_6 = np.uint64(63)
+_ONE = np.uint64(1)
+
+
+def hash_keys(keys: Sequence[str]) -> NDArray[np.uint64]:
+    """A stable 64-bit hash of each key's UTF-8 bytes.
+
+    FNV-1a 64 over the bytes (``str.encode("utf-8", "surrogatepass")``), then the splitmix64
+    finalizer (``x ^= x >> 30; x *= 0xBF58476D1CE4E5B9; x ^= x >> 27; x *= 0x94D049BB133111EB;
+    x ^= x >> 31``). Unlike `hash`, it is the same in every process, platform and version: the
+    hashes are stored in databases, so changing this function needs a new format version.
+
+    Parameters
+    ----------
+    keys
+        Category keys, shape ``(n,)``.
+
+    Returns
+    -------
+    Hashes, shape ``(n,)``.
+
+    Raises
+    ------
+    InputDataError
+        A key is not a `str`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bool(np.all(hash_keys(["a", "b", "a"]) == hash_keys(["a", "b", "a"])[[0, 1, 0]]))
+    True
+    """
+    data, offsets = _encode(keys, "hash_keys")
+    return _hash_kernel(data, offsets)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Vocabulary:
+    """Every category key a reference saw: exact up to its cap, a Bloom filter for the rest.
+
+    The exact part is ``exact_hashes`` (`hash_keys`, sorted ascending) and the keys' UTF-8 bytes
+    in the same order, ``exact_bytes[exact_offsets[i]:exact_offsets[i + 1]]``; a hash match
+    only counts once the bytes are equal. The Bloom part is ``bloom_words`` (bit ``p`` is bit
+    ``p % 64`` of word ``p // 64``), probed ``bloom_probes`` times per key by double hashing;
+    it holds ``bloom_values`` distinct hashes, ``n_approximate`` of them for keys that are not
+    in the exact part (the others are keys evicted while building that came back later).
+
+    ``exact_counts`` are the exact keys' counts, in the same order. ``n_rows`` counts the
+    non-missing values the vocabulary was built from and ``n_singletons`` the distinct keys
+    among them seen exactly once (approximate beyond the cap, see `VocabularyBuilder`). Build
+    one with `from_keys` or `VocabularyBuilder`.
+    """
+
+    exact_hashes: NDArray[np.uint64]
+    exact_offsets: NDArray[np.int64]
+    exact_bytes: NDArray[np.uint8]
+    exact_counts: NDArray[np.int64]
+    n_rows: int = 0
+    n_singletons: int = 0
+    bloom_words: NDArray[np.uint64] = field(
+        default_factory=lambda: _read_only(np.zeros(0, np.uint64))
+    )
+    bloom_probes: int = 0
+    bloom_values: int = 0
+    n_approximate: int = 0
+
+    def __post_init__(self) -> None:
+        # Cheap O(n) checks only: a corrupt blob must fail here, never index out of bounds in
+        # a compiled kernel.
+        for name, dtype in [
+            ("exact_hashes", np.uint64),
+            ("exact_offsets", np.int64),
+            ("exact_bytes", np.uint8),
+            ("exact_counts", np.int64),
+            ("bloom_words", np.uint64),
+        ]:
+            array = getattr(self, name)
+            if (
+                not isinstance(array, np.ndarray)
+                or array.dtype != dtype
+                or array.ndim != 1
+                or not array.flags.c_contiguous
+            ):
+                raise InputDataError(
+                    f"vocabulary `{name}` must be a contiguous 1-d numpy array of "
+                    f"{np.dtype(dtype).name}, got {type(array).__name__} "
+                    f"{getattr(array, 'dtype', '')} {getattr(array, 'shape', '')}"
+                )
+        offsets = self.exact_offsets
+        if (
+            offsets.size != self.exact_hashes.size + 1
+            or offsets[0] != 0
+            or offsets[-1] != self.exact_bytes.size
+            or np.any(offsets[1:] < offsets[:-1])
+        ):
+            raise InputDataError(
+                "vocabulary `exact_offsets` must rise from 0 to the size of `exact_bytes` with "
+                f"one entry per key plus one; got {offsets.size} offsets for "
+                f"{self.exact_hashes.size} keys and {self.exact_bytes.size} bytes"
+            )
+        if np.any(self.exact_hashes[1:] < self.exact_hashes[:-1]):
+            raise InputDataError("vocabulary `exact_hashes` must be sorted ascending")
+        if self.exact_counts.size != self.exact_hashes.size:
+            raise InputDataError(
+                f"vocabulary `exact_counts` needs one count per exact key: got "
+                f"{self.exact_counts.size} for {self.exact_hashes.size} keys"
+            )
+        counts = {
+            "n_rows": self.n_rows,
+            "n_singletons": self.n_singletons,
+            "bloom_probes": self.bloom_probes,
+            "bloom_values": self.bloom_values,
+            "n_approximate": self.n_approximate,
+        }
+        negative = {name: value for name, value in counts.items() if value < 0}
+        if negative:
+            raise InputDataError(f"vocabulary counts must not be negative, got {negative}")
+        if self.bloom_words.size and not self.bloom_probes:
+            raise InputDataError("a vocabulary with a Bloom filter needs `bloom_probes` >= 1")
+        if self.n_approximate > self.bloom_values or (self.bloom_values and not self.approximate):
+            raise InputDataError(
+                f"vocabulary `n_approximate` ({self.n_approximate}) and `bloom_values` "
+                f"({self.bloom_values}) do not fit a Bloom filter of "
+                f"{self.bloom_words.size} words"
+            )
+
+    @property
+    def n_exact(self) -> int:
+        """Keys held exactly."""
+        return int(self.exact_hashes.size)
+
+    @property
+    def n_distinct(self) -> int:
+        """Distinct keys seen: `n_exact` + `n_approximate`."""
+        return self.n_exact + self.n_approximate
+
+    @property
+    def approximate(self) -> bool:
+        """Whether some keys are only in the Bloom filter (more distinct keys than the cap)."""
+        return bool(self.bloom_words.size)
+
+    @property
+    def false_seen_rate(self) -> float:
+        """Designed chance that a never-seen key is reported as seen; 0.0 when exact.
+
+        ``(1 - exp(-k n / m)) ** k`` for ``k`` probes, ``n`` = `bloom_values` and ``m`` bits:
+        at most the rate for `BLOOM_BITS_PER_VALUE` bits a value, since ``m`` is rounded up to
+        whole words.
+        """
+        if not self.approximate:
+            return 0.0
+        k = self.bloom_probes
+        bits = 64 * self.bloom_words.size
+        return (1.0 - math.exp(-k * self.bloom_values / bits)) ** k
+
+    @property
+    def singleton_share(self) -> float:
+        """`n_singletons` / `n_rows`, 0.0 without rows.
+
+        The Good–Turing estimate of the chance that a new value drawn from the reference's
+        distribution is one the reference never saw.
+        """
+        return self.n_singletons / self.n_rows if self.n_rows else 0.0
+
+    def contains(self, keys: Sequence[str]) -> NDArray[np.bool_]:
+        """Whether each key was seen: never False for a seen key, rarely True for an unseen one.
+
+        Parameters
+        ----------
+        keys
+            Category keys, shape ``(n,)``.
+
+        Returns
+        -------
+        Shape ``(n,)``. True for a key never seen only with probability `false_seen_rate`
+        (never when the vocabulary is exact): hash matches in the exact part are verified
+        against the stored bytes.
+        """
+        return self._lookup(keys)[0]
+
+    def counts_of(self, keys: Sequence[str]) -> NDArray[np.int64]:
+        """How often the reference saw each key: its count for keys held exactly, 0 for keys
+        never seen or only in the Bloom part (beyond the cap, so among the rarest)."""
+        matched = self._lookup(keys)[1]
+        counts = np.zeros(matched.size, dtype=np.int64)
+        exact = matched >= 0
+        counts[exact] = self.exact_counts[matched[exact]]
+        return counts
+
+    def _lookup(self, keys: Sequence[str]) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+        """Whether each key was seen, and its index in the exact part (-1 if not there)."""
+        data, offsets = _encode(keys, "Vocabulary.contains")
+        hashes = _hash_kernel(data, offsets)
+        positions = np.searchsorted(self.exact_hashes, hashes, side="left")
+        found = np.empty(hashes.size, dtype=np.bool_)
+        matched = np.empty(hashes.size, dtype=np.int64)
+        _contains_kernel(
+            data,
+            offsets,
+            hashes,
+            positions,
+            self.exact_hashes,
+            self.exact_bytes,
+            self.exact_offsets,
+            self.bloom_words,
+            np.uint64(64 * self.bloom_words.size),
+            self.bloom_probes,
+            found,
+            matched,
+        )
+        return found, matched
+
+    def to_bytes(self) -> bytes:
+        """A compact binary form that `from_bytes` loads without copying.
+
+        A 72-byte little-endian header (magic ``DMVOCAB1``, format version, probes, counts),
+        then ``exact_hashes``, ``exact_offsets``, ``exact_counts``, ``bloom_words`` (all 8-byte
+        aligned) and ``exact_bytes``.
+        """
+        header = _HEADER.pack(
+            _MAGIC,
+            _VERSION,
+            self.bloom_probes,
+            self.n_rows,
+            self.n_singletons,
+            self.n_exact,
+            self.exact_bytes.size,
+            self.bloom_words.size,
+            self.bloom_values,
+            self.n_approximate,
+        )
+        return b"".join(
+            [
+                header,
+                self.exact_hashes.astype(_U64, copy=False).tobytes(),
+                self.exact_offsets.astype(_I64, copy=False).tobytes(),
+                self.exact_counts.astype(_I64, copy=False).tobytes(),
+                self.bloom_words.astype(_U64, copy=False).tobytes(),
+                self.exact_bytes.tobytes(),
+            ]
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Vocabulary:
+        """Load `to_bytes` output as read-only numpy views over ``data`` (no copy, no parsing).
+
+        Raises
+        ------
+        InputDataError
+            ``data`` is not a vocabulary (wrong magic), has an unknown format version, is
+            truncated or has trailing bytes, or its arrays are inconsistent.
+        """
+        try:
+            view = memoryview(data).cast("B")
+        except TypeError as exc:
+            raise InputDataError(
+                f"a vocabulary blob must be a contiguous bytes-like object, got "
+                f"{type(data).__name__}: {exc}"
+            ) from exc
+        if view.nbytes < _HEADER.size:
+            raise InputDataError(
+                f"vocabulary blob is truncated: {view.nbytes} bytes, shorter than its "
+                f"{_HEADER.size}-byte header; store it again from `Vocabulary.to_bytes()`"
+            )
+        (
+            magic,
+            version,
+            probes,
+            n_rows,
+            n_singletons,
+            n_exact,
+            n_bytes,
+            n_words,
+            bloom_values,
+            n_approximate,
+        ) = _HEADER.unpack_from(view)
+        if magic != _MAGIC:
+            raise InputDataError(
+                f"not a driftmon vocabulary: it starts with {bytes(magic)!r}, expected "
+                f"{_MAGIC!r}; pass the bytes written by `Vocabulary.to_bytes()`"
+            )
+        if version != _VERSION:
+            raise InputDataError(
+                f"vocabulary format version `{version}` is not supported (this driftmon reads "
+                f"version {_VERSION}); upgrade driftmon, or rebuild the reference with this one"
+            )
+        if min(n_exact, n_bytes, n_words) < 0:
+            raise InputDataError(
+                f"vocabulary header has negative sizes: {view[: _HEADER.size].hex()}"
+            )
+        expected = _HEADER.size + 8 * (3 * n_exact + 1 + n_words) + n_bytes
+        if view.nbytes != expected:
+            raise InputDataError(
+                f"vocabulary blob has {view.nbytes} bytes but its header describes {expected} "
+                f"({n_exact} exact keys, {n_bytes} key bytes, {n_words} Bloom words): it is "
+                "truncated or corrupt; store it again from `Vocabulary.to_bytes()`"
+            )
+        position = _HEADER.size
+        arrays = []
+        for dtype, count in [
+            (_U64, n_exact),
+            (_I64, n_exact + 1),
+            (_I64, n_exact),
+            (_U64, n_words),
+        ]:
+            arrays.append(_view(view, dtype, count, position))
+            position += 8 * count
+        exact_hashes, exact_offsets, exact_counts, bloom_words = arrays
+        exact_bytes = _view(view, np.dtype(np.uint8), n_bytes, position)
+        return cls(
+            exact_hashes=exact_hashes,
+            exact_offsets=exact_offsets,
+            exact_bytes=exact_bytes,
+            exact_counts=exact_counts,
+            n_rows=n_rows,
+            n_singletons=n_singletons,
+            bloom_words=bloom_words,
+            bloom_probes=probes,
+            bloom_values=bloom_values,
+            n_approximate=n_approximate,
+        )
+
+    @classmethod
+    def from_keys(
+        cls,
+        keys: Sequence[str],
+        counts: ArrayLike | None = None,
+        *,
+        cap: int = DEFAULT_VOCABULARY_CAP,
+    ) -> Vocabulary:
+        """The vocabulary of ``keys`` seen ``counts`` times each (once each without counts).
+
+        Parameters
+        ----------
+        keys
+            Category keys, shape ``(n,)``; repeated keys add up.
+        counts
+            Non-negative integer counts, shape ``(n,)``; keys with count 0 are ignored.
+        cap
+            Keys held exactly: the ``cap`` most frequent, ties by key text.
+
+        Examples
+        --------
+        >>> vocabulary = Vocabulary.from_keys(["red", "green", "blue"], [5, 1, 1])
+        >>> vocabulary.contains(["green", "purple"]).tolist()
+        [True, False]
+        >>> vocabulary.singleton_share == 2 / 7
+        True
+        >>> loaded = Vocabulary.from_bytes(vocabulary.to_bytes())
+        >>> loaded.contains(["blue", "Blue"]).tolist(), loaded.n_distinct
+        ([True, False], 3)
+        """
+        builder = VocabularyBuilder(cap)
+        builder.add(keys, np.ones(len(keys), dtype=np.int64) if counts is None else counts)
+        return builder.build()
+
+    def __repr__(self) -> str:
+        return (
+            f"Vocabulary({self.n_exact:,} keys exact, {self.n_approximate:,} approximate, "
+            f"{self.singleton_share:.1%} singletons)"
+        )
+
+
+class VocabularyBuilder:
+    """Accumulates (key, count) pairs chunk by chunk, in bounded memory, then builds a Vocabulary.
+
+    Counts are exact in a dict while it holds at most ``2 * cap`` keys. When it grows past
+    that, all but the ``cap`` most frequent keys are evicted to a list of their hashes (8 bytes
+    a key), which `build` puts in the Bloom filter, so no key is ever lost. An evicted key's
+    count is forgotten: if it comes back it re-enters the dict with its new counts. So beyond
+    the cap the exact part holds the most frequent keys by these partial counts, and
+    ``n_singletons`` is approximate (an evicted singleton seen again is counted twice, an
+    evicted key seen once more is not a singleton). Below the cap everything is exact.
+
+    Parameters
+    ----------
+    cap
+        Keys held exactly in the built vocabulary.
+
+    Raises
+    ------
+    ConfigError
+        ``cap`` is not an integer >= 1.
+    """
+
+    __slots__ = ("_cap", "_counts", "_evicted", "_evicted_singletons", "_n_rows")
+
+    def __init__(self, cap: int = DEFAULT_VOCABULARY_CAP) -> None:
+        if isinstance(cap, bool) or not isinstance(cap, int | np.integer) or cap < 1:
+            raise ConfigError(
+                f"vocabulary `cap` must be an integer >= 1 (distinct keys held exactly per "
+                f"feature, default {DEFAULT_VOCABULARY_CAP:_}), got `{cap!r}`"
+            )
+        self._cap = int(cap)
+        self._counts: dict[str, int] = {}
+        self._evicted: list[NDArray[np.uint64]] = []
+        self._evicted_singletons = 0
+        self._n_rows = 0
+
+    @property
+    def cap(self) -> int:
+        return self._cap
+
+    def add(self, keys: Sequence[str], counts: ArrayLike) -> None:
+        """Count ``counts[i]`` more occurrences of ``keys[i]``.
+
+        Parameters
+        ----------
+        keys
+            Category keys, shape ``(n,)``; a key may repeat, here and in other chunks.
+        counts
+            Non-negative integer counts, shape ``(n,)``; keys with count 0 are ignored.
+
+        Raises
+        ------
+        InputDataError
+            A key is not a `str`, or the counts are not non-negative integers, one per key.
+        """
+        keys = _as_key_list(keys, "VocabularyBuilder.add")
+        _joined(keys, "VocabularyBuilder.add")
+        counts = _as_counts(counts, len(keys))
+        self._n_rows += int(counts.sum())
+        if not counts.all():
+            keep = counts != 0
+            keys = list(compress(keys, keep))
+            counts = counts[keep]
+        values = counts.tolist()
+        tally = self._counts
+        limit = 2 * self._cap
+        start = 0
+        while start < len(keys):
+            # Slices small enough that the dict never holds more than 2 * cap + 1 keys.
+            stop = start + limit + 1 - len(tally)
+            chunk = dict(zip(keys[start:stop], values[start:stop], strict=True))
+            if len(chunk) == len(values[start:stop]):
+                # Distinct keys in this slice: only keys counted before need a Python step.
+                for key in chunk.keys() & tally.keys():
+                    chunk[key] += tally[key]
+                tally.update(chunk)
+            else:
+                get = tally.get
+                for key, count in zip(keys[start:stop], values[start:stop], strict=True):
+                    tally[key] = get(key, 0) + count
+            start = stop
+            if len(tally) > limit:
+                kept, hashes, singletons = _split_top(tally, self._cap)
+                tally = self._counts = kept
+                self._evict(hashes, singletons)
+
+    def build(self) -> Vocabulary:
+        """The vocabulary of everything added so far (the builder stays usable)."""
+        exact, evicted_hashes, evicted_singletons = _split_top(self._counts, self._cap)
+        exact_keys = list(exact)
+        exact_counts = np.fromiter(exact.values(), dtype=np.int64, count=len(exact))
+        data, offsets = _encode(exact_keys, "VocabularyBuilder.build")
+        hashes = _hash_kernel(data, offsets)
+        order = np.argsort(hashes, kind="stable")
+        exact_hashes = hashes[order]
+        exact_bytes, exact_offsets = _take_keys(data, offsets, order)
+        exact_counts = exact_counts[order]
+
+        evicted = _distinct(np.concatenate([*self._evicted, evicted_hashes]))
+        n_approximate = int(evicted.size - _isin_sorted(evicted, exact_hashes).sum())
+        bloom_words = np.zeros(-(-BLOOM_BITS_PER_VALUE * evicted.size // 64), dtype=np.uint64)
+        if evicted.size:
+            _bloom_insert_kernel(
+                evicted, bloom_words, np.uint64(64 * bloom_words.size), BLOOM_PROBES
+            )
+        n_singletons = (
+            int((exact_counts == 1).sum()) + self._evicted_singletons + evicted_singletons
+        )
+        for array in (exact_hashes, exact_offsets, exact_bytes, exact_counts, bloom_words):
+            array.flags.writeable = False
+        return Vocabulary(
+            exact_hashes=exact_hashes,
+            exact_offsets=exact_offsets,
+            exact_bytes=exact_bytes,
+            exact_counts=exact_counts,
+            n_rows=self._n_rows,
+            n_singletons=n_singletons,
+            bloom_words=bloom_words,
+            bloom_probes=BLOOM_PROBES if evicted.size else 0,
+            bloom_values=int(evicted.size),
+            n_approximate=n_approximate,
+        )
+
+    def _evict(self, hashes: NDArray[np.uint64], singletons: int) -> None:
+        self._evicted.append(hashes)
+        self._evicted_singletons += singletons
+        if len(self._evicted) >= 8:
+            # Keys evicted again after coming back would pile up; merge to distinct hashes.
+            self._evicted = [_distinct(np.concatenate(self._evicted))]
+
+
+def _split_top(tally: dict[str, int], cap: int) -> tuple[dict[str, int], NDArray[np.uint64], int]:
+    """The ``cap`` most frequent keys (ties by key text), and the rest's hashes and singletons."""
+    if len(tally) <= cap:
+        return tally, np.zeros(0, dtype=np.uint64), 0
+    keys = list(tally)
+    counts = np.fromiter(tally.values(), dtype=np.int64, count=len(keys))
+    threshold = np.partition(counts, len(keys) - cap)[len(keys) - cap]
+    keep = counts > threshold
+    tied = np.flatnonzero(counts == threshold)
+    needed = cap - int(keep.sum())
+    if needed < tied.size:
+        tied = tied[_argsort_keys(list(compress(keys, counts == threshold)))[:needed]]
+    keep[tied] = True
+    kept = dict(zip(compress(keys, keep), counts[keep].tolist(), strict=True))
+    evicted = ~keep
+    hashes = hash_keys(list(compress(keys, evicted)))
+    return kept, hashes, int((counts[evicted] == 1).sum())
+
+
+def _argsort_keys(keys: list[str]) -> NDArray[np.intp]:
+    """A stable argsort of the keys by their UTF-8 bytes.
+
+    UTF-8 (with surrogatepass) preserves code point order, so this is Python's str order, at
+    compiled speed instead of `sorted` comparing str objects.
+    """
+    data, offsets = _encode(keys, "vocabulary")
+    prefixes = _prefix_kernel(data, offsets)
+    order = np.argsort(prefixes, kind="stable")
+    _sort_prefix_runs_kernel(data, offsets, prefixes, order)
+    return order
+
+
+def _distinct(hashes: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """Sorted distinct values; `np.unique` hashes uint64 values and is many times slower."""
+    hashes = np.sort(hashes)
+    return hashes[np.r_[True, hashes[1:] != hashes[:-1]]] if hashes.size else hashes
+
+
+def _isin_sorted(values: NDArray[np.uint64], sorted_values: NDArray[np.uint64]) -> NDArray[Any]:
+    if not sorted_values.size:
+        return np.zeros(values.size, dtype=np.bool_)
+    positions = np.minimum(np.searchsorted(sorted_values, values), sorted_values.size - 1)
+    return sorted_values[positions] == values
+
+
+def _read_only(array: NDArray[Any]) -> NDArray[Any]:
+    array.flags.writeable = False
+    return array
+
+
+def _view(view: memoryview, dtype: np.dtype, count: int, offset: int) -> NDArray[Any]:
+    array = np.frombuffer(view, dtype=dtype, count=count, offset=offset)
+    if not array.dtype.isnative or not array.flags.aligned:
+        # Big-endian hosts or a misaligned buffer: the kernels need native aligned arrays.
+        array = array.astype(array.dtype.newbyteorder("="))
+    return _read_only(array)
+
+
+def _as_key_list(keys: Sequence[str], where: str) -> list[str]:
+    if isinstance(keys, str | bytes):
+        raise InputDataError(
+            f"{where}: keys must be a sequence of str, got a single {type(keys).__name__} "
+            f"`{keys[:40]!r}`; wrap it in a list"
+        )
+    return keys if isinstance(keys, list) else list(keys)
+
+
+def _joined(keys: list[str], where: str) -> str:
+    """All keys as one str (C speed), which also checks that every key is a str."""
+    try:
+        return "".join(keys)
+    except TypeError as exc:
+        bad = next(key for key in keys if not isinstance(key, str))
+        raise InputDataError(
+            f"{where}: every key must be a str (a normalised category key), got "
+            f"{type(bad).__name__} `{bad!r}`; convert keys with `driftmon.bins.category_key`"
+        ) from exc
+
+
+def _encode(keys: Sequence[str], where: str) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """All keys' UTF-8 bytes in one buffer and where each key starts, shape ``(n + 1,)``.
+
+    One join and one encode in C instead of a loop over keys; ``surrogatepass`` encodes lone
+    surrogates (from decoding mistakes upstream) instead of failing on them.
+    """
+    keys = _as_key_list(keys, where)
+    text = _joined(keys, where)
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), out=offsets[1:])
+    if data.size != len(text):
+        offsets = _byte_offsets_kernel(data, offsets)
+    return data, offsets
+
+
+def _as_counts(counts: ArrayLike, n_keys: int) -> NDArray[np.int64]:
+    array = np.asarray(counts)
+    if array.shape != (n_keys,):
+        raise InputDataError(
+            f"vocabulary counts must have one entry per key: {n_keys} keys but counts of "
+            f"shape {array.shape}"
+        )
+    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iub":
+        raise InputDataError(
+            f"vocabulary counts must be whole numbers (occurrences of each key), got dtype "
+            f"`{array.dtype}`{' with NaN, inf or fractions' if array.dtype.kind == 'f' else ''}"
+        )
+    array = array.astype(np.int64)
+    if np.any(array < 0):
+        raise InputDataError(
+            f"vocabulary counts must not be negative, got {array[array < 0][:5].tolist()}"
+        )
+    return array
+
+
+def _take_keys(
+    data: NDArray[np.uint8], offsets: NDArray[np.int64], order: NDArray[np.intp]
+) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """The keys reordered: ``keys[order]`` as a new buffer and offsets."""
+    new_offsets = np.zeros(order.size + 1, dtype=np.int64)
+    np.cumsum(np.diff(offsets)[order], out=new_offsets[1:])
+    new_data = np.empty(data.size, dtype=np.uint8)
+    _take_keys_kernel(data, offsets, order, new_offsets, new_data)
+    return new_data, new_offsets
+
+
+@numba.njit(nogil=True, cache=True)
+def _mix64(x):  # pragma: no cover - compiled
+    # splitmix64's finalizer (Stafford's Mix13); all operands uint64 so numba keeps uint64.
+    x = (x ^ (x >> _S30)) * _MIX_1
+    x = (x ^ (x >> _S27)) * _MIX_2
+    return x ^ (x >> _S31)
+
+
+@numba.njit(nogil=True, cache=True)
+def _hash_kernel(data, offsets):  # pragma: no cover - compiled
+    n = offsets.size - 1
+    out = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        h = _FNV_OFFSET
+        for j in range(offsets[i], offsets[i + 1]):
+            h = (h ^ np.uint64(data[j])) * _FNV_PRIME
+        out[i] = _mix64(h)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _byte_offsets_kernel(data, char_offsets):  # pragma: no cover - compiled
+    # Every code point (lone surrogates too, with surrogatepass) starts with a byte that is not
+    # a continuation byte 0b10xxxxxx, so counting those maps character to byte offsets.
+    out = np.empty_like(char_offsets)
+    out[0] = 0
+    position = 0
+    chars = 0
+    size = data.size
+    for i in range(char_offsets.size - 1):
+        target = char_offsets[i + 1]
+        while chars < target:
+            position += 1
+            while position < size and (data[position] & 0xC0) == 0x80:
+                position += 1
+            chars += 1
+        out[i + 1] = position
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _take_keys_kernel(data, offsets, order, new_offsets, new_data):  # pragma: no cover
+    for i in range(order.size):
+        source = offsets[order[i]]
+        target = new_offsets[i]
+        for j in range(new_offsets[i + 1] - target):
+            new_data[target + j] = data[source + j]
+
+
+@numba.njit(nogil=True, cache=True)
+def _less_or_equal(data, offsets, a, b):  # pragma: no cover - compiled
+    start_a = offsets[a]
+    start_b = offsets[b]
+    length_a = offsets[a + 1] - start_a
+    length_b = offsets[b + 1] - start_b
+    for j in range(min(length_a, length_b)):
+        if data[start_a + j] != data[start_b + j]:
+            return data[start_a + j] < data[start_b + j]
+    return length_a <= length_b
+
+
+@numba.njit(nogil=True, cache=True)
+def _prefix_kernel(data, offsets):  # pragma: no cover - compiled
+    # The first 8 bytes of each key as one big-endian number, zero padded: sorting by it
+    # orders keys by their bytes except within runs of equal prefixes.
+    n = offsets.size - 1
+    prefixes = np.zeros(n, dtype=np.uint64)
+    for i in range(n):
+        prefix = np.uint64(0)
+        for j in range(8):
+            byte = data[offsets[i] + j] if offsets[i] + j < offsets[i + 1] else 0
+            prefix = (prefix << np.uint64(8)) | np.uint64(byte)
+        prefixes[i] = prefix
+    return prefixes
+
+
+@numba.njit(nogil=True, cache=True)
+def _sort_prefix_runs_kernel(data, offsets, prefixes, order):  # pragma: no cover - compiled
+    n = order.size
+    merged = np.empty(n, dtype=order.dtype)
+    low = 0
+    while low < n:
+        high = low + 1
+        while high < n and prefixes[order[high]] == prefixes[order[low]]:
+            high += 1
+        if high - low > 1:
+            _merge_sort_run(data, offsets, order, merged, low, high)
+        low = high
+
+
+@numba.njit(nogil=True, cache=True)
+def _merge_sort_run(data, offsets, order, merged, low, high):  # pragma: no cover - compiled
+    width = 1
+    while width < high - low:
+        for start in range(low, high, 2 * width):
+            middle = min(start + width, high)
+            stop = min(start + 2 * width, high)
+            i = start
+            j = middle
+            for k in range(start, stop):
+                if i < middle and (j >= stop or _less_or_equal(data, offsets, order[i], order[j])):
+                    merged[k] = order[i]
+                    i += 1
+                else:
+                    merged[k] = order[j]
+                    j += 1
+        order[low:high] = merged[low:high]
+        width *= 2
+
+
+@numba.njit(nogil=True, cache=True)
+def _bloom_insert_kernel(hashes, words, n_bits, n_probes):  # pragma: no cover - compiled
+    for i in range(hashes.size):
+        # Double hashing: probe p_i = (h1 + i * h2) mod m with h2 odd, derived from the hash.
+        position = hashes[i]
+        step = _mix64(hashes[i] + _GOLDEN_GAMMA) | _ONE
+        for _ in range(n_probes):
+            bit = position % n_bits
+            words[bit >> _S6] |= _ONE << (bit & _LOW_6)
+            position += step
+
+
+@numba.njit(nogil=True, cache=True)
+def _bloom_has(words, n_bits, n_probes, h):  # pragma: no cover - compiled
+    position = h
+    step = _mix64(h + _GOLDEN_GAMMA) | _ONE
+    for _ in range(n_probes):
+        bit = position % n_bits
+        if not (words[bit >> _S6] >> (bit & _LOW_6)) & _ONE:
+            return False
+        position += step
+    return True
+
+
+@numba.njit(nogil=True, cache=True)
+def _contains_kernel(
+    data,
+    offsets,
+    hashes,
+    positions,
+    exact_hashes,
+    exact_bytes,
+    exact_offsets,
+    words,
+    n_bits,
+    n_probes,
+    out,
+    matched,
+):  # pragma: no cover - compiled
+    n_exact = exact_hashes.size
+    for i in range(hashes.size):
+        h = hashes[i]
+        start = offsets[i]
+        length = offsets[i + 1] - start
+        found = False
+        matched[i] = -1
+        # Scan the whole run of equal hashes: distinct keys may share a 64-bit hash.
+        j = positions[i]
+        while not found and j < n_exact and exact_hashes[j] == h:
+            other = exact_offsets[j]
+            if exact_offsets[j + 1] - other == length:
+                found = True
+                for b in range(length):
+                    if data[start + b] != exact_bytes[other + b]:
+                        found = False
+                        break
+            if found:
+                matched[i] = j
+            j += 1
+        if not found and n_bits > 0:
+            found = _bloom_has(words, n_bits, n_probes, h)
+        out[i] = found
