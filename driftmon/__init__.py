@@ -7,7 +7,7 @@ no logging setup, no database engine, no matplotlib backend.
 from __future__ import annotations
 
 from driftmon.bins import BinSpec, count_values, fit_bins, infer_kind
-from driftmon.compare import Comparison, FeatureResult, SchemaDiff, compare
+from driftmon.compare import MEASURES, Comparison, FeatureResult, Measure, SchemaDiff, compare
 from driftmon.divergence import (
     DEFAULT_ALPHA,
     adjust_p_values,
@@ -30,11 +30,13 @@ from driftmon.errors import (
     StoreError,
 )
 from driftmon.profile import FeatureProfile, Profile, fit_specs, profile_frame
+from driftmon.vocabulary import Vocabulary
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_ALPHA",
+    "MEASURES",
     "BinSpec",
     "Comparison",
     "ConfigError",
@@ -43,6 +45,7 @@ __all__ = [
     "FeatureProfile",
     "FeatureResult",
     "InputDataError",
+    "Measure",
     "NotificationError",
     "Profile",
     "ReferenceNotFoundError",
@@ -50,6 +53,7 @@ __all__ = [
     "SchemaError",
     "SourceError",
     "StoreError",
+    "Vocabulary",
     "__version__",
     "adjust_p_values",
     "compare",

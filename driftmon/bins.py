@@ -27,6 +27,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from driftmon.errors import ConfigError, InputDataError
+from driftmon.vocabulary import DEFAULT_VOCABULARY_CAP, Vocabulary, VocabularyBuilder
 
 __all__ = [
     "CATEGORICAL",
@@ -37,6 +38,7 @@ __all__ = [
     "BinSpec",
     "ColumnCounts",
     "category_key",
+    "category_keys",
     "count_values",
     "fit_bins",
     "infer_kind",
@@ -56,6 +58,11 @@ DEFAULT_N_BINS = 20
 DEFAULT_MAX_CATEGORIES = 50
 #: How many distinct unseen categories a count remembers by name (the rest only as "other").
 UNSEEN_KEPT = 20
+#: How many of a batch's most frequent long-tail categories a count remembers with their
+#: counts, so one tail category that surges can be found (see `driftmon.compare`). At most
+#: 50 categories can each hold 2% of rows, so 64 keeps every category that could move by
+#: the default 2 points in a chunk.
+TAIL_KEPT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +72,11 @@ class BinSpec:
     Numeric: ``edges`` has ``m + 1`` values: the reference minimum, the ``m - 1`` inner edges
     that split the bins (bin ``i`` is ``[edges[i], edges[i + 1])`` with open outer ends), and the
     reference maximum. ``discrete`` marks one bin per distinct reference value.
-    Categorical: ``categories`` are the kept reference categories as strings (`category_key`).
+    Categorical: ``categories`` are the kept reference categories as strings (`category_key`);
+    ``seen`` remembers every category the reference saw, kept or not (its long tail), so a
+    count can tell a tail value from one the reference never saw. ``seen`` is stored apart from
+    the spec (it can hold millions of values), so it takes no part in equality or `to_dict`;
+    None means unknown.
     """
 
     name: str
@@ -73,6 +84,7 @@ class BinSpec:
     edges: tuple[float, ...] = ()
     categories: tuple[str, ...] = ()
     discrete: bool = False
+    seen: Vocabulary | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind == NUMERIC:
@@ -166,9 +178,14 @@ class ColumnCounts:
 
     ``counts`` follows the spec's slot layout. Numeric columns also carry how many values fell
     below / above the reference range and the moments of their finite values (count, mean,
-    sum of squared deviations ``m2``, min, max), merged exactly with Chan's formulas.
-    Categorical columns carry up to `UNSEEN_KEPT` of the values in the "other" slot by name
-    (categories never seen in the reference, and reference categories beyond the cap).
+    sum of squared deviations ``m2``, min, max), merged exactly with Chan's formulas; ``m2`` is
+    ``inf`` when the spread of the values exceeds what a float can square (values near 1e308).
+    Categorical columns count in ``n_unseen`` the values of categories the reference never saw
+    (they are also in the "other" slot, with the reference's long tail) and keep up to
+    `UNSEEN_KEPT` of them by name; ``n_unseen`` is None when the spec does not know what the
+    reference saw (``spec.seen`` is None). ``tail`` holds the `TAIL_KEPT` most frequent
+    long-tail categories (seen by the reference, not kept) with their counts; merged chunks
+    keep the most frequent of each side's, so a count can only be lower than the truth.
     """
 
     counts: NDArray[np.int64]
@@ -181,6 +198,8 @@ class ColumnCounts:
     maximum: float = -math.inf
     unseen: Mapping[str, int] = field(default_factory=dict)
     observed_type: str | None = None
+    n_unseen: int | None = 0
+    tail: Mapping[str, int] = field(default_factory=dict)
 
     def __add__(self, other: ColumnCounts) -> ColumnCounts:
         if self.counts.shape != other.counts.shape:
@@ -191,12 +210,13 @@ class ColumnCounts:
         if not self.n_finite or not other.n_finite:
             source = other if other.n_finite else self
             mean, m2 = source.mean, source.m2
-        elif n:
-            delta = other.mean - self.mean
-            mean = self.mean + delta * other.n_finite / n
-            m2 = self.m2 + other.m2 + delta * delta * self.n_finite * other.n_finite / n
         else:
-            mean, m2 = 0.0, 0.0
+            delta = other.mean - self.mean
+            if math.isfinite(delta):
+                mean = self.mean + delta * other.n_finite / n
+            else:  # means near opposite float limits: weigh them instead of subtracting
+                mean = self.mean * (self.n_finite / n) + other.mean * (other.n_finite / n)
+            m2 = self.m2 + other.m2 + delta * delta * (self.n_finite * other.n_finite / n)
         return ColumnCounts(
             counts=self.counts + other.counts,
             n_below=self.n_below + other.n_below,
@@ -206,8 +226,14 @@ class ColumnCounts:
             m2=m2,
             minimum=min(self.minimum, other.minimum),
             maximum=max(self.maximum, other.maximum),
-            unseen=_merge_unseen(self.unseen, other.unseen),
+            unseen=_merge_top(self.unseen, other.unseen, UNSEEN_KEPT),
+            tail=_merge_top(self.tail, other.tail, TAIL_KEPT),
             observed_type=_merge_observed(self.observed_type, other.observed_type),
+            n_unseen=(
+                None
+                if self.n_unseen is None or other.n_unseen is None
+                else self.n_unseen + other.n_unseen
+            ),
         )
 
 
@@ -261,12 +287,14 @@ def fit_bins(
     kind: Kind | None = None,
     n_bins: int = DEFAULT_N_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> BinSpec:
     """Fit one feature's bins on reference values.
 
     Numeric: edges at ``n_bins`` reference quantiles, duplicate edges from ties collapsed; a
     feature with at most ``n_bins`` distinct values (integer codes, flags) gets one bin per value.
-    Categorical: the ``max_categories`` most frequent categories (ties broken by name).
+    Categorical: the ``max_categories`` most frequent categories (ties broken by name), and
+    in ``seen`` every category of ``values`` (exactly up to ``vocabulary_cap`` of them).
 
     Examples
     --------
@@ -287,9 +315,13 @@ def fit_bins(
     if kind == CATEGORICAL:
         keys = _category_keys(series)
         frequencies = keys.value_counts(dropna=True)
-        ordered = sorted(frequencies.items(), key=lambda kv: (-kv[1], kv[0]))
-        categories = tuple(key for key, _ in ordered[:max_categories])
-        return BinSpec(name=name, kind=CATEGORICAL, categories=categories)
+        ranked = pd.DataFrame({"key": frequencies.index, "count": frequencies.to_numpy()})
+        ranked = ranked.sort_values(["count", "key"], ascending=[False, True], kind="stable")
+        categories = tuple(ranked["key"].iloc[:max_categories].tolist())
+        seen = Vocabulary.from_keys(
+            ranked["key"].tolist(), ranked["count"].to_numpy(), cap=vocabulary_cap
+        )
+        return BinSpec(name=name, kind=CATEGORICAL, categories=categories, seen=seen)
     if kind != NUMERIC:
         raise ConfigError(f"feature `{name}`: kind `{kind}` is not one of {', '.join(KINDS)}")
 
@@ -306,7 +338,13 @@ def fit_bins(
             edges=(*distinct.tolist(), float(distinct[-1])),
             discrete=True,
         )
-    edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n_bins + 1)))
+    levels = np.linspace(0.0, 1.0, n_bins + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        edges = np.quantile(finite, levels)
+    if not np.all(np.isfinite(edges)):
+        # values near the float limits: interpolating between them overflows, halves do not
+        edges = 2.0 * np.quantile(finite * 0.5, levels)
+    edges = np.unique(edges)
     return BinSpec(name=name, kind=NUMERIC, edges=tuple(edges.tolist()))
 
 
@@ -314,10 +352,14 @@ def fit_bins(
 # Counting
 
 
-def count_values(spec: BinSpec, values: pd.Series | ArrayLike) -> ColumnCounts:
+def count_values(
+    spec: BinSpec, values: pd.Series | ArrayLike, *, collect: VocabularyBuilder | None = None
+) -> ColumnCounts:
     """Count one column (or one chunk of it) into the spec's slots.
 
     Counting chunks and adding the results gives exactly the counts of the whole column.
+    ``collect`` (categorical only) is fed every category key with its count: that is how a
+    reference learns every category it saw, beyond the ones it keeps.
 
     Examples
     --------
@@ -332,7 +374,7 @@ def count_values(spec: BinSpec, values: pd.Series | ArrayLike) -> ColumnCounts:
     seen_type = observed_type(series)
     if spec.kind == NUMERIC:
         return _count_numeric(spec, _as_float_array(series, spec.name, coerce=True), seen_type)
-    return _count_categorical(spec, series, seen_type)
+    return _count_categorical(spec, series, seen_type, collect)
 
 
 def count_numeric_baseline(spec: BinSpec, numbers: NDArray[np.floating]) -> NDArray[np.int64]:
@@ -365,8 +407,16 @@ def _count_numeric(spec: BinSpec, numbers: NDArray[Any], seen_type: str | None) 
     )
     n_below, n_above, n_finite, total, total_sq, minimum, maximum, shift = stats
     n = int(n_finite)
-    mean = shift + total / n if n else 0.0
-    m2 = max(total_sq - total * total / n, 0.0) if n else 0.0
+    total, total_sq = float(total), float(total_sq)
+    if not n:
+        mean, m2 = 0.0, 0.0
+    elif not (math.isfinite(total) and math.isfinite(total_sq)):
+        mean, m2 = _robust_moments(numbers)  # values near the float limits overflowed the sums
+    else:
+        mean = shift + total / n
+        squared = total * total
+        squared_mean = squared / n if math.isfinite(squared) else total * (total / n)
+        m2 = max(total_sq - squared_mean, 0.0)
     return ColumnCounts(
         counts=counts,
         n_below=int(n_below),
@@ -469,33 +519,62 @@ def _count_numeric_kernel(
     stats[7] = shift
 
 
-def _count_categorical(spec: BinSpec, series: pd.Series, seen_type: str | None) -> ColumnCounts:
+@numba.njit(nogil=True, cache=True)
+def _robust_moments(values):  # pragma: no cover - compiled
+    """Mean and ``m2`` by Welford's updates on halved values: nothing overflows but ``m2``
+    itself, which becomes ``inf`` when the values' spread is beyond what a float can square."""
+    n = 0
+    mean = 0.0
+    m2 = 0.0
+    for i in range(values.size):
+        x = values[i]
+        if x - x == 0:
+            half = x * 0.5
+            n += 1
+            delta = half - mean
+            mean += delta / n
+            m2 += delta * (half - mean)
+    return mean * 2.0, m2 * 4.0
+
+
+def _count_categorical(
+    spec: BinSpec, series: pd.Series, seen_type: str | None, collect: VocabularyBuilder | None
+) -> ColumnCounts:
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy()
         found = series.cat.categories
     else:
         codes, found = pd.factorize(series, use_na_sentinel=True)
     # Per-code counts first (one pass over the data, code -1 = missing), then map the few
-    # distinct codes to slots: the data is never touched again, whatever the category count.
+    # distinct codes that occur to slots: the data is never touched again, whatever the
+    # category count (a dictionary column may declare many more categories than occur).
     code_counts = np.bincount(codes.astype(np.intp) + 1, minlength=len(found) + 1)
-    keys = [category_key(value) for value in found]
-    slot_of_code = pd.Index(spec.categories, dtype=object).get_indexer(keys)
-    unseen_mask = slot_of_code < 0
-    slot_of_code[unseen_mask] = spec.other_slot
-    slots = np.concatenate(([spec.missing_slot], slot_of_code))
-    counts = np.bincount(slots, weights=code_counts, minlength=spec.n_slots)
+    occurring = np.flatnonzero(code_counts[1:])
+    keys = category_keys(np.asarray(found, dtype=object)[occurring])
+    key_counts = code_counts[1:][occurring]
+    if collect is not None:
+        collect.add(keys.tolist(), key_counts)
+    slot_of_key = pd.Index(spec.categories, dtype=object).get_indexer(keys)
+    other_mask = slot_of_key < 0
+    slot_of_key[other_mask] = spec.other_slot
+    counts = np.bincount(slot_of_key, weights=key_counts, minlength=spec.n_slots)
+    counts[spec.missing_slot] += code_counts[0]
+    n_unseen: int | None = None
     unseen: dict[str, int] = {}
-    # distinct raw values may share a key (5, "5", 5.0): add, don't overwrite
-    for key, count in zip(
-        np.asarray(keys, dtype=object)[unseen_mask],
-        code_counts[1:][unseen_mask].tolist(),
-        strict=True,
-    ):
-        if count:
-            unseen[key] = unseen.get(key, 0) + count
-    unseen = _top_unseen(unseen)
+    tail: dict[str, int] = {}
+    if spec.seen is not None:
+        # Only values outside the kept categories can be new; the vocabulary says which.
+        other_keys, other_counts = keys[other_mask], key_counts[other_mask]
+        never_seen = ~spec.seen.contains(other_keys.tolist())
+        n_unseen = int(other_counts[never_seen].sum())
+        unseen = _top_counts(other_keys[never_seen], other_counts[never_seen], UNSEEN_KEPT)
+        tail = _top_counts(other_keys[~never_seen], other_counts[~never_seen], TAIL_KEPT)
     return ColumnCounts(
-        counts=np.rint(counts).astype(np.int64), unseen=unseen, observed_type=seen_type
+        counts=np.rint(counts).astype(np.int64),
+        unseen=unseen,
+        observed_type=seen_type,
+        n_unseen=n_unseen,
+        tail=tail,
     )
 
 
@@ -518,12 +597,21 @@ def category_key(value: Any) -> str:
     return str(value)
 
 
+def category_keys(values: pd.Index | ArrayLike) -> NDArray[np.object_]:
+    """`category_key` of every value, as an object array; strings (the common case, and the
+    costly one with millions of distinct values) are their own keys."""
+    array = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(array, skipna=False) == "string":
+        return array
+    return np.asarray([category_key(value) for value in array], dtype=object)
+
+
 def _category_keys(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.cat.rename_categories([category_key(c) for c in series.cat.categories])
+        series = series.cat.rename_categories(category_keys(series.cat.categories))
         return series.astype(object)
     codes, found = pd.factorize(series, use_na_sentinel=True)
-    keys = np.asarray([category_key(v) for v in found] + [None], dtype=object)
+    keys = np.append(category_keys(found), None)
     return pd.Series(keys[codes], dtype=object)
 
 
@@ -568,18 +656,32 @@ def _as_float_array(series: pd.Series, name: str, *, coerce: bool = False) -> ND
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _top_unseen(unseen: Mapping[str, int]) -> dict[str, int]:
-    ordered = sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0]))
-    return dict(ordered[:UNSEEN_KEPT])
+def _top_counts(keys: NDArray[np.object_], counts: NDArray[np.int64], limit: int) -> dict[str, int]:
+    """The ``limit`` most frequent keys (ties by key), adding up repeated keys.
+
+    Distinct raw values may share a key (5, "5", 5.0), so counts are summed per key first.
+    """
+    if keys.size == 0:
+        return {}
+    by_key = pd.Series(counts, index=pd.Index(keys, dtype=object))
+    if not by_key.index.is_unique:
+        by_key = by_key.groupby(level=0, sort=False).sum()
+    candidates = by_key.nlargest(limit, keep="all")
+    return _top(dict(zip(candidates.index.tolist(), candidates.tolist(), strict=True)), limit)
 
 
-def _merge_unseen(left: Mapping[str, int], right: Mapping[str, int]) -> dict[str, int]:
+def _top(counts: Mapping[str, int], limit: int) -> dict[str, int]:
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return dict(ordered[:limit])
+
+
+def _merge_top(left: Mapping[str, int], right: Mapping[str, int], limit: int) -> dict[str, int]:
     if not right:
         return dict(left)
     merged = dict(left)
     for key, count in right.items():
         merged[key] = merged.get(key, 0) + count
-    return _top_unseen(merged)
+    return _top(merged, limit)
 
 
 def _merge_observed(left: str | None, right: str | None) -> str | None:

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,14 +24,39 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
-from driftmon import __version__, pipeline, progress, store
+from driftmon import __version__, pipeline, progress, sources, store
+from driftmon.alerts import NEWS
 from driftmon.config import CONFIG_ENV, find_config, load_settings
 from driftmon.errors import DriftmonError
+from driftmon.formatting import format_p_value, format_share, printable
+from driftmon.policy import STATUSES
 from driftmon.results import BatchFailure, CheckResult
 
 DB_ENV = "DRIFTMON_DB_URL"
 DEMO_DATASET = "orders"
+EXAMPLE_CONFIG = Path("config") / "driftmon.toml"
+#: Exit status of `check` / `check-new` when ``--fail-on`` is reached: not 1 (errors) nor 2
+#: (usage), so a CI step can tell drift from a broken check.
+DRIFT_EXIT_CODE = 3
+
+
+class FailLevel(StrEnum):
+    """Verdicts that ``--fail-on`` can name."""
+
+    warning = "warning"
+    critical = "critical"
+
+
+FailOn = Annotated[
+    FailLevel | None,
+    typer.Option(
+        "--fail-on",
+        help="Exit with status 3 when a checked batch's verdict reaches this level "
+        "(default: drift never changes the exit status).",
+    ),
+]
 
 app = typer.Typer(
     name="driftmon",
@@ -118,10 +144,17 @@ def reference(
                 dataset=dataset, source=source, db_url=db_url, config_path=config_path
             )
     out.print(
-        f"Stored reference [bold]v{info['version']}[/] of [bold]{dataset}[/]: "
+        f"Stored reference [bold]v{info['version']}[/] of [bold]{_text(dataset)}[/]: "
         f"{info['n_rows']:,} rows, {len(info['features'])} features "
-        f"({', '.join(info['features'])})"
+        f"({_text(', '.join(info['features']))})"
     )
+    if info.get("unmonitored"):
+        err.print(
+            "[yellow]warning:[/] no usable values (all missing, or a single row) in "
+            f"{_text(', '.join(info['unmonitored']))}: not monitored until a reference has "
+            "values for them",
+            highlight=False,
+        )
     out.print(f"Database: {_display_url(db_url)}")
 
 
@@ -133,6 +166,13 @@ def check(
         str | None,
         typer.Option(help="Identity of the batch. Default: file path + size + modification time."),
     ] = None,
+    batch_time: Annotated[
+        str | None,
+        typer.Option(
+            help="When the batch's data was produced (ISO 8601, e.g. 2026-11-25). Default: a "
+            "date in the file's path, else its modification time.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     keep_previous: Annotated[
         bool,
@@ -142,17 +182,19 @@ def check(
             "(default: replace it).",
         ),
     ] = False,
+    fail_on: FailOn = None,
 ) -> None:
     """Check one batch against the dataset's active reference."""
     with _user_errors():
         settings, config_path = _settings()
-        settings.dataset(dataset)
+        options = settings.dataset(dataset)
         db_url = _db_url(settings)
-        plan = pipeline.plan_batch(source, batch_key)
+        moment = sources.parse_batch_time(batch_time) if batch_time else None
+        plan = pipeline.plan_batch(source, batch_key, moment)
         engine = store.open_store(db_url)
         pipeline.load_reference(engine, dataset)  # fail fast: no reference
         store.ensure_writable(engine)
-        pipeline.notification_targets(settings.dataset(dataset))  # ... and bad targets
+        pipeline.notification_targets(options)  # ... and bad targets
         flows = _flows()
         with _progress_bar(enabled=not as_json):
             result = flows.check_batch_flow(
@@ -162,13 +204,14 @@ def check(
                 db_url=db_url,
                 config_path=config_path,
                 on_duplicate="new" if keep_previous else "replace",
+                batch_time=plan.batch_time.isoformat(),
             )
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
     else:
         _print_result(result)
         out.print(f"Database: {_display_url(db_url)}")
-    raise typer.Exit(0)
+    raise typer.Exit(_drift_exit_code([result.verdict], fail_on))
 
 
 @app.command("check-new")
@@ -179,6 +222,7 @@ def check_new(
         typer.Option("--folder", "-f", help="Folder or glob of batch files. Default: config."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    fail_on: FailOn = None,
 ) -> None:
     """Check every batch file in a folder that has not been checked yet, in name order."""
     with _user_errors():
@@ -192,7 +236,7 @@ def check_new(
         db_url = _db_url(settings)
         engine = store.open_store(db_url)
         pipeline.load_reference(engine, dataset)
-        pipeline.notification_targets(settings.dataset(dataset))
+        pipeline.notification_targets(settings.dataset(dataset))  # fail fast: bad targets
         store.ensure_writable(engine)
         pending = pipeline.unprocessed_batches(engine, dataset, folder)
         if not pending:
@@ -207,11 +251,11 @@ def check_new(
     if as_json:
         out.print_json(json.dumps([r.to_dict() for r in results]))
     elif not results:
-        out.print(f"No new batches for [bold]{dataset}[/] in {folder}.")
+        out.print(f"No new batches for [bold]{_text(dataset)}[/] in {_text(folder)}.")
     else:
         for result in results:
             if isinstance(result, BatchFailure):
-                err.print(f"[bold red]error:[/] {escape(_one_line(result.error))}", highlight=False)
+                err.print(f"[bold red]error:[/] {_text(result.error)}", highlight=False)
             else:
                 _print_result(result)
         checked = len(results) - len(failures)
@@ -221,6 +265,8 @@ def check_new(
         out.print(f"{line}. Database: {_display_url(db_url)}")
     if failures:
         raise typer.Exit(1)
+    checked_verdicts = [r.verdict for r in results if isinstance(r, CheckResult)]
+    raise typer.Exit(_drift_exit_code(checked_verdicts, fail_on))
 
 
 @app.command()
@@ -240,16 +286,18 @@ def history(
         out.print_json(json.dumps([_run_dict(r) for r in runs]))
         return
     if not runs:
-        out.print(f"No runs yet for [bold]{dataset}[/].")
+        out.print(f"No runs yet for [bold]{_text(dataset)}[/].")
         return
-    table = Table(title=f"{dataset}: last {len(runs)} run(s)")
-    for column in ("run", "checked at", "batch", "rows", "ref", "verdict", "drifted", "max KL"):
+    table = Table(title=_plain(f"{dataset}: last {len(runs)} run(s), newest batch first"))
+    columns = ("run", "batch time", "batch", "checked at", "rows", "ref", "verdict", "drifted")
+    for column in (*columns, "max KL"):
         table.add_column(column, justify="right" if column in ("run", "rows", "ref") else "left")
     for run in runs:
         table.add_row(
             str(run.id),
+            _batch_time(run.batch_time),
+            _plain(_short_key(run.batch_key)),
             run.finished_at.strftime("%Y-%m-%d %H:%M:%S") if run.finished_at else "",
-            _short_key(run.batch_key),
             f"{run.n_rows:,}",
             f"v{run.reference_version}",
             _status_text(run.verdict),
@@ -273,17 +321,21 @@ def demo(
     from driftmon.examples import generate_example_data
 
     with _user_errors():
+        config_path = _demo_config()
+        settings = load_settings(config_path)
+        settings.dataset(DEMO_DATASET)  # a bad config fails before any work
         folder.mkdir(parents=True, exist_ok=True)
         database = folder / "driftmon.db"
         for stale in folder.glob("driftmon.db*"):
             stale.unlink()  # the demo owns this database; every demo run starts fresh
         db_url = state.db_url or f"sqlite:///{database.resolve()}"
-        err.print(f"Writing example data to {folder}/ ...")
+        err.print(_plain(f"Configuration: {config_path or 'defaults (no config file)'}"))
+        err.print(_plain(f"Writing example data to {folder}/ ..."))
         data = generate_example_data(folder / "data")
         flows = _flows()
         err.print("Building the reference through the Prefect flow ...")
         info = flows.build_reference_flow(
-            dataset=DEMO_DATASET, source=str(data.reference), db_url=db_url
+            dataset=DEMO_DATASET, source=str(data.reference), db_url=db_url, config_path=config_path
         )
         out.print(
             f"Reference v{info['version']} of [bold]{DEMO_DATASET}[/]: {info['n_rows']:,} rows, "
@@ -291,7 +343,10 @@ def demo(
         )
         err.print(f"Checking {len(data.batches)} batches through the Prefect flow ...")
         results = flows.check_new_batches_flow(
-            dataset=DEMO_DATASET, folder=str(data.batches[0].parent), db_url=db_url
+            dataset=DEMO_DATASET,
+            folder=str(data.batches[0].parent),
+            db_url=db_url,
+            config_path=config_path,
         )
     for result in results:
         if result.drifted:
@@ -301,7 +356,7 @@ def demo(
     out.print("[bold]Where the results are[/]")
     out.print(f"  database:  {_display_url(db_url)}")
     out.print(f"  data:      {folder / 'data'}")
-    reports = Path(load_settings(None).reports_dir)
+    reports = Path(settings.reports_dir)
     out.print(f"  reports:   {reports / 'index.html'} (one HTML page per batch)")
     out.print(f"  next:      {_command_name()} --db {db_url} history {DEMO_DATASET}")
 
@@ -336,8 +391,11 @@ def alerts(
             with store.session_scope(engine) as session:
                 alert = store.acknowledge_alert(session, alert_id, who)
             out.print(
-                f"Acknowledged alert {alert.id} ({alert.dataset} / "
-                f"{alert.feature or 'dataset'} / {alert.signal}) by {who}."
+                _plain(
+                    f"Acknowledged alert {alert.id} ({alert.dataset} / "
+                    f"{alert.feature if alert.feature is not None else 'dataset'} / "
+                    f"{alert.signal}) by {who}."
+                )
             )
             return
         if alert_id is not None:
@@ -369,14 +427,14 @@ def alerts(
     for alert in found:
         table.add_row(
             str(alert.id),
-            alert.dataset,
-            alert.feature or "(dataset)",
+            _plain(alert.dataset),
+            _plain(alert.feature if alert.feature is not None else "(dataset)"),
             alert.signal,
             _status_text(alert.severity),
             alert.state,
             _duration((alert.resolved_at or now) - alert.opened_at),
-            alert.acknowledged_by or "",
-            alert.message,
+            _plain(alert.acknowledged_by or ""),
+            _plain(alert.message),
         )
     out.print(table)
 
@@ -431,15 +489,15 @@ def notify_command(
     if retry:
         out.print(f"Sent {report['sent']}, still pending {report['pending']}.")
         for error in report["errors"]:
-            err.print(f"[yellow]not delivered:[/] {escape(error)}", highlight=False)
+            err.print(f"[yellow]not delivered:[/] {_text(error)}", highlight=False)
     table = Table(title="Notification outbox", title_justify="left")
     for column in ("id", "dataset", "run", "target", "status", "attempts", "title", "last error"):
         table.add_column(column)
     for item in items[-30:]:
         table.add_row(
-            str(item.id), item.dataset, str(item.run_id or ""), item.target_label,
-            _outbox_status(item.status),
-            str(item.attempts), str(item.payload.get("title", "")), item.last_error or "",
+            str(item.id), _plain(item.dataset), str(item.run_id or ""), _plain(item.target_label),
+            _outbox_status(item.status), str(item.attempts),
+            _plain(str(item.payload.get("title", ""))), _plain(item.last_error or ""),
         )  # fmt: skip
     out.print(table if items else "The outbox is empty.")
 
@@ -473,8 +531,8 @@ def report(
                 )
             folder = (reports_dir or Path(settings.reports_dir)).resolve()
             path = write_reports(session, run.id, folder)
-    out.print(f"Report of run {run.id}: {path}")
-    out.print(f"Index: {path.parent / 'index.html'}")
+    out.print(_plain(f"Report of run {run.id}: {path}"))
+    out.print(_plain(f"Index: {path.parent / 'index.html'}"))
 
 
 @app.command()
@@ -503,7 +561,7 @@ def serve() -> None:
 
         for name, dataset in scheduled.items():
             when = dataset.schedule.cron or f"every {dataset.schedule.interval_seconds} s"
-            err.print(f"serving check-new-{name}: {dataset.folder} ({when})")
+            err.print(_plain(f"serving check-new-{name}: {dataset.folder} ({when})"))
         serve_deployments(settings, db_url=db_url, config_path=config_path)
 
 
@@ -512,43 +570,49 @@ def serve() -> None:
 
 
 def _print_result(result: CheckResult) -> None:
+    when = _batch_time(result.batch_time)
     title = (
-        f"{result.dataset} · {_short_key(result.batch_key)} · {result.n_rows:,} rows · "
-        f"reference v{result.reference_version} · run {result.run_id}"
+        f"{result.dataset} · {_short_key(result.batch_key)} · batch time {when} · "
+        f"{result.n_rows:,} rows · reference v{result.reference_version} · run {result.run_id}"
     )
-    table = Table(title=title, title_justify="left")
+    table = Table(title=_plain(title), title_justify="left")
     table.add_column("feature", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for column in ("KL", "JS", "PSI", "p (corr.)", "missing ref→now", "unseen ref→now"):
+    headers = ("KL", "JS", "PSI", "p (corr.)", "missing ref→now", "tail ref→now", "new ref→now")
+    for column in headers:
         table.add_column(column, justify="right", no_wrap=True)
-    for f in result.features:
+    for row in result.features:
+        f = row.result
         table.add_row(
-            f.name,
-            _status_text(f.status),
+            _plain(f.name),
+            _status_text(row.status),
             _num(f.kl),
             _num(f.js),
             _num(f.psi),
-            _p(f.p_value),
+            format_p_value(f.p_value),
             _share_change(f.missing_share_reference, f.missing_share_current),
+            _share_change(f.other_share_reference, f.other_share_current),
             _share_change(f.unseen_share_reference, f.unseen_share_current),
         )
     out.print(table)
     line = f"verdict: {_status_text(result.verdict)}"
     if result.drifted:
-        line += f" · drifted: {', '.join(result.drifted)}"
+        line += f" · drifted: {_text(', '.join(result.drifted))}"
     if result.replaced:
         line += " · replaced the earlier run of this batch"
     out.print(line)
     if result.report_path:
-        out.print(f"report: {result.report_path}")
+        out.print(_plain(f"report: {result.report_path}"))
     changes = _schema_changes(result.schema)
     if changes:
-        out.print("[yellow]schema changes:[/] " + changes)
+        out.print("[yellow]schema changes:[/] " + _text(changes))
     for alert in result.alerts:
-        if alert["change"] in ("opened", "escalated", "resolved"):
+        if alert["change"] == "resolved":
+            out.print(_plain(f"alert {alert['id']} resolved: {alert['message']}"))
+        elif alert["change"] in NEWS:
             out.print(
-                escape(
-                    f"alert {alert['id']} {alert['change']} [{alert['severity']}]: "
+                _plain(
+                    f"alert {alert['id']} {alert['change']} ({alert['severity']}): "
                     f"{alert['message']}"
                 )
             )
@@ -567,11 +631,11 @@ def _print_summary(results: list[CheckResult], expected: dict[str, frozenset[str
     for result in results:
         table.add_row(
             str(result.run_id),
-            Path(result.source).name,
+            _plain(Path(result.source).name),
             f"{result.n_rows:,}",
             _status_text(result.verdict),
-            ", ".join(result.drifted) or "–",
-            ", ".join(sorted(expected.get(Path(result.source).name, ()))) or "–",
+            _plain(", ".join(result.drifted) or "–"),
+            _plain(", ".join(sorted(expected.get(Path(result.source).name, ()))) or "–"),
         )
     out.print(table)
 
@@ -601,18 +665,38 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
 
 
-def _p(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value < 1e-16:
-        return "<1e-16"
-    return f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
-
-
 def _share_change(before: float | None, after: float | None) -> str:
     if before is None or after is None:
         return "–"
-    return f"{before:.1%}→{after:.1%}"
+    return f"{format_share(before)}→{format_share(after)}"
+
+
+def _batch_time(moment: datetime | None) -> str:
+    """A batch time to the day, or to the minute when it has a time of day (UTC)."""
+    if moment is None:
+        return "–"
+    moment = moment.astimezone(UTC)
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return moment.strftime("%Y-%m-%d")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _plain(text: str) -> Text:
+    """Text shown as written: never read as markup, control characters escaped."""
+    return Text(printable(str(text)))
+
+
+def _text(text: str) -> str:
+    """User text for inside a markup string: escaped, control characters escaped."""
+    return escape(printable(str(text)))
+
+
+def _drift_exit_code(verdicts: list[str], fail_on: FailLevel | None) -> int:
+    """3 when a checked batch's verdict reaches ``fail_on``, else 0 (drift is not an error)."""
+    if fail_on is None:
+        return 0
+    level = STATUSES.index(fail_on.value)
+    return DRIFT_EXIT_CODE if any(STATUSES.index(v) >= level for v in verdicts) else 0
 
 
 def _short_key(batch_key: str) -> str:
@@ -624,6 +708,7 @@ def _run_dict(run: Any) -> dict[str, Any]:
     return {
         "run_id": run.id,
         "batch_key": run.batch_key,
+        "batch_time": run.batch_time.isoformat() if run.batch_time else None,
         "reference_version": run.reference_version,
         "verdict": run.verdict,
         "n_rows": run.n_rows,
@@ -672,6 +757,16 @@ def _settings() -> tuple[Any, str | None]:
     return load_settings(path), (str(path) if path else None)
 
 
+def _demo_config() -> str | None:
+    """The demo's configuration: the one given (``--config``, ``DRIFTMON_CONFIG``,
+    ./driftmon.toml), else the example ``config/driftmon.toml`` when run from the repository,
+    whose ``[datasets.orders]`` is the demo's."""
+    path = find_config(state.config_path)
+    if path is None and EXAMPLE_CONFIG.is_file():
+        path = EXAMPLE_CONFIG
+    return str(path) if path else None
+
+
 def _db_url(settings: Any) -> str:
     return state.db_url or settings.database or store.default_database_url()
 
@@ -683,17 +778,13 @@ def _require_dataset(session: Any, dataset: str) -> None:
         raise DriftmonError(f"unknown dataset `{dataset}` (known datasets: {listed})")
 
 
-def _one_line(message: str) -> str:
-    """One line, whatever the message quotes (a CSV row with its line break, say)."""
-    return message.replace("\r", "\\r").replace("\n", "\\n")
-
-
 @contextmanager
 def _user_errors() -> Iterator[None]:
+    """A `DriftmonError` becomes one ``error:`` line (control characters escaped), exit 1."""
     try:
         yield
     except DriftmonError as error:
-        err.print(f"[bold red]error:[/] {escape(_one_line(str(error)))}", highlight=False)
+        err.print(f"[bold red]error:[/] {_text(str(error))}", highlight=False)
         raise typer.Exit(1) from None
 
 

@@ -6,13 +6,15 @@ a ``(features, slots)`` matrix and a mask marks the slots each feature really ha
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
 
+from driftmon.bins import CATEGORICAL, NUMERIC
 from driftmon.divergence import (
     DEFAULT_ALPHA,
     adjust_p_values,
@@ -24,12 +26,16 @@ from driftmon.divergence import (
     reverse_kl_divergence,
     smoothed_probabilities,
 )
+from driftmon.errors import InputDataError
 from driftmon.profile import FeatureProfile, Profile
 
 __all__ = [
+    "MEASURES",
+    "MEASURE_NAMES",
     "BinContribution",
     "Comparison",
     "FeatureResult",
+    "Measure",
     "SchemaDiff",
     "TypeChange",
     "compare",
@@ -37,6 +43,69 @@ __all__ = [
 
 #: How many bins are named as the main contributors to a feature's KL.
 DEFAULT_TOP_BINS = 3
+MeasureValue: TypeAlias = float | int | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One per-feature figure of a comparison: its name (in JSON, the store and reports) and
+    what it means. ``kind`` is ``float``, ``int`` or ``text``."""
+
+    name: str
+    description: str
+    kind: Literal["float", "int", "text"] = "float"
+
+
+#: Every figure `compare` reports per feature, in the order tables and JSON show them. The
+#: comparison, the result JSON, the store and the report all iterate over this declaration:
+#: a new measure is computed in `compare` and declared here, nothing else.
+MEASURES: tuple[Measure, ...] = (
+    Measure("kl", "D(reference || current) on smoothed counts, nats: the headline drift"),
+    Measure("kl_reverse", "D(current || reference) on smoothed counts, nats"),
+    Measure("js", "Jensen-Shannon divergence, nats (at most ln 2)"),
+    Measure("psi", "population stability index = kl + kl_reverse"),
+    Measure("g_statistic", "G-test statistic (sparse bins pooled, Williams-corrected)"),
+    Measure("dof", "degrees of freedom of the G-test", "int"),
+    Measure("p_value_raw", "G-test p-value, uncorrected"),
+    Measure("p_value", "G-test p-value corrected across the batch's features"),
+    Measure("expected_kl_no_drift", "KL that sampling noise alone gives on average"),
+    Measure("missing_share_reference", "share of reference rows with a missing value"),
+    Measure("missing_share_current", "share of batch rows with a missing value"),
+    Measure(
+        "other_share_reference",
+        "categorical: share of reference rows in the long tail (categories it saw, not kept)",
+    ),
+    Measure(
+        "other_share_current",
+        "categorical: share of batch rows in categories the reference saw but did not keep",
+    ),
+    Measure(
+        "unseen_share_reference",
+        "share expected never seen under no drift: categorical, the reference's values seen "
+        "once (Good-Turing); numeric, 0 (its range is its own)",
+    ),
+    Measure(
+        "unseen_share_current",
+        "share of batch rows the reference never saw: categories it never met, or values "
+        "outside its range",
+    ),
+    Measure(
+        "max_share_change",
+        "categorical: the largest change of one kept category's share among known values",
+    ),
+    Measure("max_share_change_category", "the category with that change", "text"),
+    Measure(
+        "max_share_change_reference",
+        "that category's share of known reference values (add the change for the batch's)",
+    ),
+    Measure(
+        "max_share_change_p_value",
+        "its two-proportion G-test p-value, Bonferroni over the categories, then corrected "
+        "across features",
+    ),
+)
+MEASURE_NAMES: tuple[str, ...] = tuple(m.name for m in MEASURES)
+_MEASURE_SET = frozenset(MEASURE_NAMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,59 +122,80 @@ class BinContribution:
 class FeatureResult:
     """Everything measured for one feature of one batch.
 
-    ``kl`` is ``D(reference || current)`` on smoothed counts (nats). ``p_value`` is the G-test's,
-    corrected across the features of the batch (``p_value_raw`` uncorrected). ``unseen_share`` is
-    the share of values outside the reference range (numeric) or in the "other" slot
-    (categorical). ``status`` is ``compared``, or ``empty`` when the batch had no rows (then the
-    measures are None: an empty batch is not "no drift").
+    ``measures`` holds every `MEASURES` figure (None where it does not apply or the batch had
+    no rows: an empty batch is not "no drift"); each also reads as an attribute
+    (``result.kl``). ``monitored`` is False when the reference had fewer than two usable values
+    of the feature, so nothing can be compared. ``top_unseen`` names values the reference never
+    saw, most frequent first.
     """
 
     name: str
     kind: str
-    status: Literal["compared", "empty"]
-    kl: float | None
-    kl_reverse: float | None
-    js: float | None
-    psi: float | None
-    g_statistic: float | None
-    dof: int | None
-    p_value_raw: float | None
-    p_value: float | None
-    expected_kl_no_drift: float | None
     n_reference: int
     n_current: int
-    missing_share_reference: float | None
-    missing_share_current: float | None
-    unseen_share_reference: float | None
-    unseen_share_current: float | None
-    top_bins: tuple[BinContribution, ...]
-    reference_type: str | None
-    current_type: str | None
+    measures: Mapping[str, MeasureValue]
+    monitored: bool = True
+    top_bins: tuple[BinContribution, ...] = ()
     top_unseen: Mapping[str, int] = field(default_factory=dict)
+    reference_type: str | None = None
+    current_type: str | None = None
     reference_range: tuple[float, float] | None = None
 
-    @property
-    def type_changed(self) -> bool:
-        return (
-            self.reference_type is not None
-            and self.current_type is not None
-            and self.reference_type != self.current_type
+    def __post_init__(self) -> None:
+        unknown = set(self.measures) - _MEASURE_SET
+        if unknown:
+            raise InputDataError(
+                f"feature `{self.name}`: unknown measure(s) {sorted(unknown)}; "
+                f"declare them in MEASURES"
+            )
+        object.__setattr__(
+            self, "measures", {name: self.measures.get(name) for name in MEASURE_NAMES}
         )
 
+    def __getattr__(self, name: str) -> MeasureValue:
+        if name in _MEASURE_SET:
+            return self.measures[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def measured(self) -> bool:
+        """True when the batch had rows of a monitored feature, so the measures exist."""
+        return self.monitored and self.n_current > 0
+
     def to_dict(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
-        data["top_unseen"] = dict(self.top_unseen)
-        data["reference_range"] = list(self.reference_range) if self.reference_range else None
-        data["top_bins"] = [
-            {
-                "label": b.label,
-                "reference_share": b.reference_share,
-                "current_share": b.current_share,
-                "contribution": b.contribution,
-            }
-            for b in self.top_bins
-        ]
-        return data
+        """Plain JSON-safe form: identity, every measure by name, then the details."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "monitored": self.monitored,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+            **self.measures,
+            "top_bins": [asdict(b) for b in self.top_bins],
+            "top_unseen": dict(self.top_unseen),
+            "reference_type": self.reference_type,
+            "current_type": self.current_type,
+            "reference_range": list(self.reference_range) if self.reference_range else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureResult:
+        """Inverse of `to_dict`; measures absent from ``data`` (stored before they existed) are
+        None."""
+        bounds = data.get("reference_range")
+        return cls(
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            n_reference=int(data["n_reference"]),
+            n_current=int(data["n_current"]),
+            measures={name: data.get(name) for name in MEASURE_NAMES},
+            monitored=bool(data.get("monitored", True)),
+            top_bins=tuple(BinContribution(**b) for b in data.get("top_bins") or ()),
+            top_unseen={str(k): int(v) for k, v in (data.get("top_unseen") or {}).items()},
+            reference_type=data.get("reference_type"),
+            current_type=data.get("current_type"),
+            reference_range=(float(bounds[0]), float(bounds[1])) if bounds else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,24 +255,28 @@ def compare(
 
     ``alpha`` is the smoothing pseudo-count; ``correction`` the multiple-testing correction of
     the p-values across this batch's features (see `driftmon.divergence.adjust_p_values`).
+    A feature whose reference holds fewer than two usable values is not monitored.
     """
     names = [n for n in reference.features if n in current.features]
     schema = _schema_diff(reference, current)
     pairs = [(reference.features[n], current.features[n]) for n in names]
-    compared = [i for i, (_, cur) in enumerate(pairs) if cur.n_rows > 0]
+    monitored = [ref.usable for ref, _ in pairs]
+    compared = [i for i, (_, cur) in enumerate(pairs) if cur.n_rows > 0 and monitored[i]]
 
-    measures: dict[str, NDArray[np.float64]] = {}
+    measures: dict[str, NDArray[Any]] = {}
     top: list[tuple[BinContribution, ...]] = [()] * len(pairs)
     if compared:
         width = max(pairs[i][0].spec.n_slots for i in compared)
         reference_counts = np.zeros((len(compared), width), dtype=np.int64)
         current_counts = np.zeros((len(compared), width), dtype=np.int64)
         exists = np.zeros((len(compared), width), dtype=bool)
+        kept = np.zeros((len(compared), width), dtype=bool)
         for row, i in enumerate(compared):
             ref, cur = pairs[i]
             reference_counts[row, : ref.spec.n_slots] = ref.counts
             current_counts[row, : cur.spec.n_slots] = cur.counts
             exists[row, : ref.spec.n_slots] = True
+            kept[row, : len(ref.spec.categories)] = True
         options = {"alpha": alpha, "where": exists}
         significance = g_test(reference_counts, current_counts, where=exists)
         occupied = ((reference_counts + current_counts) > 0).sum(axis=-1)
@@ -198,6 +292,13 @@ def compare(
             "expected_kl_no_drift": expected_kl_no_drift(
                 reference_counts.sum(axis=-1), current_counts.sum(axis=-1), occupied
             ),
+            **_max_share_change(
+                reference_counts,
+                current_counts,
+                kept,
+                [pairs[i] for i in compared],
+                correction,
+            ),
         }
         top_rows = _top_contributions(
             reference_counts,
@@ -212,7 +313,7 @@ def compare(
 
     position = {i: row for row, i in enumerate(compared)}
     results = tuple(
-        _feature_result(ref, cur, measures, position.get(i), top[i])
+        _feature_result(ref, cur, measures, position.get(i), top[i], monitored[i])
         for i, (ref, cur) in enumerate(pairs)
     )
     return Comparison(results, schema, current.n_rows, alpha, correction)
@@ -224,42 +325,139 @@ def _feature_result(
     measures: dict[str, NDArray[Any]],
     row: int | None,
     top_bins: tuple[BinContribution, ...],
+    monitored: bool,
 ) -> FeatureResult:
-    def measure(key: str) -> Any:
-        if row is None:
-            return None
-        value = measures[key][row]
-        return int(value) if key == "dof" else float(value)
-
+    values: dict[str, MeasureValue] = {}
+    if row is not None:
+        for key, column in measures.items():
+            value = column[row]
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                values[key] = None
+            elif isinstance(value, str):
+                values[key] = value
+            else:
+                values[key] = int(value) if key == "dof" else float(value)
+    if monitored:
+        values.update(
+            missing_share_reference=_share(ref.n_missing, ref.n_rows),
+            missing_share_current=_share(cur.n_missing, cur.n_rows),
+            unseen_share_reference=_expected_unseen_share(ref),
+            unseen_share_current=(
+                None if cur.n_unseen is None else _share(cur.n_unseen, cur.n_rows)
+            ),
+        )
+        if ref.spec.kind == CATEGORICAL:
+            values.update(
+                other_share_reference=_tail_share(ref, 0),
+                other_share_current=_tail_share(cur, cur.n_unseen),
+            )
     return FeatureResult(
         name=ref.spec.name,
         kind=ref.spec.kind,
-        status="compared" if row is not None else "empty",
-        kl=measure("kl"),
-        kl_reverse=measure("kl_reverse"),
-        js=measure("js"),
-        psi=measure("psi"),
-        g_statistic=measure("g_statistic"),
-        dof=measure("dof"),
-        p_value_raw=measure("p_value_raw"),
-        p_value=measure("p_value"),
-        expected_kl_no_drift=measure("expected_kl_no_drift"),
         n_reference=ref.n_rows,
         n_current=cur.n_rows,
-        missing_share_reference=_share(ref.n_missing, ref.n_rows),
-        missing_share_current=_share(cur.n_missing, cur.n_rows),
-        unseen_share_reference=_share(ref.n_unseen, ref.n_rows),
-        unseen_share_current=_share(cur.n_unseen, cur.n_rows),
+        measures=values,
+        monitored=monitored,
         top_bins=top_bins,
+        top_unseen=dict(cur.tally.unseen),
         reference_type=ref.tally.observed_type,
         current_type=cur.tally.observed_type,
-        top_unseen=dict(cur.tally.unseen),
         reference_range=(
             (float(ref.spec.edges[0]), float(ref.spec.edges[-1]))
-            if ref.spec.kind == "numeric"
+            if ref.spec.kind == NUMERIC
             else None
         ),
     )
+
+
+def _tail_share(profile: FeatureProfile, n_unseen: int | None) -> float | None:
+    """Share of rows in categories the reference saw but did not keep: the "other" slot
+    without the values it never saw (the whole slot when that is unknown)."""
+    n_other = profile.n_other or 0
+    return _share(n_other - (n_unseen or 0), profile.n_rows)
+
+
+def _expected_unseen_share(reference: FeatureProfile) -> float | None:
+    """What share of a healthy batch the reference never saw, as far as it can tell.
+
+    Numeric: 0, the reference's range is its own. Categorical: the share of the reference's
+    values that it saw exactly once, the Good-Turing estimate of the probability mass it has
+    not seen; None when the reference does not know what it saw.
+    """
+    if reference.spec.kind == NUMERIC:
+        return 0.0 if reference.n_rows else None
+    seen = reference.spec.seen
+    return None if seen is None else seen.singleton_share
+
+
+def _max_share_change(
+    reference_counts: NDArray[np.int64],
+    current_counts: NDArray[np.int64],
+    kept: NDArray[np.bool_],
+    pairs: list[tuple[FeatureProfile, FeatureProfile]],
+    correction: str,
+) -> dict[str, NDArray[Any]]:
+    """The category whose share moved most, and its corrected two-proportion test.
+
+    Candidates are the kept categories and the batch's most frequent long-tail categories
+    (seen by the reference but not kept; their reference counts come from what the reference
+    saw), so a tail category that surges is found too. Shares are among known values (not
+    missing, not never seen), so a new category or a jump in missing values, each a signal
+    of its own, does not move every other category. The most changed category is tested with
+    a 2 x 2 G-test (Williams-corrected); the feature's p-value is that times the number of
+    categories the reference saw (Bonferroni: the largest of that many changes was picked),
+    then corrected across the categorical features of the batch like the other p-values.
+    """
+    n_features = len(pairs)
+    change = np.full(n_features, np.nan)
+    before = np.full(n_features, np.nan)
+    label = np.full(n_features, None, dtype=object)
+    p_value = np.full(n_features, np.nan)
+    found = {
+        "max_share_change": change,
+        "max_share_change_category": label,
+        "max_share_change_reference": before,
+        "max_share_change_p_value": p_value,
+    }
+    tables: list[tuple[float, float, float, float]] = []
+    rows: list[int] = []
+    n_tested: list[int] = []
+    for row in np.flatnonzero(kept.any(axis=-1)):
+        reference, current = pairs[row]
+        ref_known = float(reference.n_values)
+        cur_known = float(current.n_values - (current.n_unseen or 0))
+        if cur_known <= 0:
+            continue
+        n_kept = len(reference.spec.categories)
+        names = list(reference.spec.categories)
+        ref_in = reference_counts[row, :n_kept].astype(np.float64)
+        cur_in = current_counts[row, :n_kept].astype(np.float64)
+        ref_total = np.full(n_kept, ref_known)
+        seen = reference.spec.seen
+        if seen is not None and current.tally.tail:
+            tail = list(current.tally.tail)
+            names += tail
+            ref_in = np.concatenate([ref_in, seen.counts_of(tail).astype(np.float64)])
+            cur_in = np.concatenate([cur_in, np.array(list(current.tally.tail.values()), float)])
+            ref_total = np.concatenate([ref_total, np.full(len(tail), float(seen.n_rows))])
+        delta = cur_in / cur_known - ref_in / ref_total
+        largest = int(np.argmax(np.abs(delta)))
+        change[row] = delta[largest]
+        before[row] = ref_in[largest] / ref_total[largest]
+        label[row] = names[largest]
+        rows.append(row)
+        tables.append((ref_in[largest], ref_total[largest], cur_in[largest], cur_known))
+        n_tested.append(max(n_kept, seen.n_distinct if seen is not None else 0))
+    if rows:
+        ref_in, ref_total, cur_in, cur_known = np.array(tables).T
+        test = g_test(
+            np.stack([ref_in, ref_total - ref_in], axis=-1),
+            np.stack([cur_in, cur_known - cur_in], axis=-1),
+            min_expected=None,
+        )
+        bonferroni = np.minimum(np.asarray(test.p_value) * np.array(n_tested), 1.0)
+        p_value[rows] = adjust_p_values(bonferroni, method=correction)
+    return found
 
 
 def _top_contributions(

@@ -9,6 +9,7 @@ exists. Unknown keys are errors (a typo must not silently fall back to a default
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,59 +17,68 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from driftmon.bins import DEFAULT_MAX_CATEGORIES, DEFAULT_N_BINS
-from driftmon.divergence import DEFAULT_ALPHA
 from driftmon.errors import ConfigError
+from driftmon.options import (
+    DEFAULT_OPTIONS,
+    CalibrationOptions,
+    DatasetOptions,
+    FeatureOptions,
+    ScheduleOptions,
+)
+from driftmon.policy import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
     "CONFIG_ENV",
+    "NOTIFY_ENV",
     "DatasetSettings",
     "FeatureSettings",
     "Settings",
     "ThresholdSettings",
     "find_config",
     "load_settings",
+    "targets_from_env",
 ]
 
 CONFIG_ENV = "DRIFTMON_CONFIG"
+#: Environment variable holding notification URLs, separated by whitespace or commas.
+NOTIFY_ENV = "DRIFTMON_NOTIFY"
 DEFAULT_CONFIG_NAME = "driftmon.toml"
+# A comma separates two URLs only where the next one starts; commas inside a URL
+# (``mailto://...?to=a@x.org,b@x.org``) belong to it, as in apprise's own URL lists.
+_COMMA_BEFORE_URL = re.compile(r",+(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_T = DEFAULT_THRESHOLDS
+_D = DEFAULT_OPTIONS
+
+
 class ThresholdSettings(_Strict):
     """When a feature counts as drifted: effect size AND significance must both say so.
 
-    ``kl_warning`` / ``kl_critical``: smoothed ``D(reference || current)`` in nats. 0.02 sits well
-    above negligible changes (a 0.02 sd mean shift gives ~0.0002) and below real ones (a 0.5 sd
-    shift ~0.1, a doubled variance ~0.08, a new category with 5% of rows ~0.05).
-    ``significance``: level for the corrected p-value. 0.01 keeps healthy runs flagged well under
-    5% even for 50-row batches over many features.
-    ``unseen_*``: excess share of values in categories the reference never saw, or outside the
-    reference range (1% / 5%): a batch from the reference distribution has about
-    ``2 / n_reference`` of its values beyond the reference's extremes, far below 1%.
-    ``unseen_min_count``: at least 5 such values: a single value beyond a continuous
-    reference's extremes happens by chance and proves nothing.
-    ``missing_*``: absolute change of the missing share (5 / 20 percentage points).
-    ``min_drifted_features``: a batch with this many drifted features gets a dataset-level alert.
+    Defaults and the reason for each are in `driftmon.policy.Thresholds` (the one place).
     """
 
-    kl_warning: Annotated[float, Field(gt=0)] = 0.02
-    kl_critical: Annotated[float, Field(gt=0)] = 0.1
-    significance: Annotated[float, Field(gt=0, lt=1)] = 0.01
-    unseen_warning: Annotated[float, Field(gt=0, le=1)] = 0.01
-    unseen_critical: Annotated[float, Field(gt=0, le=1)] = 0.05
-    missing_warning: Annotated[float, Field(gt=0, le=1)] = 0.05
-    missing_critical: Annotated[float, Field(gt=0, le=1)] = 0.2
-    unseen_min_count: Annotated[int, Field(ge=1)] = 5
-    min_drifted_features: Annotated[int, Field(ge=1)] = 3
+    kl_warning: Annotated[float, Field(gt=0)] = _T.kl_warning
+    kl_critical: Annotated[float, Field(gt=0)] = _T.kl_critical
+    significance: Annotated[float, Field(gt=0, lt=1)] = _T.significance
+    share_change_warning: Annotated[float, Field(gt=0, le=1)] = _T.share_change_warning
+    share_change_critical: Annotated[float, Field(gt=0, le=1)] = _T.share_change_critical
+    unseen_warning: Annotated[float, Field(gt=0, le=1)] = _T.unseen_warning
+    unseen_critical: Annotated[float, Field(gt=0, le=1)] = _T.unseen_critical
+    missing_warning: Annotated[float, Field(gt=0, le=1)] = _T.missing_warning
+    missing_critical: Annotated[float, Field(gt=0, le=1)] = _T.missing_critical
+    unseen_min_count: Annotated[int, Field(ge=1)] = _T.unseen_min_count
+    min_drifted_features: Annotated[int, Field(ge=1)] = _T.min_drifted_features
 
     @model_validator(mode="after")
     def _ordered(self) -> ThresholdSettings:
         for low, high in (
             ("kl_warning", "kl_critical"),
+            ("share_change_warning", "share_change_critical"),
             ("unseen_warning", "unseen_critical"),
             ("missing_warning", "missing_critical"),
         ):
@@ -76,14 +86,12 @@ class ThresholdSettings(_Strict):
                 raise ValueError(f"{high} must be at least {low}")
         return self
 
+    def resolve(self) -> Thresholds:
+        return Thresholds(**self.model_dump())
+
 
 class CalibrationSettings(_Strict):
-    """Opt-in: KL thresholds calibrated on the reference by resampling batches of its rows.
-
-    ``batch_rows``: the expected batch size; ``resamples``: how many batches are drawn
-    (contiguous blocks of rows, so clumped data keeps its clumps); ``quantile``: the healthy
-    score a warning must exceed. Defaults stay a floor: calibration only raises thresholds.
-    """
+    """Opt-in: KL thresholds calibrated on the reference (see `driftmon.options`)."""
 
     batch_rows: Annotated[int, Field(ge=10)]
     resamples: Annotated[int, Field(ge=20, le=10_000)] = 200
@@ -113,45 +121,66 @@ class ScheduleSettings(_Strict):
 
 
 class DatasetSettings(_Strict):
-    """Settings of one monitored dataset (``[datasets.NAME]`` in the TOML file)."""
+    """Settings of one monitored dataset (``[datasets.NAME]`` in the TOML file).
+
+    Defaults and their reasons are in `driftmon.options.DatasetOptions`; `resolve` turns
+    these validated settings into those plain values.
+    """
 
     reference: str | None = None
     folder: str | None = None
     features: list[str] | None = None
     exclude: list[str] = []
-    n_bins: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_N_BINS
-    max_categories: Annotated[int, Field(ge=1, le=100_000)] = DEFAULT_MAX_CATEGORIES
-    alpha: Annotated[float, Field(ge=0)] = DEFAULT_ALPHA
-    correction: Literal["bh", "holm", "none"] = "bh"
-    chunk_rows: Annotated[int, Field(ge=1_000)] = 100_000
-    reference_sample_rows: Annotated[int, Field(ge=1_000)] = 1_000_000
+    n_bins: Annotated[int, Field(ge=1, le=10_000)] = _D.n_bins
+    max_categories: Annotated[int, Field(ge=1, le=100_000)] = _D.max_categories
+    vocabulary_cap: Annotated[int, Field(ge=1)] = _D.vocabulary_cap
+    alpha: Annotated[float, Field(ge=0)] = _D.alpha
+    correction: Literal["bh", "holm", "none"] = _D.correction
+    chunk_rows: Annotated[int, Field(ge=1_000)] = _D.chunk_rows
+    reference_sample_rows: Annotated[int, Field(ge=1_000)] = _D.reference_sample_rows
     thresholds: ThresholdSettings = ThresholdSettings()
     feature: dict[str, FeatureSettings] = {}
     schedule: ScheduleSettings | None = None
     notify: list[str] = []
-    resolve_after: Annotated[int, Field(ge=1)] = 2
+    resolve_after: Annotated[int, Field(ge=1)] = _D.resolve_after
     calibration: CalibrationSettings | None = None
 
-    def kinds(self) -> dict[str, str]:
-        return {name: f.type for name, f in self.feature.items() if f.type is not None}
-
-    def n_bins_for(self, columns: list[str]) -> dict[str, int]:
-        """Bin count of every column: the feature's override, else the dataset's."""
-        return {
-            c: (self.feature[c].n_bins if c in self.feature else None) or self.n_bins
-            for c in columns
-        }
-
-    def max_categories_for(self, columns: list[str]) -> dict[str, int]:
-        return {
-            c: (self.feature[c].max_categories if c in self.feature else None)
-            or self.max_categories
-            for c in columns
-        }
-
-    def thresholds_for(self, feature: str) -> ThresholdSettings:
-        override = self.feature.get(feature)
-        return override.thresholds if override and override.thresholds else self.thresholds
+    def resolve(self, environ: Mapping[str, str] | None = None) -> DatasetOptions:
+        """The plain values the pipeline takes; ``DRIFTMON_NOTIFY``'s targets (read from
+        ``environ``, default the process environment) join the configured ones."""
+        return DatasetOptions(
+            reference=self.reference,
+            folder=self.folder,
+            features=tuple(self.features) if self.features is not None else None,
+            exclude=tuple(self.exclude),
+            n_bins=self.n_bins,
+            max_categories=self.max_categories,
+            vocabulary_cap=self.vocabulary_cap,
+            alpha=self.alpha,
+            correction=self.correction,
+            chunk_rows=self.chunk_rows,
+            reference_sample_rows=self.reference_sample_rows,
+            thresholds=self.thresholds.resolve(),
+            feature={
+                name: FeatureOptions(
+                    kind=f.type,
+                    n_bins=f.n_bins,
+                    max_categories=f.max_categories,
+                    thresholds=f.thresholds.resolve() if f.thresholds else None,
+                )
+                for name, f in self.feature.items()
+            },
+            schedule=(
+                ScheduleOptions(self.schedule.cron, self.schedule.interval_seconds)
+                if self.schedule
+                else None
+            ),
+            notify=tuple(dict.fromkeys([*self.notify, *targets_from_env(environ)])),
+            resolve_after=self.resolve_after,
+            calibration=(
+                CalibrationOptions(**self.calibration.model_dump()) if self.calibration else None
+            ),
+        )
 
 
 class Settings(_Strict):
@@ -162,8 +191,13 @@ class Settings(_Strict):
     defaults: DatasetSettings = DatasetSettings()
     datasets: dict[str, dict[str, Any]] = {}
 
-    def dataset(self, name: str) -> DatasetSettings:
-        """A dataset's settings: ``[defaults]`` overlaid with ``[datasets.NAME]``."""
+    def dataset(self, name: str) -> DatasetOptions:
+        """A dataset's settings resolved: ``[defaults]`` overlaid with ``[datasets.NAME]``,
+        plus the notification targets of ``DRIFTMON_NOTIFY``."""
+        return self.dataset_settings(name).resolve()
+
+    def dataset_settings(self, name: str) -> DatasetSettings:
+        """A dataset's validated settings, before resolution."""
         merged = _deep_merge(
             self.defaults.model_dump(exclude_unset=True), self.datasets.get(name, {})
         )
@@ -172,7 +206,7 @@ class Settings(_Strict):
         except ValidationError as error:
             raise ConfigError(_describe(error, prefix=f"datasets.{name}")) from None
 
-    def scheduled_datasets(self) -> dict[str, DatasetSettings]:
+    def scheduled_datasets(self) -> dict[str, DatasetOptions]:
         """Datasets with a schedule; each needs a ``folder`` to look for new batches in."""
         scheduled = {}
         for name in self.datasets:
@@ -189,7 +223,28 @@ class Settings(_Strict):
 
     def validate_datasets(self) -> None:
         for name in self.datasets:
-            self.dataset(name)
+            self.dataset_settings(name)
+
+
+def targets_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The notification URLs listed in ``DRIFTMON_NOTIFY``, in order.
+
+    URLs are separated by whitespace or commas; a comma inside a URL (several e-mail
+    recipients) is kept, since a comma separates only where the next ``scheme://`` starts.
+
+    Examples
+    --------
+    >>> env = {NOTIFY_ENV: "json://a/x, mailto://h?to=a@x.org,b@x.org\\n slack://T/B/C,json://b"}
+    >>> targets_from_env(env)
+    ['json://a/x', 'mailto://h?to=a@x.org,b@x.org', 'slack://T/B/C', 'json://b']
+    >>> targets_from_env({})
+    []
+    """
+    value = (os.environ if environ is None else environ).get(NOTIFY_ENV, "")
+    urls = []
+    for chunk in value.split():
+        urls += [url.strip(",") for url in _COMMA_BEFORE_URL.split(chunk)]
+    return [url for url in urls if url]
 
 
 def find_config(explicit: str | Path | None = None) -> Path | None:

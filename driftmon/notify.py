@@ -16,12 +16,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
@@ -31,10 +30,8 @@ import apprise
 from driftmon.alerts import Message
 from driftmon.errors import ConfigError, NotificationError
 
-__all__ = ["NOTIFY_ENV", "Target", "parse_targets", "send", "targets_from_env"]
+__all__ = ["Target", "parse_targets", "send"]
 
-#: Environment variable holding notification URLs, separated by whitespace or commas.
-NOTIFY_ENV = "DRIFTMON_NOTIFY"
 
 _log = logging.getLogger(__name__)
 
@@ -61,9 +58,6 @@ _SCRUBBED_LOGGERS = (
     "urllib3.util.retry",
 )
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)")
-# A comma separates two URLs only where the next one starts; commas inside a URL
-# (``mailto://...?to=a@x.org,b@x.org``) belong to it, as in apprise's own URL lists.
-_COMMA_BEFORE_URL = re.compile(r",+(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,32 +79,6 @@ class Target:
                 f"Target `{self.label}`: key `{self.key}` is not the URL's hash; "
                 "build targets with parse_targets()"
             )
-
-
-def targets_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
-    """The notification URLs listed in ``DRIFTMON_NOTIFY``, in order.
-
-    URLs are separated by whitespace or commas; a comma inside a URL (several e-mail
-    recipients) is kept, since a comma separates only where the next ``scheme://`` starts.
-
-    Parameters
-    ----------
-    environ
-        The environment to read; ``os.environ`` when None.
-
-    Examples
-    --------
-    >>> env = {NOTIFY_ENV: "json://a/x, mailto://h?to=a@x.org,b@x.org\\n slack://T/B/C,json://b"}
-    >>> targets_from_env(env)
-    ['json://a/x', 'mailto://h?to=a@x.org,b@x.org', 'slack://T/B/C', 'json://b']
-    >>> targets_from_env({})
-    []
-    """
-    value = (os.environ if environ is None else environ).get(NOTIFY_ENV, "")
-    urls = []
-    for chunk in value.split():
-        urls += [url.strip(",") for url in _COMMA_BEFORE_URL.split(chunk)]
-    return [url for url in urls if url]
 
 
 def parse_targets(urls: Sequence[str]) -> list[Target]:
@@ -216,7 +184,7 @@ def send(
         for attempt in range(1, attempts + 1):
             if attempt > 1:
                 time.sleep(pauses[min(attempt - 2, len(pauses) - 1)] if pauses else 0.0)
-            failure = _attempt(notifier, message, notify_type)
+            failure = _attempt(notifier, message, notify_type, _renders_markdown(plugin))
             if failure is None:
                 _log.debug("notification sent to %s (attempt %d)", target.label, attempt)
                 return
@@ -233,6 +201,13 @@ def send(
         f"apprise said: {reason}. Check that the receiver is reachable and the URL and its "
         "credentials are right"
     )
+
+
+def _renders_markdown(plugin: object) -> bool:
+    """Whether the channel's own (first) format is Markdown."""
+    formats = getattr(plugin, "notify_format", ())
+    native = formats[0] if isinstance(formats, tuple) and formats else formats
+    return native == apprise.NotifyFormat.MARKDOWN
 
 
 def _key(url: str) -> str:
@@ -289,14 +264,19 @@ def _with_timeouts(url: str, timeout_seconds: float) -> str:
 
 
 def _attempt(
-    notifier: apprise.Apprise, message: Message, notify_type: apprise.NotifyType
+    notifier: apprise.Apprise, message: Message, notify_type: apprise.NotifyType, markdown: bool
 ) -> str | None:
-    """One delivery: None on success, else the last warning or error apprise logged."""
+    """One delivery: None on success, else the last warning or error apprise logged.
+
+    Channels whose native format is Markdown (Slack, ...) get the Markdown body; every other
+    one the plain text, declared as text so apprise escapes it for HTML channels (e-mail).
+    """
+    use_markdown = markdown and message.markdown is not None
     result = notifier.notify(
-        body=message.body,
+        body=message.markdown if use_markdown else message.body,
         title=message.title,
         notify_type=notify_type,
-        body_format=apprise.NotifyFormat.TEXT,
+        body_format=apprise.NotifyFormat.MARKDOWN if use_markdown else apprise.NotifyFormat.TEXT,
     )
     try:
         if result:

@@ -21,14 +21,21 @@ from sqlalchemy import Engine
 
 import driftmon
 from driftmon import notify, progress, sources, store
-from driftmon.alerts import AlertChange, Message, compose_message, update_alerts
+from driftmon.alerts import (
+    AlertChange,
+    Message,
+    compose_message,
+    decide_alerts,
+    has_full_windows,
+)
 from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec
 from driftmon.compare import Comparison, compare
-from driftmon.config import DatasetSettings
 from driftmon.errors import ConfigError, NotificationError, SourceError
-from driftmon.policy import Thresholds, Verdict, calibrate_kl_thresholds, evaluate
+from driftmon.options import DatasetOptions
+from driftmon.policy import Verdict, calibrate_kl_thresholds, evaluate
 from driftmon.profile import Profile, fit_specs, profile_chunks, profile_frame
 from driftmon.results import CheckResult, build_check_result
+from driftmon.vocabulary import VocabularyBuilder
 
 __all__ = [
     "BatchPlan",
@@ -44,36 +51,42 @@ __all__ = [
     "profile_batch",
     "record_run",
     "save_reference",
+    "unmonitored_features",
     "unprocessed_batches",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class BatchPlan:
-    """One batch to check: where it is, its key, and a description without secrets."""
+    """One batch to check: where it is, its key, a description without secrets, when its
+    data was produced (`sources.batch_time` unless given), and a short label for people (the
+    file name, or the batch key given)."""
 
     source: sources.Source
     batch_key: str
     description: str
+    batch_time: datetime
+    label: str
 
 
 def build_reference_profile(
-    source_spec: str, settings: DatasetSettings
+    source_spec: str, options: DatasetOptions
 ) -> tuple[Profile, str, dict[str, dict[str, float]] | None]:
     """Read reference data, fit bins on (a sample of) it and count all of it.
 
     Bins need quantiles, so they are fitted on a uniform sample of at most
     ``reference_sample_rows`` rows; the counts then cover every row (a second pass, skipped when
-    the sample already is the whole data). Returns the profile, a description of the source,
-    and per-feature KL thresholds when ``calibration`` is configured (else None).
+    the sample already is the whole data), and so does what each categorical feature saw.
+    Returns the profile, a description of the source, and per-feature KL thresholds when
+    ``calibration`` is configured (else None).
     """
-    files = check_reference_source(source_spec, settings)
-    columns = list(settings.features) if settings.features is not None else None
+    files = check_reference_source(source_spec, options)
+    columns = list(options.features) if options.features is not None else None
     sample, n_total = sources.sample_rows(
         files,
         columns=columns,
-        max_rows=settings.reference_sample_rows,
-        chunk_rows=settings.chunk_rows,
+        max_rows=options.reference_sample_rows,
+        chunk_rows=options.chunk_rows,
         on_progress=_reporter("sampling reference"),
     )
     if n_total == 0:
@@ -81,10 +94,11 @@ def build_reference_profile(
     names = [str(c) for c in sample.columns]
     specs = fit_specs(
         sample,
-        exclude=settings.exclude,
-        kinds=settings.kinds(),
-        n_bins=settings.n_bins_for(names),
-        max_categories=settings.max_categories_for(names),
+        exclude=options.exclude,
+        kinds=options.kinds(),
+        n_bins=options.n_bins_for(names),
+        max_categories=options.max_categories_for(names),
+        vocabulary_cap=options.vocabulary_cap,
     )
     all_columns = sources.column_names(files[0])
     if n_total <= len(sample):
@@ -94,20 +108,33 @@ def build_reference_profile(
         chunks = sources.iter_source_chunks(
             files,
             columns=list(specs),
-            chunk_rows=settings.chunk_rows,
+            chunk_rows=options.chunk_rows,
             **_type_hints(specs),
             on_progress=_reporter("counting reference"),
         )
-        profile = profile_chunks(chunks, specs, columns=all_columns)
-    calibrated = _calibrate(profile, sample, specs, settings) if settings.calibration else None
+        # the sample's vocabularies miss values only in unsampled rows: collect them all
+        builders = {
+            name: VocabularyBuilder(options.vocabulary_cap)
+            for name, spec in specs.items()
+            if spec.kind == CATEGORICAL
+        }
+        profile = profile_chunks(chunks, specs, columns=all_columns, collect=builders)
+        profile = profile.with_vocabularies({n: b.build() for n, b in builders.items()})
+    calibrated = _calibrate(profile, sample, specs, options) if options.calibration else None
     return profile, "; ".join(sources.describe(f) for f in files), calibrated
 
 
+def unmonitored_features(profile: Profile) -> list[str]:
+    """Features of a reference with no usable values (all missing, or one row): they are
+    reported when the reference is built and not monitored by checks."""
+    return [name for name, feature in profile.features.items() if not feature.usable]
+
+
 def _calibrate(
-    profile: Profile, sample: Any, specs: dict[str, BinSpec], settings: DatasetSettings
+    profile: Profile, sample: Any, specs: dict[str, BinSpec], options: DatasetOptions
 ) -> dict[str, dict[str, float]]:
     """Resample contiguous blocks of reference rows and calibrate KL thresholds on them."""
-    calibration = settings.calibration
+    calibration = options.calibration
     assert calibration is not None
     if len(sample) < 2 * calibration.batch_rows:
         raise ConfigError(
@@ -125,8 +152,8 @@ def _calibrate(
         profile,
         batches,
         quantile=calibration.quantile,
-        base=_thresholds(settings.thresholds),
-        alpha=settings.alpha,
+        base=options.thresholds,
+        alpha=options.alpha,
     )
 
 
@@ -135,7 +162,7 @@ def save_reference(
     dataset: str,
     profile: Profile,
     source: str,
-    settings: DatasetSettings,
+    options: DatasetOptions,
     calibrated: dict[str, dict[str, float]] | None = None,
 ) -> store.ReferenceInfo:
     """Store a reference profile (and any calibrated thresholds) as the new active version."""
@@ -145,7 +172,7 @@ def save_reference(
             dataset,
             profile,
             source=source,
-            settings={**_fit_settings(settings), "calibrated_kl": calibrated},
+            settings={**options.fit_record(), "calibrated_kl": calibrated},
         )
 
 
@@ -155,8 +182,11 @@ def load_reference(engine: Engine, dataset: str) -> store.StoredReference:
         return store.load_reference(session, dataset)
 
 
-def plan_batch(source_spec: str, batch_key: str | None = None) -> BatchPlan:
-    """Resolve a batch given on the command line: exactly one file, with its batch key."""
+def plan_batch(
+    source_spec: str, batch_key: str | None = None, batch_time: datetime | None = None
+) -> BatchPlan:
+    """Resolve a batch given on the command line: exactly one file, with its batch key and
+    batch time (``batch_time`` wins over the one its path or modification time gives)."""
     files = sources.parse_source(source_spec)
     if len(files) != 1:
         raise SourceError(
@@ -164,18 +194,18 @@ def plan_batch(source_spec: str, batch_key: str | None = None) -> BatchPlan:
             "(use `check-new --folder` for a folder of batches)"
         )
     sources.column_names(files[0])  # an empty or corrupt file fails here, before any work
-    return _plan(files[0], batch_key)
+    return _plan(files[0], batch_key, batch_time)
 
 
 def unprocessed_batches(engine: Engine, dataset: str, folder: str) -> list[BatchPlan]:
     """Batch files in ``folder`` (or glob) not yet checked for ``dataset``, in name order."""
     with store.session_scope(engine) as session:
         done = store.processed_batch_keys(session, dataset)
-    plans = [_plan(f, None) for f in sources.parse_source(folder)]
+    plans = [_plan(f, None, None) for f in sources.parse_source(folder)]
     return [p for p in plans if p.batch_key not in done]
 
 
-def profile_batch(plan: BatchPlan, reference: Profile, settings: DatasetSettings) -> Profile:
+def profile_batch(plan: BatchPlan, reference: Profile, options: DatasetOptions) -> Profile:
     """Stream one batch in chunks and count it with the reference's bins."""
     specs = reference.specs
     all_columns = sources.column_names(plan.source)
@@ -183,7 +213,7 @@ def profile_batch(plan: BatchPlan, reference: Profile, settings: DatasetSettings
     chunks = sources.iter_chunks(
         plan.source,
         columns=present,
-        chunk_rows=settings.chunk_rows,
+        chunk_rows=options.chunk_rows,
         **_type_hints({n: specs[n] for n in present}),
         on_progress=_reporter(f"reading {plan.description}"),
     )
@@ -193,24 +223,14 @@ def profile_batch(plan: BatchPlan, reference: Profile, settings: DatasetSettings
 def evaluate_batch(
     reference: Profile,
     current: Profile,
-    settings: DatasetSettings,
+    options: DatasetOptions,
     calibrated: dict[str, dict[str, float]] | None = None,
 ) -> tuple[Comparison, Verdict]:
-    """Compare a batch with the reference and apply the dataset's drift policy.
-
-    Thresholds per feature: the config's feature override, else the reference's calibrated KL
-    thresholds (if it was built with ``calibration``), else the dataset's.
-    """
-    comparison = compare(reference, current, alpha=settings.alpha, correction=settings.correction)
-    calibrated = calibrated or {}
-    per_feature = {}
-    for name in reference.features:
-        limits = settings.thresholds_for(name)
-        overridden = name in settings.feature and settings.feature[name].thresholds is not None
-        if name in calibrated and not overridden:
-            limits = limits.model_copy(update=calibrated[name])
-        per_feature[name] = _thresholds(limits)
-    return comparison, evaluate(comparison, _thresholds(settings.thresholds), per_feature)
+    """Compare a batch with the reference and apply the dataset's drift policy, each feature
+    judged by `DatasetOptions.thresholds_for` (with the reference's calibrated thresholds)."""
+    comparison = compare(reference, current, alpha=options.alpha, correction=options.correction)
+    per_feature = {name: options.thresholds_for(name, calibrated) for name in reference.features}
+    return comparison, evaluate(comparison, options.thresholds, per_feature)
 
 
 def record_run(
@@ -222,7 +242,7 @@ def record_run(
     comparison: Comparison,
     verdict: Verdict,
     current: Profile,
-    settings: DatasetSettings,
+    options: DatasetOptions,
     started_at: datetime,
     flow_run_id: str | None = None,
     on_duplicate: Literal["replace", "skip", "new"] = "replace",
@@ -231,44 +251,43 @@ def record_run(
     """Persist a checked batch in one transaction: the run, every feature result, the alert
     changes and one pending notification per target if any alert changed state; or nothing.
 
-    With ``reports_dir`` the run's HTML report is written inside the transaction too, so the
-    report shows the alerts this run changed and the notification can link to it. A report
-    that fails to render is logged and skipped: it must never cost the run its data.
+    Alerts are decided on the readings of the newest batches in batch time, this one among
+    them wherever its batch time puts it (see `driftmon.alerts`). With ``reports_dir`` the
+    run's HTML report is written inside the transaction too, so the report shows the alerts
+    this run changed and the notification can link to it. A report that fails to render is
+    logged and skipped: it must never cost the run its data.
     """
-    targets = notification_targets(settings)
+    targets = notification_targets(options)
     with store.session_scope(engine) as session:
         run = store.save_run(
             session,
             dataset=dataset,
             batch_key=plan.batch_key,
+            batch_time=plan.batch_time,
             reference_id=reference.id,
             comparison=comparison,
             statuses=verdict.statuses,
             verdict=verdict.overall,
             n_rows=comparison.n_rows,
             source=plan.description,
-            settings=_check_settings(settings),
+            settings=options.check_record(),
             flow_run_id=flow_run_id,
             driftmon_version=driftmon.__version__,
             started_at=started_at,
             on_duplicate=on_duplicate,
             current=current,
-            findings=[f.to_dict() for f in verdict.findings],
+            readings=verdict.readings,
         )
         changes: list[AlertChange] = []
         if not run.skipped:
-            changes = update_alerts(
-                store.active_alerts(session, dataset),
-                verdict.findings,
-                verdict.observed,
-                resolve_after=settings.resolve_after,
-            )
+            changes = _decide_alerts(session, dataset, options.resolve_after)
             changes = store.apply_alert_changes(session, dataset, run.id, changes)
         report_path = _write_report(session, run.id, reports_dir) if reports_dir else None
         result = build_check_result(
             run_id=run.id,
             dataset=dataset,
             batch_key=run.batch_key,
+            batch_time=run.batch_time,
             source=plan.description,
             reference_version=reference.version,
             comparison=comparison,
@@ -280,6 +299,7 @@ def record_run(
         )
         message = compose_message(
             dataset=dataset,
+            batch_label=plan.label,
             batch_key=run.batch_key,
             run_id=run.id,
             changes=changes,
@@ -290,6 +310,7 @@ def record_run(
             payload = {
                 "title": message.title,
                 "body": message.body,
+                "markdown": message.markdown,
                 "level": message.level,
                 "data": message.data,
             }
@@ -307,6 +328,18 @@ def record_run(
                     payload=payload,
                 )
     return result
+
+
+def _decide_alerts(session: Any, dataset: str, resolve_after: int) -> list[AlertChange]:
+    """The dataset's alert changes, from enough of its newest runs' readings that every key
+    that matters has ``resolve_after`` observations (or there are no older runs)."""
+    active = store.active_alerts(session, dataset)
+    limit = max(16, 8 * resolve_after)
+    while True:
+        history = store.recent_readings(session, dataset, limit)
+        if len(history) < limit or has_full_windows(active, history, resolve_after):
+            return decide_alerts(active, history, resolve_after=resolve_after)
+        limit *= 4
 
 
 def _write_report(session: Any, run_id: int, reports_dir: str) -> str | None:
@@ -328,16 +361,16 @@ class DeliveryReport:
     errors: tuple[str, ...] = ()
 
 
-def notification_targets(settings: DatasetSettings) -> list[notify.Target]:
-    """The dataset's configured targets plus those in ``DRIFTMON_NOTIFY``."""
-    return notify.parse_targets([*settings.notify, *notify.targets_from_env()])
+def notification_targets(options: DatasetOptions) -> list[notify.Target]:
+    """The dataset's notification targets (configured, then ``DRIFTMON_NOTIFY``'s)."""
+    return notify.parse_targets(list(options.notify))
 
 
 def deliver_dataset_notifications(
-    engine: Engine, dataset: str, settings: DatasetSettings
+    engine: Engine, dataset: str, options: DatasetOptions
 ) -> DeliveryReport:
     """Deliver the dataset's due notifications to its configured targets."""
-    return deliver_notifications(engine, notification_targets(settings), dataset=dataset)
+    return deliver_notifications(engine, notification_targets(options), dataset=dataset)
 
 
 def deliver_notifications(
@@ -366,7 +399,13 @@ def deliver_notifications(
             if not store.claim_notification(session, item.id):
                 continue
         payload = item.payload
-        message = Message(payload["title"], payload["body"], payload["level"], payload["data"])
+        message = Message(
+            payload["title"],
+            payload["body"],
+            payload["level"],
+            payload["data"],
+            payload.get("markdown"),
+        )
         try:
             notify.send(target, message, attempts=attempts)
         except NotificationError as error:
@@ -388,11 +427,24 @@ def now() -> datetime:
 # --------------------------------------------------------------------------------------------
 
 
-def _plan(source: sources.Source, batch_key: str | None) -> BatchPlan:
-    return BatchPlan(source, batch_key or sources.batch_key(source), sources.describe(source))
+def _plan(source: sources.Source, batch_key: str | None, batch_time: datetime | None) -> BatchPlan:
+    description = sources.describe(source)
+    if batch_key:
+        label = batch_key
+    elif isinstance(source, sources.FileSource):
+        label = source.path.name
+    else:
+        label = description
+    return BatchPlan(
+        source=source,
+        batch_key=batch_key or sources.batch_key(source),
+        description=description,
+        batch_time=batch_time or sources.batch_time(source),
+        label=label,
+    )
 
 
-def check_reference_source(source_spec: str, settings: DatasetSettings) -> list[sources.FileSource]:
+def check_reference_source(source_spec: str, options: DatasetOptions) -> list[sources.FileSource]:
     """Resolve reference files and check that every column the config names exists.
 
     Cheap (file names and headers only), so the CLI runs it before Prefect starts: a typo in
@@ -401,9 +453,9 @@ def check_reference_source(source_spec: str, settings: DatasetSettings) -> list[
     files = sources.parse_source(source_spec)
     available = sources.column_names(files[0])
     named = {
-        "features": list(settings.features or []),
-        "exclude": list(settings.exclude),
-        "feature": list(settings.feature),
+        "features": list(options.features or []),
+        "exclude": list(options.exclude),
+        "feature": list(options.feature),
     }
     absent = {key: [n for n in names if n not in available] for key, names in named.items()}
     problems = [
@@ -423,30 +475,6 @@ def _type_hints(specs: dict[str, BinSpec]) -> dict[str, Sequence[str]]:
     return {
         "numeric": [n for n, s in specs.items() if s.kind == NUMERIC],
         "categorical": [n for n, s in specs.items() if s.kind == CATEGORICAL],
-    }
-
-
-def _thresholds(settings: Any) -> Thresholds:
-    return Thresholds(**settings.model_dump())
-
-
-def _fit_settings(settings: DatasetSettings) -> dict[str, Any]:
-    return {
-        "n_bins": settings.n_bins,
-        "max_categories": settings.max_categories,
-        "features": settings.features,
-        "exclude": settings.exclude,
-        "feature": {n: f.model_dump(exclude_none=True) for n, f in settings.feature.items()},
-        "reference_sample_rows": settings.reference_sample_rows,
-    }
-
-
-def _check_settings(settings: DatasetSettings) -> dict[str, Any]:
-    return {
-        "alpha": settings.alpha,
-        "correction": settings.correction,
-        "thresholds": settings.thresholds.model_dump(),
-        "chunk_rows": settings.chunk_rows,
     }
 
 

@@ -1,26 +1,33 @@
-"""Drift policy: turn a comparison into findings and statuses a person can act on.
+"""Drift policy: turn a comparison into readings, findings and statuses a person can act on.
 
 A feature drifts only when an effect size clears its threshold **and** the change is
 significant after correction for the number of features checked: small batches then do not
 alarm on sampling noise, and huge batches do not alarm on negligible differences.
 
-Signals, each with its own thresholds and message:
+Every signal gives a *reading* for every feature it applies to in every batch: a *finding*
+when it fired (with a severity), else the clear reading with the figure that kept it quiet
+(which is what a resolved alert quotes). The signals:
 
 - ``kl``: smoothed ``D(reference || current)``, gated by the G-test's corrected p-value;
-- ``new_categories``: excess share of a categorical feature's values in the "other" slot
-  (categories the reference never saw), gated by a one-sided binomial test;
-- ``out_of_range``: excess share of a numeric feature's values outside the reference range;
+- ``category_share``: categorical features, the kept category whose share moved most, gated by
+  its own corrected two-proportion test (one category moving among hundreds barely moves KL);
+- ``new_categories``: share of a categorical feature's values in categories the reference
+  **never saw** (not its long tail: values it saw but did not keep), in excess of what it
+  expects to miss (the share of its values it saw once), gated by a one-sided binomial test;
+- ``out_of_range``: share of a numeric feature's values outside the reference range;
 - ``missing``: change (either way) of the missing-value share, gated by a binomial test;
 - ``schema``: a monitored column missing from the batch (critical) or arriving with another
   type (warning);
 - ``dataset``: at least ``min_drifted_features`` features drifted in one batch.
+
+Messages are plain text (no Markdown): they go to terminals, e-mails and web pages alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
@@ -28,13 +35,15 @@ from scipy import stats
 from driftmon.compare import Comparison, FeatureResult
 from driftmon.divergence import DEFAULT_ALPHA, adjust_p_values, kl_divergence
 from driftmon.errors import ConfigError
+from driftmon.formatting import format_p_value, format_share
 from driftmon.profile import Profile
 
 __all__ = [
+    "DEFAULT_THRESHOLDS",
     "SEVERITIES",
     "SIGNALS",
     "STATUSES",
-    "Finding",
+    "Reading",
     "Thresholds",
     "Verdict",
     "calibrate_kl_thresholds",
@@ -42,10 +51,19 @@ __all__ = [
     "feature_status",
 ]
 
-#: Statuses from least to most severe. ``empty``: no rows to judge.
-STATUSES = ("empty", "ok", "warning", "critical")
+#: Statuses from least to most severe. ``unmonitored``: the reference has no usable values of
+#: the feature; ``empty``: the batch had no rows of it to judge.
+STATUSES = ("unmonitored", "empty", "ok", "warning", "critical")
 SEVERITIES = ("warning", "critical")
-SIGNALS = ("kl", "new_categories", "out_of_range", "missing", "schema", "dataset")
+SIGNALS = (
+    "kl",
+    "category_share",
+    "new_categories",
+    "out_of_range",
+    "missing",
+    "schema",
+    "dataset",
+)
 Severity = Literal["warning", "critical"]
 
 
@@ -53,26 +71,48 @@ Severity = Literal["warning", "critical"]
 class Thresholds:
     """Thresholds of every signal, and the significance level of corrected p-values.
 
-    Defaults and the reason for each number are in ``driftmon.config.ThresholdSettings``.
-    Shares are fractions of rows (0.01 = 1%); ``missing_*`` is an absolute change of share.
-    ``unseen_min_count``: fewest unseen values that can raise the unseen signal; a lone value
-    beyond a continuous reference's extremes is likely (about ``2 n / n_reference``) and its
-    binomial p-value misleadingly small.
+    This is the one place that holds each default and its reason; the configuration file's
+    ``thresholds`` tables take their defaults from here.
+
+    - ``kl_warning`` / ``kl_critical`` (0.02 / 0.1 nats): 0.02 sits well above negligible
+      changes (a 0.02 sd mean shift gives ~0.0002) and below real ones (a 0.5 sd shift ~0.1, a
+      doubled variance ~0.08, a new category with 5% of rows ~0.05).
+    - ``significance`` (0.01): level of every corrected p-value; keeps healthy runs flagged
+      well under 1% of feature checks even for 50-row batches over many features.
+    - ``share_change_warning`` / ``share_change_critical`` (0.02 / 0.1): change of one kept
+      category's share of known values (2 / 10 percentage points). One category going from
+      0.5% to 3% of 200 moves KL by only ~0.01, below ``kl_warning``, but is a change people
+      act on; healthy sampling noise of a share is far below 2 points from 1,000 rows up, and
+      the test gate covers smaller batches.
+    - ``unseen_warning`` / ``unseen_critical`` (0.01 / 0.05): share of values the reference
+      never saw (categories it never met, values outside its range) in excess of what it
+      expects: 0 beyond a numeric range (about ``2 / n_reference`` happen by chance), and for
+      categories the share of its values it saw only once (the Good-Turing estimate of unseen
+      mass), so a feed with a long tail of rare values does not alarm on every new rare value.
+    - ``unseen_min_count`` (5): fewest never-seen values that can raise that signal: a single
+      value beyond a continuous reference's extremes happens by chance and proves nothing.
+    - ``missing_warning`` / ``missing_critical`` (0.05 / 0.2): absolute change of the missing
+      share, 5 / 20 percentage points.
+    - ``min_drifted_features`` (3): a batch with this many drifted features gets a
+      dataset-level critical finding: the source as a whole likely changed.
     """
 
     kl_warning: float = 0.02
     kl_critical: float = 0.1
     significance: float = 0.01
+    share_change_warning: float = 0.02
+    share_change_critical: float = 0.1
     unseen_warning: float = 0.01
     unseen_critical: float = 0.05
+    unseen_min_count: int = 5
     missing_warning: float = 0.05
     missing_critical: float = 0.2
-    unseen_min_count: int = 5
     min_drifted_features: int = 3
 
     def __post_init__(self) -> None:
         for low, high in (
             ("kl_warning", "kl_critical"),
+            ("share_change_warning", "share_change_critical"),
             ("unseen_warning", "unseen_critical"),
             ("missing_warning", "missing_critical"),
         ):
@@ -85,26 +125,43 @@ class Thresholds:
             raise ConfigError(
                 f"thresholds: significance must be in (0, 1), got `{self.significance}`"
             )
-        if self.min_drifted_features < 1:
-            raise ConfigError(
-                f"thresholds: min_drifted_features must be at least 1, got "
-                f"`{self.min_drifted_features}`"
-            )
+        for name in ("unseen_min_count", "min_drifted_features"):
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"thresholds: {name} must be at least 1, got `{getattr(self, name)}`"
+                )
+
+
+#: Every default threshold in one value (what the configuration file starts from).
+DEFAULT_THRESHOLDS = Thresholds()
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
-    """One signal that fired: where, how bad, the figure behind it, and a message to act on."""
+class Reading:
+    """What one signal said about one feature (None: the dataset) in one batch.
+
+    ``severity`` is set when the signal fired (a *finding*), None when the reading is clear;
+    ``value`` and ``threshold`` are the figure and the limit it was held against, and
+    ``message`` says it in a plain-text sentence either way.
+    """
 
     feature: str | None
     signal: str
-    severity: Severity
+    severity: Severity | None
     value: float | None
     threshold: float | None
     p_value: float | None
     message: str
 
-    def to_dict(self) -> dict[str, object]:
+    @property
+    def fired(self) -> bool:
+        return self.severity is not None
+
+    @property
+    def key(self) -> tuple[str | None, str]:
+        return (self.feature, self.signal)
+
+    def to_dict(self) -> dict[str, Any]:
         return {
             "feature": self.feature,
             "signal": self.signal,
@@ -115,26 +172,45 @@ class Finding:
             "message": self.message,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reading:
+        return cls(
+            feature=data.get("feature"),
+            signal=str(data["signal"]),
+            severity=data.get("severity"),
+            value=data.get("value"),
+            threshold=data.get("threshold"),
+            p_value=data.get("p_value"),
+            message=str(data.get("message", "")),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Per-feature statuses of one batch, the overall (worst) status, and every finding.
+    """Per-feature statuses of one batch, the overall (worst) status, and every reading.
 
     ``observed`` lists the features that had rows to judge: an alert on a feature that was not
-    observed (empty or missing) neither holds nor clears.
+    observed (empty, missing or not monitored) neither holds nor clears.
     """
 
     statuses: Mapping[str, str]
     overall: str
     drifted: tuple[str, ...] = ()
-    findings: tuple[Finding, ...] = ()
+    readings: tuple[Reading, ...] = ()
     observed: tuple[str, ...] = field(default=())
+
+    @property
+    def findings(self) -> tuple[Reading, ...]:
+        """The readings that fired, in signal order."""
+        return tuple(r for r in self.readings if r.fired)
 
 
 def feature_status(result: FeatureResult, thresholds: Thresholds) -> str:
     """Status from the KL signal alone: ``critical`` / ``warning`` when KL clears that
     threshold and the corrected G-test is significant."""
-    if result.status == "empty" or result.kl is None or result.p_value is None:
+    if not result.monitored:
+        return "unmonitored"
+    if not result.measured or result.kl is None or result.p_value is None:
         return "empty"
     if result.p_value >= thresholds.significance:
         return "ok"
@@ -147,89 +223,135 @@ def feature_status(result: FeatureResult, thresholds: Thresholds) -> str:
 
 def evaluate(
     comparison: Comparison,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
     per_feature: Mapping[str, Thresholds] | None = None,
 ) -> Verdict:
-    """Every finding of a comparison, per-feature statuses and the batch verdict.
+    """Every reading of a comparison, per-feature statuses and the batch verdict.
 
     ``per_feature`` overrides ``thresholds`` for the features it names. The share signals'
     p-values are corrected across features with the comparison's own correction method.
     """
     per_feature = per_feature or {}
-    results = [r for r in comparison.features if r.status == "compared"]
+    results = [r for r in comparison.features if r.measured]
     limits = [per_feature.get(r.name, thresholds) for r in results]
-    findings: list[Finding] = []
-    for result, limit in zip(results, limits, strict=True):
-        finding = _kl_finding(result, limit)
-        if finding:
-            findings.append(finding)
-    findings += _share_findings(results, limits, comparison.correction)
-    findings += _schema_findings(comparison, thresholds)
+    readings: list[Reading] = [
+        _kl_reading(result, limit) for result, limit in zip(results, limits, strict=True)
+    ]
+    readings += [
+        _share_change_reading(result, limit)
+        for result, limit in zip(results, limits, strict=True)
+        if result.max_share_change is not None
+    ]
+    readings += _share_readings(results, limits, comparison.correction)
+    readings += _schema_readings(comparison)
 
-    statuses = {r.name: "empty" for r in comparison.features}
+    statuses = {
+        r.name: ("unmonitored" if not r.monitored else "empty") for r in comparison.features
+    }
     for result in results:
         statuses[result.name] = "ok"
-    for finding in findings:
-        if finding.feature in statuses and STATUSES.index(finding.severity) > STATUSES.index(
-            statuses[finding.feature]
+    for reading in readings:
+        if (
+            reading.fired
+            and reading.feature in statuses
+            and _rank(reading.severity) > _rank(statuses[reading.feature])
         ):
-            statuses[finding.feature] = finding.severity
-    drifted = tuple(n for n, s in statuses.items() if s in SEVERITIES)
-    if len(drifted) >= thresholds.min_drifted_features:
-        findings.append(
-            Finding(
-                feature=None,
-                signal="dataset",
-                severity="critical",
-                value=float(len(drifted)),
-                threshold=float(thresholds.min_drifted_features),
-                p_value=None,
-                message=(
-                    f"{len(drifted)} of {len(comparison.features)} features drifted "
-                    f"({', '.join(drifted)}): check the source of this batch as a whole"
-                ),
-            )
+            statuses[reading.feature] = reading.severity  # type: ignore[assignment]
+    drifted = tuple(
+        sorted(
+            (n for n, s in statuses.items() if s in SEVERITIES),
+            key=lambda n: -_rank(statuses[n]),
         )
-    severities = list(statuses.values()) + [f.severity for f in findings]
-    overall = max(severities, key=STATUSES.index, default="empty")
-    return Verdict(statuses, overall, drifted, tuple(findings), tuple(r.name for r in results))
+    )
+    if results or comparison.schema.missing:
+        readings.append(_dataset_reading(drifted, len(comparison.features), thresholds))
+    severities = list(statuses.values()) + [r.severity for r in readings if r.fired]
+    overall = max(severities, key=_rank, default="empty")
+    return Verdict(statuses, overall, drifted, tuple(readings), tuple(r.name for r in results))
 
 
-def _kl_finding(result: FeatureResult, limit: Thresholds) -> Finding | None:
+def _rank(status: str | None) -> int:
+    return STATUSES.index(status) if status in STATUSES else -1
+
+
+def _kl_reading(result: FeatureResult, limit: Thresholds) -> Reading:
     status = feature_status(result, limit)
-    if status not in SEVERITIES:
-        return None
-    threshold = limit.kl_critical if status == "critical" else limit.kl_warning
-    top = ", ".join(
-        f"{b.label} {b.reference_share:.1%} → {b.current_share:.1%}" for b in result.top_bins[:2]
-    )
-    return Finding(
-        feature=result.name,
-        signal="kl",
-        severity=status,  # type: ignore[arg-type]
-        value=result.kl,
-        threshold=threshold,
-        p_value=result.p_value,
-        message=(
-            f"`{result.name}` distribution changed: KL {result.kl:.3f} ≥ {threshold:g} "
-            f"(p = {result.p_value:.1e}); most changed: {top}"
-        ),
+    p_text = format_p_value(result.p_value, sentence=True)
+    if status in SEVERITIES:
+        threshold = limit.kl_critical if status == "critical" else limit.kl_warning
+        top = ", ".join(
+            f"{b.label} {format_share(b.reference_share)} → {format_share(b.current_share)}"
+            for b in result.top_bins[:2]
+        )
+        message = (
+            f"{result.name} distribution changed: KL {result.kl:.3f} ≥ {threshold:g} "
+            f"({p_text}); most changed: {top}"
+        )
+        return Reading(result.name, "kl", status, result.kl, threshold, result.p_value, message)  # type: ignore[arg-type]
+    if result.kl >= limit.kl_warning:
+        message = (
+            f"KL {result.kl:.3f} ≥ {limit.kl_warning:g} but not significant "
+            f"({p_text} ≥ {limit.significance:g})"
+        )
+    else:
+        message = f"KL {result.kl:.3f} < {limit.kl_warning:g}"
+    return Reading(result.name, "kl", None, result.kl, limit.kl_warning, result.p_value, message)
+
+
+def _share_change_reading(result: FeatureResult, limit: Thresholds) -> Reading:
+    change = float(result.max_share_change)
+    size = abs(change)
+    category = result.max_share_change_category
+    before = float(result.max_share_change_reference or 0.0)
+    p_value = result.max_share_change_p_value
+    severity = _severity(size, limit.share_change_warning, limit.share_change_critical)
+    if severity and p_value is not None and p_value < limit.significance:
+        threshold = (
+            limit.share_change_critical if severity == "critical" else limit.share_change_warning
+        )
+        message = (
+            f"{result.name}: category {category} {'rose' if change > 0 else 'fell'} from "
+            f"{format_share(before)} to {format_share(before + change)} of known values "
+            f"({_points(size)} ≥ {_points(threshold)}, "
+            f"{format_p_value(p_value, sentence=True)})"
+        )
+        return Reading(result.name, "category_share", severity, change, threshold, p_value, message)
+    transition = f"{category} {format_share(before)} → {format_share(before + change)}"
+    if size < limit.share_change_warning:
+        message = (
+            f"largest category change {transition} "
+            f"({_points(size)} < {_points(limit.share_change_warning)})"
+        )
+    else:
+        message = (
+            f"largest category change {transition} not significant "
+            f"({format_p_value(p_value, sentence=True)})"
+        )
+    return Reading(
+        result.name, "category_share", None, change, limit.share_change_warning, p_value, message
     )
 
 
-def _share_findings(
+def _points(share: float) -> str:
+    """A change of share in percentage points, e.g. ``2.5 points``."""
+    return f"{round(share * 100, 1):g} points"
+
+
+def _share_readings(
     results: Sequence[FeatureResult], limits: Sequence[Thresholds], correction: str
-) -> list[Finding]:
-    """Excess unseen share (one-sided) and missing-share change (two-sided), vectorized.
+) -> list[Reading]:
+    """Never-seen share (one-sided) and missing-share change (two-sided), vectorized.
 
-    Under no drift a batch's count in a slot is binomial with the reference's share, smoothed
-    by a pseudo-count of one (a reference with no out-of-range values must not make one
-    out-of-range value impossible).
+    Under no drift a batch's count of never-seen values is binomial with the share the
+    reference expects (0 beyond a numeric range, the Good-Turing unseen mass for categories),
+    smoothed by a pseudo-count of one: a reference with no out-of-range values must not make
+    one out-of-range value impossible. Missing counts likewise with the reference's share.
     """
     if not results:
         return []
     n_ref = np.array([r.n_reference for r in results], dtype=np.float64)
     n_cur = np.array([r.n_current for r in results], dtype=np.float64)
+    known = np.array([r.unseen_share_current is not None for r in results])
     unseen_ref = np.array([r.unseen_share_reference or 0.0 for r in results])
     unseen_cur = np.array([r.unseen_share_current or 0.0 for r in results])
     missing_ref = np.array([r.missing_share_reference or 0.0 for r in results])
@@ -237,9 +359,12 @@ def _share_findings(
 
     unseen_p0 = (unseen_ref * n_ref + 1.0) / (n_ref + 2.0)
     unseen_count = np.rint(unseen_cur * n_cur)
-    unseen_p = adjust_p_values(
-        stats.binom.sf(unseen_count - 1, n_cur, unseen_p0), method=correction
-    )
+    unseen_p = np.ones(len(results))
+    if known.any():
+        unseen_p[known] = adjust_p_values(
+            stats.binom.sf(unseen_count[known] - 1, n_cur[known], unseen_p0[known]),
+            method=correction,
+        )
     missing_p0 = (missing_ref * n_ref + 1.0) / (n_ref + 2.0)
     missing_count = np.rint(missing_cur * n_cur)
     two_sided = 2 * np.minimum(
@@ -248,94 +373,112 @@ def _share_findings(
     )
     missing_p = adjust_p_values(np.minimum(two_sided, 1.0), method=correction)
 
-    findings = []
+    readings = []
     for i, (result, limit) in enumerate(zip(results, limits, strict=True)):
-        excess = unseen_cur[i] - unseen_ref[i]
-        severity = _severity(excess, limit.unseen_warning, limit.unseen_critical)
-        if (
-            severity
-            and unseen_p[i] < limit.significance
-            and unseen_count[i] >= limit.unseen_min_count
-        ):
-            findings.append(_unseen_finding(result, severity, excess, limit, unseen_p[i]))
-        change = missing_cur[i] - missing_ref[i]
-        severity = _severity(abs(change), limit.missing_warning, limit.missing_critical)
-        if severity and missing_p[i] < limit.significance:
-            threshold = limit.missing_critical if severity == "critical" else limit.missing_warning
-            findings.append(
-                Finding(
-                    feature=result.name,
-                    signal="missing",
-                    severity=severity,
-                    value=float(change),
-                    threshold=threshold,
-                    p_value=float(missing_p[i]),
-                    message=(
-                        f"`{result.name}` missing values {'rose' if change > 0 else 'fell'} "
-                        f"from {missing_ref[i]:.1%} to {missing_cur[i]:.1%} of rows"
-                    ),
-                )
+        if known[i]:
+            readings.append(
+                _unseen_reading(result, limit, float(unseen_p[i]), int(unseen_count[i]))
             )
-    return findings
+        readings.append(_missing_reading(result, limit, float(missing_p[i])))
+    return readings
 
 
-def _unseen_finding(
-    result: FeatureResult, severity: Severity, excess: float, limit: Thresholds, p_value: float
-) -> Finding:
-    threshold = limit.unseen_critical if severity == "critical" else limit.unseen_warning
+def _unseen_reading(
+    result: FeatureResult, limit: Thresholds, p_value: float, count: int
+) -> Reading:
     share = result.unseen_share_current or 0.0
-    if result.kind == "categorical":
-        signal = "new_categories"
-        message = f"{share:.1%} of `{result.name}` values are in categories the reference never saw"
-        if result.top_unseen:
-            examples = ", ".join(f"`{name}`" for name in list(result.top_unseen)[:5])
-            message += f" (e.g. {examples})"
+    expected = result.unseen_share_reference or 0.0
+    excess = share - expected
+    severity = _severity(excess, limit.unseen_warning, limit.unseen_critical)
+    fired = severity and p_value < limit.significance and count >= limit.unseen_min_count
+    categorical = result.kind == "categorical"
+    signal = "new_categories" if categorical else "out_of_range"
+    if categorical:
+        what = "categories the reference never saw"
+        expectation = f" (expected about {format_share(expected)})" if expected else ""
     else:
-        signal = "out_of_range"
-        message = f"{share:.1%} of `{result.name}` values lie outside the reference range"
-        if result.reference_range is not None:
-            low, high = result.reference_range
-            message += f" [{low:.4g}, {high:.4g}]"
-    return Finding(
-        feature=result.name,
-        signal=signal,
-        severity=severity,
-        value=float(excess),
-        threshold=threshold,
-        p_value=float(p_value),
-        message=message,
-    )
+        low, high = result.reference_range or (float("nan"), float("nan"))
+        what = f"outside the reference range [{low:.4g}, {high:.4g}]"
+        expectation = ""
+    if fired:
+        threshold = limit.unseen_critical if severity == "critical" else limit.unseen_warning
+        message = f"{result.name}: {format_share(share)} of values are {what}{expectation}"
+        if categorical and result.top_unseen:
+            message += ", e.g. " + ", ".join(list(result.top_unseen)[:5])
+        return Reading(result.name, signal, severity, excess, threshold, p_value, message)
+    message = f"{format_share(share)} of values are {what}{expectation}"
+    return Reading(result.name, signal, None, excess, limit.unseen_warning, p_value, message)
 
 
-def _schema_findings(comparison: Comparison, thresholds: Thresholds) -> list[Finding]:
-    findings = [
-        Finding(
-            feature=name,
-            signal="schema",
-            severity="critical",
-            value=None,
-            threshold=None,
-            p_value=None,
-            message=f"monitored column `{name}` is missing from the batch",
+def _missing_reading(result: FeatureResult, limit: Thresholds, p_value: float) -> Reading:
+    before = result.missing_share_reference or 0.0
+    after = result.missing_share_current or 0.0
+    change = after - before
+    severity = _severity(abs(change), limit.missing_warning, limit.missing_critical)
+    if severity and p_value < limit.significance:
+        threshold = limit.missing_critical if severity == "critical" else limit.missing_warning
+        message = (
+            f"{result.name}: missing values {'rose' if change > 0 else 'fell'} from "
+            f"{format_share(before)} to {format_share(after)} of rows"
+        )
+        return Reading(result.name, "missing", severity, change, threshold, p_value, message)
+    message = f"missing values {format_share(before)} → {format_share(after)} of rows"
+    return Reading(result.name, "missing", None, change, limit.missing_warning, p_value, message)
+
+
+def _schema_readings(comparison: Comparison) -> list[Reading]:
+    """A finding per missing or retyped monitored column, a clear reading per other one."""
+    retyped = {change.name: change for change in comparison.schema.retyped}
+    readings = [
+        Reading(
+            name,
+            "schema",
+            "critical",
+            None,
+            None,
+            None,
+            f"monitored column {name} is missing from the batch",
         )
         for name in comparison.schema.missing
     ]
-    findings += [
-        Finding(
-            feature=change.name,
-            signal="schema",
-            severity="warning",
-            value=None,
-            threshold=None,
-            p_value=None,
-            message=(
-                f"column `{change.name}` arrived as {change.current_type}, the reference had "
-                f"{change.reference_type}: values that do not parse count as missing"
-            ),
+    for result in comparison.features:
+        if not result.monitored:
+            continue
+        change = retyped.get(result.name)
+        if change is not None:
+            readings.append(
+                Reading(
+                    result.name,
+                    "schema",
+                    "warning",
+                    None,
+                    None,
+                    None,
+                    f"column {change.name} arrived as {change.current_type}, the reference had "
+                    f"{change.reference_type}: values that do not parse count as missing",
+                )
+            )
+        else:
+            readings.append(
+                Reading(result.name, "schema", None, None, None, None, "column present, same type")
+            )
+    return readings
+
+
+def _dataset_reading(drifted: Sequence[str], n_features: int, limit: Thresholds) -> Reading:
+    count = len(drifted)
+    if count >= limit.min_drifted_features:
+        message = (
+            f"{count} of {n_features} features drifted ({', '.join(drifted)}): check the "
+            "source of this batch as a whole"
         )
-        for change in comparison.schema.retyped
-    ]
-    return findings
+        severity: Severity | None = "critical"
+    else:
+        message = f"{count} of {n_features} features drifted (< {limit.min_drifted_features})"
+        severity = None
+    return Reading(
+        None, "dataset", severity, float(count), float(limit.min_drifted_features), None, message
+    )
 
 
 def _severity(value: float, warning: float, critical: float) -> Severity | None:
@@ -351,7 +494,7 @@ def calibrate_kl_thresholds(
     batches: Sequence[Profile],
     *,
     quantile: float = 0.99,
-    base: Thresholds = Thresholds(),
+    base: Thresholds = DEFAULT_THRESHOLDS,
     alpha: float = DEFAULT_ALPHA,
 ) -> dict[str, dict[str, float]]:
     """Per-feature KL thresholds from batches resampled out of the reference itself.

@@ -11,7 +11,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,11 +30,13 @@ from driftmon.bins import (
     fit_bins,
 )
 from driftmon.errors import ConfigError, InputDataError, SchemaError
+from driftmon.vocabulary import DEFAULT_VOCABULARY_CAP, Vocabulary, VocabularyBuilder
 
 __all__ = ["FeatureProfile", "Profile", "fit_specs", "profile_chunks", "profile_frame"]
 
 #: Quantiles reported in numeric summaries (estimated from the histogram, so they merge).
 SUMMARY_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
 #: Below this many cells (rows x features) threads cost more than they save.
 _PARALLEL_MIN_CELLS = 2_000_000
 
@@ -66,14 +68,38 @@ class FeatureProfile:
         return int(self.tally.counts[self.spec.missing_slot])
 
     @property
-    def n_unseen(self) -> int:
-        """Values outside the reference's range (numeric) or in the "other" slot (categorical)."""
+    def n_values(self) -> int:
+        """Rows with a value (not missing)."""
+        return self.n_rows - self.n_missing
+
+    @property
+    def usable(self) -> bool:
+        """Whether a reference with these counts has a distribution to compare with: at
+        least two values. A feature that is all missing, or a reference of one row, is not
+        monitored."""
+        return self.n_values >= 2
+
+    @property
+    def n_other(self) -> int | None:
+        """Values in the "other" slot of a categorical feature (long tail and never seen)."""
         if self.spec.kind == NUMERIC:
-            return self.tally.n_below + self.tally.n_above
+            return None
         return int(self.tally.counts[self.spec.other_slot])
 
+    @property
+    def n_unseen(self) -> int | None:
+        """Values the reference never saw: outside its range (numeric), or categories it never
+        met (categorical; None when the spec does not know what the reference saw)."""
+        if self.spec.kind == NUMERIC:
+            return self.tally.n_below + self.tally.n_above
+        return self.tally.n_unseen
+
     def summary(self) -> dict[str, Any]:
-        """Cheap descriptive statistics: moments and quantiles, or the top categories."""
+        """Cheap descriptive statistics: moments and quantiles, or the top categories.
+
+        Every figure is finite or None: values near the float limits give a finite mean, and a
+        standard deviation of None when their spread cannot be squared in a float.
+        """
         if self.spec.kind == CATEGORICAL:
             order = np.argsort(-self.counts[: len(self.spec.categories)], kind="stable")
             top = [
@@ -85,7 +111,7 @@ class FeatureProfile:
         n = self.tally.n_finite
         return {
             "mean": self.tally.mean if n else None,
-            "std": math.sqrt(self.tally.m2 / (n - 1)) if n > 1 else None,
+            "std": _std(self.tally.m2, n),
             "min": self.tally.minimum if n else None,
             "max": self.tally.maximum if n else None,
             "quantiles": dict(zip(SUMMARY_QUANTILES, self._histogram_quantiles(), strict=True)),
@@ -124,27 +150,32 @@ class FeatureProfile:
             "n_above": tally.n_above,
             "n_finite": tally.n_finite,
             "mean": tally.mean,
-            "m2": tally.m2,
+            "m2": tally.m2 if math.isfinite(tally.m2) else None,
             "minimum": tally.minimum if math.isfinite(tally.minimum) else None,
             "maximum": tally.maximum if math.isfinite(tally.maximum) else None,
             "unseen": dict(tally.unseen),
             "observed_type": tally.observed_type,
+            "n_unseen": tally.n_unseen,
+            "tail": dict(tally.tail),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureProfile:
-        minimum, maximum = data.get("minimum"), data.get("maximum")
+        minimum, maximum, m2 = data.get("minimum"), data.get("maximum"), data.get("m2", 0.0)
+        n_unseen = data.get("n_unseen")
         tally = ColumnCounts(
             counts=np.asarray(data["counts"], dtype=np.int64),
             n_below=int(data.get("n_below", 0)),
             n_above=int(data.get("n_above", 0)),
             n_finite=int(data.get("n_finite", 0)),
             mean=float(data.get("mean", 0.0)),
-            m2=float(data.get("m2", 0.0)),
+            m2=math.inf if m2 is None else float(m2),
             minimum=math.inf if minimum is None else float(minimum),
             maximum=-math.inf if maximum is None else float(maximum),
             unseen={str(k): int(v) for k, v in data.get("unseen", {}).items()},
             observed_type=data.get("observed_type"),
+            n_unseen=None if n_unseen is None else int(n_unseen),
+            tail={str(k): int(v) for k, v in data.get("tail", {}).items()},
         )
         return cls(BinSpec.from_dict(data["spec"]), tally)
 
@@ -199,6 +230,18 @@ class Profile:
             columns=tuple(data.get("columns", ())),
         )
 
+    def with_vocabularies(self, vocabularies: Mapping[str, Vocabulary]) -> Profile:
+        """This profile with each named categorical feature's spec knowing what it saw."""
+        features = {
+            name: (
+                FeatureProfile(replace(f.spec, seen=vocabularies[name]), f.tally)
+                if name in vocabularies
+                else f
+            )
+            for name, f in self.features.items()
+        }
+        return Profile(features, self.n_rows, self.columns)
+
     @classmethod
     def empty(cls, specs: Mapping[str, BinSpec]) -> Profile:
         """The profile of zero rows: the identity of `+`."""
@@ -217,12 +260,14 @@ def fit_specs(
     kinds: Mapping[str, str] | None = None,
     n_bins: int | Mapping[str, int] = DEFAULT_N_BINS,
     max_categories: int | Mapping[str, int] = DEFAULT_MAX_CATEGORIES,
+    vocabulary_cap: int = DEFAULT_VOCABULARY_CAP,
 ) -> dict[str, BinSpec]:
     """Fit bins for every feature column of a reference frame.
 
     ``features`` selects columns (default: all), ``exclude`` drops some; ``kinds`` overrides the
     inferred kind per column; ``n_bins`` and ``max_categories`` take one value for all or a
-    mapping of per-feature values (features not in the mapping get the default).
+    mapping of per-feature values (features not in the mapping get the default). Categorical
+    specs remember every category of the frame (see `fit_bins`).
     """
     frame = _string_columns(frame)
     selected = _select_columns(frame.columns, features, exclude)
@@ -237,23 +282,32 @@ def fit_specs(
             kind=kinds.get(name),  # type: ignore[arg-type]
             n_bins=_per_feature(n_bins, name, DEFAULT_N_BINS),
             max_categories=_per_feature(max_categories, name, DEFAULT_MAX_CATEGORIES),
+            vocabulary_cap=vocabulary_cap,
         )
         for name in selected
     }
 
 
-def profile_frame(frame: pd.DataFrame, specs: Mapping[str, BinSpec]) -> Profile:
+def profile_frame(
+    frame: pd.DataFrame,
+    specs: Mapping[str, BinSpec],
+    *,
+    collect: Mapping[str, VocabularyBuilder] | None = None,
+) -> Profile:
     """Count one frame (a whole batch or one chunk of it) with fixed bins.
 
     Features whose column is absent are left out of the profile (the comparison reports them
     as missing). Large frames are counted column-parallel: the numeric kernel releases the GIL.
+    ``collect`` maps categorical features to builders fed every category seen (for a reference).
     """
     frame = _string_columns(frame)
     present = [name for name in specs if name in frame.columns]
     cells = len(frame) * max(len(present), 1)
+    collect = collect or {}
 
     def count(name: str) -> FeatureProfile:
-        return FeatureProfile(specs[name], count_values(specs[name], frame[name]))
+        counted = count_values(specs[name], frame[name], collect=collect.get(name))
+        return FeatureProfile(specs[name], counted)
 
     if cells >= _PARALLEL_MIN_CELLS and len(present) > 1:
         with ThreadPoolExecutor(max_workers=min(len(present), os.cpu_count() or 1)) as pool:
@@ -269,16 +323,19 @@ def profile_chunks(
     specs: Mapping[str, BinSpec],
     *,
     columns: Sequence[str] | None = None,
+    collect: Mapping[str, VocabularyBuilder] | None = None,
 ) -> Profile:
     """Profile a stream of chunks: count each with `profile_frame` and add the profiles.
 
     ``columns`` (all columns of the source, monitored or not) replaces the chunk's own column
-    list, so a comparison can report new columns that were never read.
+    list, so a comparison can report new columns that were never read. ``collect`` as in
+    `profile_frame`.
     """
     total = Profile.empty(specs)
     seen_any = False
     for chunk in chunks:
-        total = (total + profile_frame(chunk, specs)) if seen_any else profile_frame(chunk, specs)
+        counted = profile_frame(chunk, specs, collect=collect)
+        total = (total + counted) if seen_any else counted
         seen_any = True
     if not seen_any:
         total = Profile(total.features, 0, ())
@@ -288,10 +345,19 @@ def profile_chunks(
 
 
 def _string_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Feature names are strings everywhere (JSON, the database): rename 0 to "0"."""
-    if all(isinstance(c, str) for c in frame.columns):
-        return frame
-    return frame.rename(columns=str)
+    """Feature names are strings everywhere (JSON, the database): rename 0 to "0".
+
+    Names must be unique (after that renaming), or a name would stand for two columns.
+    """
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)
+    if not frame.columns.is_unique:
+        repeated = frame.columns[frame.columns.duplicated()].unique().tolist()
+        raise SchemaError(
+            f"column name(s) {', '.join(f'`{name}`' for name in repeated)} appear more than "
+            "once in the data; rename the columns so that each name is unique"
+        )
+    return frame
 
 
 def _select_columns(
@@ -308,6 +374,12 @@ def _select_columns(
             f"available columns: {', '.join(available)}"
         )
     return [f for f in features if f not in excluded]
+
+
+def _std(m2: float, n: int) -> float | None:
+    if n < 2 or not math.isfinite(m2):
+        return None
+    return math.sqrt(m2 / (n - 1))
 
 
 def _per_feature(value: int | Mapping[str, int], name: str, default: int) -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from driftmon.alerts import AlertChange
-from driftmon.compare import Comparison
+from driftmon.compare import Comparison, FeatureResult
+from driftmon.formatting import markdown_code, markdown_text
 from driftmon.policy import STATUSES, Verdict
 
 __all__ = ["BatchFailure", "CheckResult", "FeatureRow", "build_check_result"]
@@ -15,26 +17,20 @@ __all__ = ["BatchFailure", "CheckResult", "FeatureRow", "build_check_result"]
 
 @dataclass(frozen=True, slots=True)
 class FeatureRow:
-    """One feature's headline figures and status, as shown in tables and JSON."""
+    """One feature's result and the policy's status for it, as shown in tables and JSON."""
 
-    name: str
-    kind: str
+    result: FeatureResult
     status: str
-    kl: float | None
-    kl_reverse: float | None
-    js: float | None
-    psi: float | None
-    p_value: float | None
-    expected_kl_no_drift: float | None
-    n_current: int
-    missing_share_reference: float | None
-    missing_share_current: float | None
-    unseen_share_reference: float | None
-    unseen_share_current: float | None
-    top_bins: tuple[dict[str, Any], ...] = ()
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "top_bins", tuple(self.top_bins))
+    @property
+    def name(self) -> str:
+        return self.result.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The feature object of `driftmon check --json`: name, kind, status, then every
+        measure and detail of the result."""
+        data = self.result.to_dict()
+        return {"name": data.pop("name"), "kind": data.pop("kind"), "status": self.status, **data}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +44,7 @@ class CheckResult:
     run_id: int
     dataset: str
     batch_key: str
+    batch_time: datetime | None
     source: str
     n_rows: int
     reference_version: int
@@ -72,12 +69,13 @@ class CheckResult:
             "run_id": self.run_id,
             "dataset": self.dataset,
             "batch_key": self.batch_key,
+            "batch_time": self.batch_time.isoformat() if self.batch_time else None,
             "source": self.source,
             "n_rows": self.n_rows,
             "reference_version": self.reference_version,
             "verdict": self.verdict,
             "drifted": list(self.drifted),
-            "features": [{**asdict(f), "top_bins": list(f.top_bins)} for f in self.features],
+            "features": [f.to_dict() for f in self.features],
             "schema": self.schema,
             "findings": list(self.findings),
             "alerts": list(self.alerts),
@@ -87,17 +85,28 @@ class CheckResult:
             "notifications": dict(self.notifications),
         }
 
+    def markdown_summary(self) -> str:
+        """One Markdown line for Prefect artifacts, every name escaped so it shows as written."""
+        drifted = ", ".join(f"`{markdown_code(name)}`" for name in self.drifted) or "none"
+        text = (
+            f"**{markdown_text(self.dataset)}** batch `{markdown_code(self.batch_key)}`: verdict "
+            f"**{self.verdict}**, {self.n_rows:,} rows, drifted: {drifted}"
+        )
+        if self.report_path:
+            text += f". Report: `{markdown_code(self.report_path)}`"
+        return text
+
     def drift_table(self) -> list[dict[str, Any]]:
         """A short table (one row per feature) for Prefect artifacts and logs."""
         return [
             {
                 "feature": f.name,
                 "status": f.status,
-                "kl": _round(f.kl),
-                "js": _round(f.js),
-                "psi": _round(f.psi),
-                "p_value": _round(f.p_value),
-                "rows": f.n_current,
+                "kl": _round(f.result.kl),
+                "js": _round(f.result.js),
+                "psi": _round(f.result.psi),
+                "p_value": _round(f.result.p_value),
+                "rows": f.result.n_current,
             }
             for f in self.features
         ]
@@ -123,6 +132,7 @@ def build_check_result(
     run_id: int,
     dataset: str,
     batch_key: str,
+    batch_time: datetime | None,
     source: str,
     reference_version: int,
     comparison: Comparison,
@@ -132,21 +142,16 @@ def build_check_result(
     replaced: bool = False,
     skipped: bool = False,
 ) -> CheckResult:
-    copied = [name for name in FeatureRow.__dataclass_fields__ if name != "status"]
-    rows = []
-    for result in comparison.features:
-        measured = result.to_dict()
-        rows.append(
-            FeatureRow(
-                status=verdict.statuses.get(result.name, "empty"),
-                **{name: measured[name] for name in copied},
-            )
-        )
-    rows.sort(key=lambda f: (-STATUSES.index(f.status), -(f.kl or 0.0), f.name))
+    rows = [
+        FeatureRow(result, verdict.statuses.get(result.name, "empty"))
+        for result in comparison.features
+    ]
+    rows.sort(key=lambda f: (-STATUSES.index(f.status), -(f.result.kl or 0.0), f.name))
     return CheckResult(
         run_id=run_id,
         dataset=dataset,
         batch_key=batch_key,
+        batch_time=batch_time,
         source=source,
         n_rows=comparison.n_rows,
         reference_version=reference_version,

@@ -14,6 +14,7 @@ which counts ~20x faster), never the values or their type.
 from __future__ import annotations
 
 import csv
+import errno
 import glob
 import gzip
 import hashlib
@@ -24,6 +25,7 @@ import re
 import stat
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -49,10 +51,13 @@ __all__ = [
     "Source",
     "SqlSource",
     "batch_key",
+    "batch_time",
+    "batch_time_from_path",
     "column_names",
     "describe",
     "iter_chunks",
     "iter_source_chunks",
+    "parse_batch_time",
     "parse_source",
     "resolve_files",
     "sample_rows",
@@ -77,6 +82,12 @@ _UNBALANCED_QUOTE_HINT = (
     'this usually means an unbalanced quote `"`: close it (values spanning lines are not '
     "supported in CSV; use Parquet for such text)"
 )
+_SPECIAL_FILES = {
+    stat.S_IFIFO: "named pipe (FIFO)",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+}
 _SECRET_URL_KEYS = {"password", "passwd", "pwd", "secret", "token", "access_token", "sslpassword"}
 
 
@@ -174,6 +185,8 @@ def resolve_files(spec: str | Path) -> list[Path]:
     if path.exists():
         _file_format(path)
         return [path]
+    if path.is_symlink():
+        _check_file(path)  # a symlink loop or a link to nothing: says which
     if any(char in text for char in "*?["):
         pattern = os.path.expanduser(text)
         matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
@@ -230,6 +243,98 @@ def batch_key(source: Source, *, content_hash: bool = False) -> str:
     raise _not_a_source(source)
 
 
+_DATE_IN_PATH = re.compile(
+    r"""(?<![0-9])
+    (?:
+        (?P<y1>\d{4})-(?P<m1>\d{2})-(?P<d1>\d{2})              # 2026-11-25
+        (?:[T_ ](?P<h1>\d{2})(?::?(?P<n1>\d{2})(?::?(?P<s1>\d{2}))?)?)?   # T13, T13:45, _134501
+      | (?P<y2>\d{4})(?P<m2>\d{2})(?P<d2>\d{2})                 # 20261125
+        (?:T?(?P<h2>\d{2})(?:(?P<n2>\d{2})(?P<s2>\d{2})?)?)?    # 20261125T13, 202611251345
+      | (?:year=)?(?P<y3>\d{4})/(?:month=)?(?P<m3>\d{2})/(?:day=)?(?P<d3>\d{2})(?=/)
+        (?:/(?:hour=)?(?P<h3>\d{2})(?=/))?                        # 2026/11/25/[13/], hive
+    )
+    (?![0-9])""",
+    re.VERBOSE,
+)
+
+
+def batch_time_from_path(path: str | Path) -> datetime | None:
+    """The date or date-time a batch's path names, as UTC; None when it names none.
+
+    Recognised anywhere in the path, the last (innermost) match winning: ``2026-11-25``,
+    ``2026-11-25T13``, ``2026-11-25T13:45[:10]``, ``2026-11-25_1345``, ``20261125``,
+    ``20261125T13``, ``202611251345``, and folders ``2026/11/25/`` (optionally ``/13/``) or
+    ``year=2026/month=11/day=25/``. Impossible dates (``2026-13-45``) are not dates.
+
+    Examples
+    --------
+    >>> batch_time_from_path("incoming/orders_2026-11-25.csv").isoformat()
+    '2026-11-25T00:00:00+00:00'
+    >>> batch_time_from_path("feeds/2026/11/25/part-0.parquet").isoformat()
+    '2026-11-25T00:00:00+00:00'
+    >>> batch_time_from_path("dump_20261125T13.csv.gz").isoformat()
+    '2026-11-25T13:00:00+00:00'
+    >>> batch_time_from_path("batch_07.csv") is None
+    True
+    """
+    found = None
+    for match in _DATE_IN_PATH.finditer(str(path).replace("\\", "/")):
+        parts = match.groupdict()
+        for group in "123":
+            if parts[f"y{group}"] is None:
+                continue
+            try:
+                found = datetime(
+                    int(parts[f"y{group}"]),
+                    int(parts[f"m{group}"]),
+                    int(parts[f"d{group}"]),
+                    int(parts.get(f"h{group}") or 0),
+                    int(parts.get(f"n{group}") or 0),
+                    int(parts.get(f"s{group}") or 0),
+                    tzinfo=UTC,
+                )
+            except ValueError:
+                pass
+    return found
+
+
+def parse_batch_time(text: str) -> datetime:
+    """An ISO 8601 date or date-time given by a person (``--batch-time``), as aware UTC.
+
+    A time without a zone is taken as UTC.
+
+    Raises
+    ------
+    ConfigError
+        The text is not an ISO 8601 date or date-time.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"batch time `{text}` is not an ISO 8601 date or date-time; write e.g. "
+            "`2026-11-25` or `2026-11-25T13:00:00+01:00`"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def batch_time(source: Source) -> datetime:
+    """When a batch's data was produced, as far as the source tells.
+
+    A file: the date or date-time in its path (`batch_time_from_path`), else its modification
+    time. A query or a frame: now (pass an explicit batch time for them).
+    """
+    if isinstance(source, FileSource):
+        named = batch_time_from_path(source.path)
+        if named is not None:
+            return named
+        info = _check_file(source.path, allow_empty=True)
+        return datetime.fromtimestamp(info.st_mtime, UTC)
+    return datetime.now(UTC)
+
+
 def describe(source: Source) -> str:
     """A one-line human description for messages and reports; never shows a password.
 
@@ -254,7 +359,7 @@ def column_names(source: Source) -> list[str]:
         path = source.path
         _check_file(path)
         if _file_format(path) == "parquet":
-            return _parquet_columns(_open_parquet(path))
+            return _parquet_columns(_open_parquet(path), path)
         return _csv_head(path)[0]
     if isinstance(source, SqlSource):
         return _sql_columns(source)
@@ -525,13 +630,28 @@ def _check_file(path: Path, *, allow_empty: bool = False) -> os.stat_result:
     try:
         info = path.stat()
     except FileNotFoundError as exc:
+        if path.is_symlink():
+            raise SourceError(
+                f"`{path}` is a symbolic link to `{os.readlink(path)}`, which does not exist; "
+                "fix or remove the link"
+            ) from exc
         raise SourceError(
             f"`{path}` does not exist; check the path (relative paths start at `{Path.cwd()}`)"
         ) from exc
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SourceError(
+                f"`{path}` is a symbolic link that loops back on itself; point it at a file"
+            ) from exc
         raise SourceError(f"`{path}` cannot be accessed: {exc.strerror or exc}") from exc
     if stat.S_ISDIR(info.st_mode):
         raise SourceError(f"`{path}` is a folder; read it with `resolve_files` / `parse_source`")
+    if not stat.S_ISREG(info.st_mode):
+        kind = _SPECIAL_FILES.get(stat.S_IFMT(info.st_mode), "special file")
+        raise SourceError(
+            f"`{path}` is a {kind}, not a regular file; driftmon reads data files "
+            "(write the data to a file first)"
+        )
     if not os.access(path, os.R_OK):
         raise SourceError(
             f"`{path}` cannot be read: permission denied; grant read permission "
@@ -567,13 +687,26 @@ def _open_parquet(path: Path, read_dictionary: Sequence[str] = ()) -> pq.Parquet
         ) from exc
 
 
-def _parquet_columns(parquet: pq.ParquetFile) -> list[str]:
-    """Column names without the columns pandas stored its index in."""
+def _parquet_columns(parquet: pq.ParquetFile, path: Path) -> list[str]:
+    """Column names without the columns pandas stored its index in; unique."""
     schema = parquet.schema_arrow
     index_columns = {
         c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)
     }
-    return [name for name in schema.names if name not in index_columns]
+    names = [name for name in schema.names if name not in index_columns]
+    return _unique_columns(names, f"Parquet file `{path}`")
+
+
+def _unique_columns(names: list[str], where: str) -> list[str]:
+    """The names, if no two are the same: a repeated name would stand for two columns."""
+    seen: set[str] = set()
+    repeated = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    if repeated:
+        raise SourceError(
+            f"{where} has more than one column named {_quoted(list(dict.fromkeys(repeated)))}; "
+            "rename the columns so that each name is unique"
+        )
+    return names
 
 
 def _read_parquet(
@@ -581,7 +714,7 @@ def _read_parquet(
 ) -> Iterator[_Chunk]:
     parquet = _open_parquet(path)
     schema = parquet.schema_arrow
-    selected = _select_columns(_parquet_columns(parquet), requested, f"Parquet file `{path}`")
+    selected = _select_columns(_parquet_columns(parquet, path), requested, f"Parquet file `{path}`")
     # Dictionary-decoding string columns straight from the file keeps them as small integer
     # codes plus a few distinct values: the cheapest form to count.
     as_dictionary = [
@@ -592,7 +725,7 @@ def _read_parquet(
     if as_dictionary:
         parquet = _open_parquet(path, as_dictionary)
     total = parquet.metadata.num_rows
-    read_columns = selected or _parquet_columns(parquet)[:1]
+    read_columns = selected or _parquet_columns(parquet, path)[:1]
     done = 0
     try:
         for batch in parquet.iter_batches(batch_size=chunk_rows, columns=read_columns):
@@ -636,7 +769,9 @@ def _csv_head(path: Path) -> tuple[list[str], float]:
     if not sample.strip():
         raise SourceError(f"CSV file `{path}` is empty; write a header line and data rows")
     text = sample.decode("utf-8-sig", errors="replace")
-    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    header = _unique_columns(
+        next(csv.reader(io.StringIO(text, newline="")), []), f"CSV file `{path}`"
+    )
     header_bytes = sample.find(b"\n") + 1 or len(sample)
     if len(sample) < _CSV_SAMPLE_BYTES and not sample[header_bytes:].strip():
         raise SourceError(f"`{path}` has no data rows; check that the file was written completely")

@@ -20,17 +20,19 @@ def build_reference_flow(
 ) -> dict:
     """Build and store a new reference version for ``dataset`` from ``source``.
 
-    Returns the stored reference's version, row count and feature names.
+    Returns the stored reference's version, row count and feature names, and the features
+    with no usable values (not monitored).
     """
-    settings = load_settings(config_path).dataset(dataset)
+    options = load_settings(config_path).dataset(dataset)
     engine = store.open_store(db_url)
-    profile, description, calibrated = build_reference_profile(source, settings)
-    info = save_reference(engine, dataset, profile, description, settings, calibrated)
+    profile, description, calibrated = build_reference_profile(source, options)
+    info = save_reference(engine, dataset, profile, description, options, calibrated)
     return {
         "dataset": dataset,
         "version": info.version,
         "n_rows": info.n_rows,
         "features": list(profile.features),
+        "unmonitored": pipeline.unmonitored_features(profile),
         "source": description,
         "calibrated": calibrated is not None,
     }

@@ -14,12 +14,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from driftmon.bins import NUMERIC
+from driftmon.compare import BinContribution
 from driftmon.profile import FeatureProfile
 from driftmon.store import StoredFeatureResult, StoredRun
 
 __all__ = [
     "SEVERITY_ORDER",
-    "BinChange",
     "HistoryMatrix",
     "SlotShares",
     "drifted_features",
@@ -53,20 +53,10 @@ class SlotShares:
 
 
 @dataclass(frozen=True, slots=True)
-class BinChange:
-    """A top contributing bin, for the sentence ``[1.6, inf): 5.0% → 12.3% of rows``."""
-
-    label: str
-    reference_share: float
-    current_share: float
-    contribution: float
-
-
-@dataclass(frozen=True, slots=True)
 class HistoryMatrix:
     """KL of every feature in every run, ``(features, runs)``, runs oldest first.
 
-    Runs are labelled by id and check time (``#12 11-03 06:00``).
+    Runs are labelled by id and batch time (``#12 2026-11-03``, ``#13 11-03 06:00``).
 
     NaN (and False in ``drifted``) where a run did not measure the feature.
     """
@@ -123,17 +113,9 @@ def slot_shares(reference: FeatureProfile, result: StoredFeatureResult) -> SlotS
     return SlotShares(tuple(labels), reference_shares, current_shares, tuple(special))
 
 
-def top_bin_changes(result: StoredFeatureResult) -> list[BinChange]:
+def top_bin_changes(result: StoredFeatureResult) -> list[BinContribution]:
     """The stored top contributing bins of a feature, largest contribution first."""
-    return [
-        BinChange(
-            label=str(b["label"]),
-            reference_share=float(b["reference_share"]),
-            current_share=float(b["current_share"]),
-            contribution=float(b["contribution"]),
-        )
-        for b in result.top_bins
-    ]
+    return list(result.top_bins)
 
 
 def history_matrix(runs: Sequence[StoredRun], order: Sequence[str] = ()) -> HistoryMatrix:
@@ -183,7 +165,10 @@ def flatten_settings(settings: Mapping[str, Any], prefix: str = "") -> list[tupl
 
 def _run_label(run: StoredRun) -> str:
     """Short and chronological: batch keys can be long file descriptions."""
-    return f"#{run.id} {run.started_at:%m-%d %H:%M}"
+    moment = run.batch_time
+    if (moment.hour, moment.minute) == (0, 0):
+        return f"#{run.id} {moment:%Y-%m-%d}"
+    return f"#{run.id} {moment:%m-%d %H:%M}"
 
 
 def _setting_text(value: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -318,6 +319,11 @@ def _short(text: str, limit: int = _LABEL_CHARS) -> str:
 
 def _to_data_uri(fig: Figure) -> str:
     buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer)
+    with warnings.catch_warnings():
+        # names in scripts the font lacks (CJK, emoji) draw as boxes; the page's text shows them
+        warnings.filterwarnings(
+            "ignore", message="Glyph .* missing from font", category=UserWarning
+        )
+        FigureCanvasAgg(fig).print_png(buffer)
     fig.clear()  # drop the artists now: nothing else holds the figure
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from driftmon import __version__, store
+from driftmon.compare import BinContribution
 from driftmon.errors import StoreError
 from driftmon.profile import Profile
 from driftmon.report import data, figures
@@ -42,7 +43,7 @@ class _FeatureSection:
     anchor: str
     result: store.StoredFeatureResult
     chart: str | None
-    top_bins: list[data.BinChange]
+    top_bins: list[BinContribution]
     unseen_label: str
 
 
@@ -228,7 +229,7 @@ def _feature_section(index: int, result: store.StoredFeatureResult, reference: P
         result=result,
         chart=chart,
         top_bins=data.top_bin_changes(result),
-        unseen_label="outside range" if result.kind == "numeric" else "unseen categories",
+        unseen_label="outside range" if result.kind == "numeric" else "never seen",
     )
 
 

@@ -149,7 +149,7 @@ def apply_alert_changes(
                     acknowledged=row.acknowledged_at is not None,
                 ),
                 change.change,
-                change.finding,
+                change.reading,
             )
         )
     return written

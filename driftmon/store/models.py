@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -34,6 +35,7 @@ __all__ = [
     "FeatureResultRow",
     "NotificationRow",
     "ReferenceProfileRow",
+    "ReferenceVocabularyRow",
     "RunRow",
     "UtcDateTime",
 ]
@@ -130,13 +132,33 @@ class ReferenceProfileRow(Base):
     driftmon_version: Mapped[str] = mapped_column(String(64))
 
 
+class ReferenceVocabularyRow(Base):
+    """Every category a reference version saw, for one feature: a compact binary blob
+    (`driftmon.vocabulary.Vocabulary.to_bytes`), read without parsing per value."""
+
+    __tablename__ = "reference_vocabularies"
+    __table_args__ = (UniqueConstraint("reference_id", "feature"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference_id: Mapped[int] = mapped_column(
+        ForeignKey("reference_profiles.id", ondelete="CASCADE")
+    )
+    feature: Mapped[str]
+    n_values: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class RunRow(Base):
     __tablename__ = "runs"
-    __table_args__ = (UniqueConstraint("dataset_id", "batch_key"),)
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "batch_key"),
+        Index("ix_runs_dataset_id_batch_time", "dataset_id", "batch_time"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     batch_key: Mapped[str]
+    batch_time: Mapped[datetime]
     reference_id: Mapped[int] = mapped_column(ForeignKey("reference_profiles.id"), index=True)
     status: Mapped[str] = mapped_column(String(32))
     verdict: Mapped[str] = mapped_column(String(32))
@@ -152,40 +174,23 @@ class RunRow(Base):
     n_features: Mapped[int]
     n_drifted: Mapped[int]
     max_kl: Mapped[float | None] = mapped_column(Float)
-    findings: Mapped[list[Any] | None]
+    readings: Mapped[list[Any]]
 
 
 class FeatureResultRow(Base):
+    """One feature's result in one run: the policy's status, the comparison's result as JSON
+    (`driftmon.compare.FeatureResult.to_dict`: every measure by name), and the batch's
+    histogram in the reference's slot layout."""
+
     __tablename__ = "feature_results"
     __table_args__ = (UniqueConstraint("run_id", "feature"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     feature: Mapped[str]
-    kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32))
-    compare_status: Mapped[str] = mapped_column(String(32))
-    kl: Mapped[float | None] = mapped_column(Float)
-    kl_reverse: Mapped[float | None] = mapped_column(Float)
-    js: Mapped[float | None] = mapped_column(Float)
-    psi: Mapped[float | None] = mapped_column(Float)
-    g_statistic: Mapped[float | None] = mapped_column(Float)
-    dof: Mapped[int | None]
-    p_value_raw: Mapped[float | None] = mapped_column(Float)
-    p_value: Mapped[float | None] = mapped_column(Float)
-    expected_kl_no_drift: Mapped[float | None] = mapped_column(Float)
-    n_reference: Mapped[int]
-    n_current: Mapped[int]
-    missing_share_reference: Mapped[float | None] = mapped_column(Float)
-    missing_share_current: Mapped[float | None] = mapped_column(Float)
-    unseen_share_reference: Mapped[float | None] = mapped_column(Float)
-    unseen_share_current: Mapped[float | None] = mapped_column(Float)
-    reference_type: Mapped[str | None] = mapped_column(String(64))
-    current_type: Mapped[str | None] = mapped_column(String(64))
-    top_bins: Mapped[list[Any]]
+    result: Mapped[dict[str, Any]]
     current_counts: Mapped[list[Any] | None]
-    top_unseen: Mapped[dict[str, Any] | None]
-    reference_range: Mapped[list[Any] | None]
 
 
 class AlertRow(Base):

@@ -18,16 +18,20 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from driftmon import __version__
+from driftmon.bins import CATEGORICAL
 from driftmon.compare import Comparison, FeatureResult
 from driftmon.errors import ReferenceNotFoundError, StoreError
+from driftmon.policy import Reading
 from driftmon.profile import Profile
 from driftmon.store.models import (
     DatasetRow,
     FeatureResultRow,
     ReferenceProfileRow,
+    ReferenceVocabularyRow,
     RunRow,
     record_from_row,
 )
+from driftmon.vocabulary import Vocabulary
 
 __all__ = [
     "ON_DUPLICATE",
@@ -43,6 +47,7 @@ __all__ = [
     "load_reference",
     "load_run",
     "processed_batch_keys",
+    "recent_readings",
     "save_reference",
     "save_run",
     "set_report_path",
@@ -80,6 +85,8 @@ class StoredReference(ReferenceInfo):
 class RunInfo:
     """A checked batch's headline: what history tables and `save_run` callers need.
 
+    ``batch_time`` is when the batch's data was produced (from ``--batch-time``, its file name
+    or its modification time): runs are ordered by it, check time breaking ties.
     ``replaced`` is true when `save_run` overwrote an earlier run of the same batch key;
     ``skipped`` when it left that earlier run untouched (and this is the earlier run).
     """
@@ -87,6 +94,7 @@ class RunInfo:
     id: int
     dataset: str
     batch_key: str
+    batch_time: datetime
     reference_id: int
     reference_version: int
     status: str
@@ -105,40 +113,28 @@ class RunInfo:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredFeatureResult:
-    """Every stored column of one feature's result in one run.
+    """One feature's stored result in one run.
 
-    ``status`` is the policy's (ok / warning / critical / empty); ``compare_status`` the
-    comparison's (compared / empty). ``current_counts`` is the batch histogram in the
-    reference's slot layout, or None when the run was saved without the batch profile.
+    ``status`` is the policy's (ok / warning / critical / empty / unmonitored); ``result`` the
+    comparison's `FeatureResult`, whose fields and measures also read as this record's own
+    (``stored.kl``). ``current_counts`` is the batch histogram in the reference's slot layout,
+    or None when the run was saved without the batch profile.
     """
 
     id: int
     run_id: int
-    feature: str
-    kind: str
     status: str
-    compare_status: str
-    kl: float | None
-    kl_reverse: float | None
-    js: float | None
-    psi: float | None
-    g_statistic: float | None
-    dof: int | None
-    p_value_raw: float | None
-    p_value: float | None
-    expected_kl_no_drift: float | None
-    n_reference: int
-    n_current: int
-    missing_share_reference: float | None
-    missing_share_current: float | None
-    unseen_share_reference: float | None
-    unseen_share_current: float | None
-    reference_type: str | None
-    current_type: str | None
-    top_bins: list[dict[str, Any]]
+    result: FeatureResult
     current_counts: list[int] | None
-    top_unseen: dict[str, int] | None
-    reference_range: list[float] | None
+
+    @property
+    def feature(self) -> str:
+        return self.result.name
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.result, name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,7 +146,12 @@ class StoredRun(RunInfo):
     flow_run_id: str | None
     driftmon_version: str
     features: list[StoredFeatureResult]
-    findings: list[dict[str, Any]]
+    readings: list[Reading]
+
+    @property
+    def findings(self) -> list[Reading]:
+        """The readings that fired."""
+        return [r for r in self.readings if r.fired]
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,7 +169,8 @@ def save_reference(
     """Store ``profile`` as the dataset's next version and make it the only active one.
 
     The dataset is created if it is new. ``settings`` records how the bins were fitted
-    (bin counts, smoothing...) and must be JSON-serializable.
+    (bin counts, smoothing...) and must be JSON-serializable. What each categorical feature
+    saw (``spec.seen``) is stored beside the profile, one compact blob per feature.
     """
     dataset_row = _dataset_row(session, dataset) or _create_dataset(session, dataset)
     latest = session.scalar(
@@ -195,6 +197,18 @@ def save_reference(
     )
     session.add(row)
     session.flush()
+    for name, feature in profile.features.items():
+        seen = feature.spec.seen
+        if seen is not None:
+            session.add(
+                ReferenceVocabularyRow(
+                    reference_id=row.id,
+                    feature=name,
+                    n_values=seen.n_distinct,
+                    data=seen.to_bytes(),
+                )
+            )
+    session.flush()
     return _reference_info(row, dataset)
 
 
@@ -216,7 +230,7 @@ def load_reference(session: Session, dataset: str, version: int | None = None) -
             query = query.where(ReferenceProfileRow.version == version)
         row = session.scalars(query).one_or_none()
         if row is not None:
-            return _stored_reference(row, dataset)
+            return _stored_reference(session, row, dataset)
         versions = _versions(session, dataset_row.id)
         if versions and version is not None:
             raise ReferenceNotFoundError(
@@ -256,6 +270,7 @@ def save_run(
     *,
     dataset: str,
     batch_key: str,
+    batch_time: datetime,
     reference_id: int,
     comparison: Comparison,
     statuses: Mapping[str, str],
@@ -268,12 +283,13 @@ def save_run(
     started_at: datetime,
     on_duplicate: Literal["replace", "skip", "new"] = "replace",
     current: Profile | None = None,
-    findings: Sequence[Mapping[str, Any]] = (),
+    readings: Sequence[Reading] = (),
 ) -> RunInfo:
     """Store one checked batch: the run row and one result row per compared feature.
 
-    ``statuses`` maps every feature of ``comparison`` to its policy status; ``settings``
-    records the check's parameters (alpha, correction, thresholds...). ``current``, the batch's
+    ``statuses`` maps every feature of ``comparison`` to its policy status and ``readings`` are
+    the policy's readings (what the alert lifecycle replays); ``settings`` records the check's
+    parameters (alpha, correction, thresholds...). ``current``, the batch's
     profile, is optional; with it each feature's batch histogram is kept so a report can be
     rebuilt from the store alone.
 
@@ -285,14 +301,16 @@ def save_run(
     Raises
     ------
     ValueError
-        ``on_duplicate`` is unknown, ``started_at`` is naive, or a feature has no status.
+        ``on_duplicate`` is unknown, ``started_at`` or ``batch_time`` is naive, or a feature
+        has no status.
     StoreError
         ``reference_id`` is not a reference of ``dataset``.
     """
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate `{on_duplicate}` is not one of {', '.join(ON_DUPLICATE)}")
-    if started_at.tzinfo is None:
-        raise ValueError(f"started_at `{started_at}` is naive; pass a timezone-aware datetime")
+    for name, moment in (("started_at", started_at), ("batch_time", batch_time)):
+        if moment.tzinfo is None:
+            raise ValueError(f"{name} `{moment}` is naive; pass a timezone-aware datetime")
     unrated = [f.name for f in comparison.features if f.name not in statuses]
     if unrated:
         raise ValueError(f"no status for feature(s) {', '.join(f'`{n}`' for n in unrated)}")
@@ -321,6 +339,7 @@ def save_run(
 
     kls = [f.kl for f in comparison.features if f.kl is not None]
     row.reference_id = reference.id
+    row.batch_time = batch_time
     row.status = "completed"
     row.verdict = verdict
     row.started_at = started_at
@@ -335,7 +354,7 @@ def save_run(
     row.n_features = len(comparison.features)
     row.n_drifted = sum(statuses[f.name] in DRIFTED_STATUSES for f in comparison.features)
     row.max_kl = max(kls) if kls else None
-    row.findings = [_json_ready(f, "finding") for f in findings]
+    row.readings = [_json_ready(r.to_dict(), "reading") for r in readings]
     session.flush()
     session.add_all(
         _feature_row(row.id, result, statuses[result.name], current)
@@ -357,16 +376,30 @@ def processed_batch_keys(session: Session, dataset: str) -> set[str]:
 
 
 def list_runs(session: Session, dataset: str, limit: int | None = None) -> list[RunInfo]:
-    """The dataset's runs, newest first (by start time, then id); empty for an unknown one."""
+    """The dataset's runs, newest batch first (by batch time, then check time, then id);
+    empty for an unknown dataset."""
     query = (
         select(RunRow, ReferenceProfileRow.version)
         .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
         .join(ReferenceProfileRow, ReferenceProfileRow.id == RunRow.reference_id)
         .where(DatasetRow.name == dataset)
-        .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+        .order_by(*_NEWEST_BATCH_FIRST)
         .limit(limit)
     )
     return [_run_info(row, dataset, version) for row, version in session.execute(query)]
+
+
+def recent_readings(session: Session, dataset: str, limit: int) -> list[list[Reading]]:
+    """The readings of the dataset's ``limit`` newest runs, newest batch first: what the
+    alert lifecycle decides on (see `driftmon.alerts.decide_alerts`)."""
+    query = (
+        select(RunRow.readings)
+        .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
+        .where(DatasetRow.name == dataset)
+        .order_by(*_NEWEST_BATCH_FIRST)
+        .limit(limit)
+    )
+    return [[Reading.from_dict(r) for r in readings or []] for readings in session.scalars(query)]
 
 
 def load_run(session: Session, run_id: int) -> StoredRun:
@@ -402,7 +435,7 @@ def load_run(session: Session, run_id: int) -> StoredRun:
         flow_run_id=row.flow_run_id,
         driftmon_version=row.driftmon_version,
         features=[_stored_feature(f) for f in features],
-        findings=list(row.findings or []),
+        readings=[Reading.from_dict(r) for r in row.readings or []],
     )
 
 
@@ -437,6 +470,7 @@ def set_report_path(session: Session, run_id: int, path: str) -> None:
 
 
 _RUN_INFO_FIELDS = tuple(RunInfo.__dataclass_fields__)
+_NEWEST_BATCH_FIRST = (RunRow.batch_time.desc(), RunRow.started_at.desc(), RunRow.id.desc())
 
 
 def _now() -> datetime:
@@ -505,9 +539,24 @@ def _reference_info(row: ReferenceProfileRow, dataset: str) -> ReferenceInfo:
     return ReferenceInfo(**_reference_fields(row, dataset))
 
 
-def _stored_reference(row: ReferenceProfileRow, dataset: str) -> StoredReference:
+def _stored_reference(session: Session, row: ReferenceProfileRow, dataset: str) -> StoredReference:
+    profile = Profile.from_dict(row.profile)
+    stored = session.execute(
+        select(ReferenceVocabularyRow.feature, ReferenceVocabularyRow.data).where(
+            ReferenceVocabularyRow.reference_id == row.id
+        )
+    ).all()
+    vocabularies = {feature: Vocabulary.from_bytes(data) for feature, data in stored}
+    for name, feature in profile.features.items():
+        # References stored before vocabularies existed: where the kept categories hold every
+        # value (nothing in "other"), they are exactly what the reference saw.
+        if name not in vocabularies and feature.spec.kind == CATEGORICAL and not feature.n_other:
+            categories = feature.spec.categories
+            vocabularies[name] = Vocabulary.from_keys(
+                list(categories), feature.counts[: len(categories)]
+            )
     return StoredReference(
-        **_reference_fields(row, dataset), profile=Profile.from_dict(row.profile)
+        **_reference_fields(row, dataset), profile=profile.with_vocabularies(vocabularies)
     )
 
 
@@ -546,43 +595,21 @@ def _run_info(
 def _feature_row(
     run_id: int, result: FeatureResult, status: str, current: Profile | None
 ) -> FeatureResultRow:
-    measured = result.to_dict()
     feature = current.features.get(result.name) if current is not None else None
     return FeatureResultRow(
         run_id=run_id,
         feature=result.name,
         status=status,
-        compare_status=result.status,
+        result=_json_ready(result.to_dict(), f"result of feature `{result.name}`"),
         current_counts=feature.counts.tolist() if feature is not None else None,
-        **{name: measured[name] for name in _MEASURED_COLUMNS},
     )
 
 
-#: FeatureResult fields stored under the same column name.
-_MEASURED_COLUMNS: Sequence[str] = (
-    "kind",
-    "kl",
-    "kl_reverse",
-    "js",
-    "psi",
-    "g_statistic",
-    "dof",
-    "p_value_raw",
-    "p_value",
-    "expected_kl_no_drift",
-    "n_reference",
-    "n_current",
-    "missing_share_reference",
-    "missing_share_current",
-    "unseen_share_reference",
-    "unseen_share_current",
-    "reference_type",
-    "current_type",
-    "top_bins",
-    "top_unseen",
-    "reference_range",
-)
-
-
 def _stored_feature(row: FeatureResultRow) -> StoredFeatureResult:
-    return record_from_row(StoredFeatureResult, row)
+    return StoredFeatureResult(
+        id=row.id,
+        run_id=row.run_id,
+        status=row.status,
+        result=FeatureResult.from_dict(row.result),
+        current_counts=row.current_counts,
+    )

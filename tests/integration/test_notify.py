@@ -18,8 +18,9 @@ import pytest
 from receivers import Mailbox, Receiver, free_port
 
 from driftmon.alerts import Message
+from driftmon.config import NOTIFY_ENV, targets_from_env
 from driftmon.errors import NotificationError
-from driftmon.notify import NOTIFY_ENV, Target, parse_targets, send, targets_from_env
+from driftmon.notify import Target, parse_targets, send
 
 SECRET = "s3cr3t"
 HEADER_SECRET = "k3yk3y-h3ad3r"

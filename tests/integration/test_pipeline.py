@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from driftmon import pipeline, store
 from driftmon.config import DatasetSettings
-from driftmon.errors import ConfigError
+from driftmon.errors import ConfigError, DriftmonError
 from driftmon.examples import generate_example_data
 
 
@@ -21,7 +25,7 @@ def test_calibrated_thresholds_are_stored_with_the_reference_and_used_by_checks(
             "calibration": {"batch_rows": 1_000, "resamples": 50},
             "feature": {"items": {"thresholds": {"kl_warning": 0.5, "kl_critical": 0.9}}},
         }
-    )
+    ).resolve()
     profile, source, calibrated = pipeline.build_reference_profile(str(example.reference), settings)
     assert calibrated is not None and set(calibrated) == set(profile.features)
     assert all(t["kl_warning"] >= 0.02 for t in calibrated.values())
@@ -42,6 +46,156 @@ def test_calibrated_thresholds_are_stored_with_the_reference_and_used_by_checks(
 
 def test_calibration_needs_a_reference_of_at_least_two_batches(tmp_path: Path) -> None:
     example = generate_example_data(tmp_path / "data", reference_rows=1_500)
-    settings = DatasetSettings.model_validate({"calibration": {"batch_rows": 1_000}})
+    settings = DatasetSettings.model_validate({"calibration": {"batch_rows": 1_000}}).resolve()
     with pytest.raises(ConfigError, match="needs a reference of at least 2000 rows"):
         pipeline.build_reference_profile(str(example.reference), settings)
+
+
+# --------------------------------------------------------------------------------------------
+# Batch time and alert state through the real store
+
+
+def _options(**settings: object):
+    return DatasetSettings.model_validate(settings).resolve()
+
+
+def _reference_db(tmp_path: Path, example, options) -> tuple:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    profile, source, _ = pipeline.build_reference_profile(str(example.reference), options)
+    pipeline.save_reference(engine, "orders", profile, source, options)
+    return engine, pipeline.load_reference(engine, "orders")
+
+
+def _check(engine, reference, path: Path, options, *, batch_time=None, reports_dir=None) -> object:
+    """The check flow's steps, in its order, without Prefect."""
+    plan = pipeline.plan_batch(str(path), batch_time=batch_time)
+    current = pipeline.profile_batch(plan, reference.profile, options)
+    comparison, verdict = pipeline.evaluate_batch(reference.profile, current, options)
+    return pipeline.record_run(
+        engine,
+        dataset=reference.dataset,
+        plan=plan,
+        reference=reference,
+        comparison=comparison,
+        verdict=verdict,
+        current=current,
+        options=options,
+        started_at=pipeline.now(),
+        reports_dir=reports_dir,
+    )
+
+
+def _open_alerts(engine) -> set[tuple]:
+    with store.session_scope(engine) as session:
+        return {(a.feature, a.signal, a.severity) for a in store.list_alerts(session, "orders")}
+
+
+def test_batches_checked_in_shuffled_order_end_with_the_alerts_of_checking_them_in_order(
+    tmp_path: Path,
+) -> None:
+    example = generate_example_data(tmp_path / "data")
+    options = _options()
+    in_order_engine, reference = _reference_db(tmp_path / "a", example, options)
+    for batch in example.batches:
+        _check(in_order_engine, reference, batch, options)
+    shuffled_engine, shuffled_reference = _reference_db(tmp_path / "b", example, options)
+    for position in (4, 0, 5, 2, 1, 3):
+        _check(shuffled_engine, shuffled_reference, example.batches[position], options)
+
+    expected = _open_alerts(in_order_engine)
+    assert ("customer_age", "missing", "critical") in expected  # the newest batch's drift
+    assert _open_alerts(shuffled_engine) == expected
+    with store.session_scope(shuffled_engine) as session:
+        listed = [run.batch_time.date().isoformat() for run in store.list_runs(session, "orders")]
+    assert listed == sorted(listed, reverse=True)  # history follows batch time, not check time
+
+
+def test_re_checking_an_old_batch_leaves_the_alerts_of_newer_batches_alone(
+    tmp_path: Path,
+) -> None:
+    example = generate_example_data(tmp_path / "data")
+    options = _options()
+    engine, reference = _reference_db(tmp_path, example, options)
+    for batch in example.batches:
+        _check(engine, reference, batch, options)
+    before = _open_alerts(engine)
+    with store.session_scope(engine) as session:
+        ids_before = {a.id for a in store.list_alerts(session, "orders")}
+
+    result = _check(engine, reference, example.batches[2], options)  # the shifted-mean batch
+
+    assert result.replaced and all(a["change"] in ("held", "clearing") for a in result.alerts)
+    assert _open_alerts(engine) == before
+    with store.session_scope(engine) as session:
+        assert {a.id for a in store.list_alerts(session, "orders")} == ids_before
+        assert store.load_latest_run(session, "orders").batch_key.find("2026-11-06") >= 0
+
+
+def test_a_batch_time_given_explicitly_wins_over_the_file_name(tmp_path: Path) -> None:
+    example = generate_example_data(tmp_path / "data")
+    options = _options()
+    engine, reference = _reference_db(tmp_path, example, options)
+    late = datetime(2027, 1, 1, tzinfo=UTC)
+    result = _check(engine, reference, example.batches[0], options, batch_time=late)
+    assert result.batch_time == late
+    named = pipeline.plan_batch(str(example.batches[1]))
+    assert named.batch_time == datetime(2026, 11, 2, tzinfo=UTC)
+    assert named.label == "2026-11-02.parquet"
+
+
+# --------------------------------------------------------------------------------------------
+# Any name, any mixture of values
+
+
+_NAMES = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
+_CELLS = st.one_of(
+    st.none(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.booleans(),
+    st.text(max_size=12),
+)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    dataset=_NAMES,
+    columns=st.lists(_NAMES, min_size=1, max_size=4, unique=True),
+    rows=st.integers(0, 30),
+    data=st.data(),
+)
+def test_any_names_and_mixed_values_give_a_run_or_a_driftmon_error(
+    tmp_path_factory: pytest.TempPathFactory, dataset, columns, rows, data
+) -> None:
+    folder = tmp_path_factory.mktemp("any")
+    cells = data.draw(st.lists(st.lists(_CELLS, min_size=len(columns), max_size=len(columns)),
+                               min_size=rows, max_size=rows))  # fmt: skip
+    frame = pd.DataFrame(cells, columns=columns, dtype=object)
+    (folder / "ref.csv").write_text(frame.to_csv(index=False), encoding="utf-8")
+    (folder / "2026-11-25.csv").write_text(frame.iloc[::-1].to_csv(index=False), encoding="utf-8")
+    engine = store.open_store(f"sqlite:///{folder / 'db.sqlite'}")
+    options = _options()
+    try:
+        try:
+            profile, source, _ = pipeline.build_reference_profile(str(folder / "ref.csv"), options)
+            pipeline.save_reference(engine, dataset, profile, source, options)
+            reference = pipeline.load_reference(engine, dataset)
+            result = _check(
+                engine,
+                reference,
+                folder / "2026-11-25.csv",
+                options,
+                reports_dir=str(folder / "reports"),
+            )
+        except DriftmonError:
+            return
+        with store.session_scope(engine) as session:
+            assert [r.id for r in store.list_runs(session, dataset)] == [result.run_id]
+        assert result.report_path is not None
+        assert Path(result.report_path).resolve().is_relative_to((folder / "reports").resolve())
+    finally:
+        engine.dispose()

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import Engine
 
 from driftmon import StoreError, pipeline, store
-from driftmon.config import DatasetSettings
 from driftmon.examples import generate_example_data
+from driftmon.options import DatasetOptions
 from driftmon.report import dataset_folder_name, render_run_report, write_reports
 
 EVIL = "<script>alert(1)</script>"
@@ -48,7 +48,7 @@ class Reports:
 
 
 def _check_all(engine: Engine, dataset: str, batches: list[Path], start: datetime) -> list[int]:
-    settings = DatasetSettings()
+    settings = DatasetOptions()
     reference = pipeline.load_reference(engine, dataset)
     ids = []
     for i, batch in enumerate(batches):
@@ -63,7 +63,7 @@ def _check_all(engine: Engine, dataset: str, batches: list[Path], start: datetim
             comparison=comparison,
             verdict=verdict,
             current=current,
-            settings=settings,
+            options=settings,
             started_at=start + timedelta(hours=i),
         )
         ids.append(result.run_id)
@@ -71,7 +71,7 @@ def _check_all(engine: Engine, dataset: str, batches: list[Path], start: datetim
 
 
 def _reference(engine: Engine, dataset: str, source: Path) -> None:
-    settings = DatasetSettings()
+    settings = DatasetOptions()
     profile, description, _ = pipeline.build_reference_profile(str(source), settings)
     pipeline.save_reference(engine, dataset, profile, description, settings)
 
@@ -204,7 +204,7 @@ def test_findings_and_schema_changes_are_all_shown(reports: Reports) -> None:
         with store.session_scope(reports.engine) as session:
             run = store.load_run(session, run_id)
         for finding in run.findings:
-            assert html.escape(finding["message"], quote=False) in page.replace("&#39;", "'")
+            assert html.escape(finding.message, quote=False) in page.replace("&#39;", "'")
         for name in run.schema_diff["missing"] + run.schema_diff["new"]:
             assert f"<code>{html.escape(name)}</code>" in page
     drifted, dropped = (p.read_text(encoding="utf-8") for p in reports.paths[dataset][1:])

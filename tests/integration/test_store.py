@@ -7,6 +7,7 @@ check really produces.
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import textwrap
@@ -122,6 +123,7 @@ def _save_run(
     *,
     batch_key: str = "batch-1",
     started_at: datetime = T0,
+    batch_time: datetime | None = None,
     verdict: str = "critical",
     current: Profile | None = None,
     **options: Any,
@@ -130,6 +132,7 @@ def _save_run(
         session,
         dataset="orders",
         batch_key=batch_key,
+        batch_time=batch_time or started_at,
         reference_id=reference_id,
         comparison=comparison,
         statuses=statuses,
@@ -261,14 +264,13 @@ def test_run_round_trip_keeps_every_field(
 
     assert [f.feature for f in stored.features] == [f.name for f in comparison.features]
     for row, result in zip(stored.features, comparison.features, strict=True):
-        expected = result.to_dict()
         assert row.run_id == saved.id
         assert row.status == statuses[result.name]
-        assert row.compare_status == expected.pop("status") == "compared"
+        assert row.measured
         assert row.current_counts == current.features[result.name].counts.tolist()
-        for name, value in expected.items():
-            stored_value = getattr(row, "feature" if name == "name" else name)
-            assert stored_value == value, name
+        assert row.result == result
+        assert row.result.to_dict() == result.to_dict()
+        assert (row.feature, row.kl, row.p_value) == (result.name, result.kl, result.p_value)
 
 
 def test_saving_the_same_batch_key_again_replaces_the_run_in_place(
@@ -298,7 +300,7 @@ def test_saving_the_same_batch_key_again_replaces_the_run_in_place(
     assert (stored.verdict, stored.n_rows, stored.n_drifted, stored.max_kl) == ("empty", 0, 0, None)
     assert stored.started_at == T0 + timedelta(hours=1)
     assert stored.report_path is None, "the old report described the replaced results"
-    assert {f.compare_status for f in stored.features} == {"empty"}
+    assert not any(f.measured for f in stored.features)
     assert all(f.kl is None and f.p_value is None and f.dof is None for f in stored.features)
     assert [f.current_counts for f in stored.features] == [
         empty_current.features[f.feature].counts.tolist() for f in stored.features
@@ -522,13 +524,103 @@ def test_opening_an_older_database_upgrades_it_and_keeps_its_data(
         with engine.connect() as connection:
             assert {"alerts", "notifications"} <= set(inspect(connection).get_table_names())
             head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-            assert MigrationContext.configure(connection).get_current_revision() == head == "0003"
+            assert MigrationContext.configure(connection).get_current_revision() == head == "0004"
         with session_scope(engine) as session:
             assert load_reference(session, "legacy").profile.to_dict() == reference.to_dict()
             assert [r.batch_key for r in list_runs(session, "legacy")] == ["old-batch"]
             assert load_run(session, 1).started_at == T0
+            assert load_run(session, 1).batch_time == T0
     finally:
         engine.dispose()
+
+
+def test_upgrading_from_0003_folds_measures_into_results_and_keeps_every_figure(
+    url: str, reference: Profile, tmp_path: Path
+) -> None:
+    """A run stored by driftmon 0.1 (per-measure columns, findings only) reads back whole."""
+    (tmp_path / "db").mkdir()
+    old = create_engine(url)
+    upgrade_database(old, "0003")
+    finding = {
+        "feature": "channel", "signal": "new_categories", "severity": "warning", "value": 0.02,
+        "threshold": 0.01, "p_value": 1e-5, "message": "old message",
+    }  # fmt: skip
+    with old.begin() as connection:
+        connection.execute(
+            text("INSERT INTO datasets VALUES (1, 'legacy', :t)"), {"t": T0.isoformat()}
+        )
+        connection.execute(
+            text(
+                "INSERT INTO reference_profiles (id, dataset_id, version, is_active, created_at, "
+                "source, n_rows, settings, profile, driftmon_version) VALUES (1, 1, 1, 1, :t, "
+                "'old.csv', :n, '{}', :profile, '0.1.0')"
+            ),
+            {
+                "t": T0.isoformat(),
+                "n": reference.n_rows,
+                "profile": json.dumps(reference.to_dict()),
+            },
+        )
+        connection.execute(
+            text(
+                "INSERT INTO runs (id, dataset_id, batch_key, reference_id, status, verdict, "
+                "started_at, finished_at, n_rows, source, settings, driftmon_version, "
+                "flow_run_id, report_path, schema_diff, n_features, n_drifted, max_kl, findings) "
+                "VALUES (1, 1, 'b1', 1, 'completed', 'warning', :t, :t, 10, 'b1.csv', '{}', "
+                "'0.1.0', NULL, NULL, :schema, 2, 1, 0.25, :findings)"
+            ),
+            {
+                "t": T0.isoformat(),
+                "schema": json.dumps({"missing": [], "new": [], "retyped": []}),
+                "findings": json.dumps([finding]),
+            },
+        )
+        for fid, feature, kind, kl, unseen in (
+            (1, "amount", "numeric", 0.25, 0.01),
+            (2, "channel", "categorical", 0.05, 0.03),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO feature_results (id, run_id, feature, kind, status, "
+                    "compare_status, kl, kl_reverse, js, psi, g_statistic, dof, p_value_raw, "
+                    "p_value, expected_kl_no_drift, n_reference, n_current, "
+                    "missing_share_reference, missing_share_current, unseen_share_reference, "
+                    "unseen_share_current, reference_type, current_type, top_bins, "
+                    "current_counts, top_unseen, reference_range) VALUES (:id, 1, :f, :k, 'ok', "
+                    "'compared', :kl, 0.2, 0.05, 0.45, 30.0, 9, 1e-6, 2e-6, 0.001, 400, 10, 0.0, "
+                    "0.1, 0.0, :unseen, 'numeric', 'numeric', '[]', NULL, :names, NULL)"
+                ),
+                {"id": fid, "f": feature, "k": kind, "kl": kl, "unseen": unseen,
+                 "names": json.dumps({"kiosk": 3})},
+            )  # fmt: skip
+    old.dispose()
+
+    engine = open_store(url)
+    try:
+        with session_scope(engine) as session:
+            run = load_run(session, 1)
+            amount, channel = run.features
+            legacy = load_reference(session, "legacy")
+    finally:
+        engine.dispose()
+    assert (run.batch_time, run.verdict, run.max_kl) == (T0, "warning", 0.25)
+    assert (amount.kl, amount.dof, amount.p_value, amount.n_current) == (0.25, 9, 2e-6, 10)
+    assert (amount.unseen_share_current, amount.other_share_current) == (0.01, None)
+    # the old "unseen" share of a categorical feature was its "other" slot: the long tail too
+    assert (channel.other_share_current, channel.unseen_share_current) == (0.03, None)
+    assert channel.top_unseen == {}
+    assert [r.to_dict() for r in run.findings] == [finding]
+    clear = {(r.feature, r.signal) for r in run.readings if not r.fired}
+    assert clear == {
+        ("amount", "kl"), ("amount", "missing"), ("amount", "schema"), ("amount", "out_of_range"),
+        ("channel", "kl"), ("channel", "missing"), ("channel", "schema"), (None, "dataset"),
+    }  # fmt: skip
+    # a legacy reference whose kept categories hold every value knows exactly what it saw
+    channel_spec = legacy.profile.features["channel"].spec
+    assert channel_spec.seen is not None
+    assert channel_spec.seen.contains(["web", "store", "phone", "kiosk"]).tolist() == [
+        True, True, True, False,
+    ]  # fmt: skip
 
 
 def test_a_database_from_a_newer_driftmon_is_refused_with_advice(url: str) -> None:

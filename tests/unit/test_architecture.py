@@ -10,7 +10,19 @@ import pytest
 import driftmon
 
 PACKAGE = Path(driftmon.__file__).parent
-PURE_CORE = ["bins", "divergence", "profile", "compare", "errors"]
+PURE_CORE = [
+    "alerts",
+    "bins",
+    "compare",
+    "divergence",
+    "errors",
+    "formatting",
+    "options",
+    "policy",
+    "profile",
+    "results",
+    "vocabulary",
+]
 FORBIDDEN = {
     "sqlalchemy",
     "prefect",

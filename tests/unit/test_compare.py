@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import driftmon as dm
-from driftmon.compare import SchemaDiff, TypeChange, compare
+from driftmon.compare import MEASURE_NAMES, FeatureResult, SchemaDiff, TypeChange, compare
 from driftmon.profile import Profile, fit_specs, profile_frame
 
 MEASURES = {
@@ -162,7 +162,7 @@ def test_row_counts_and_missing_shares_come_from_the_frames(
 
     assert comparison.n_rows == len(batch_frame)
     for result in comparison.features:
-        assert result.status == "compared"
+        assert result.measured
         assert result.n_reference == len(reference_frame)
         assert result.n_current == len(batch_frame)
         assert result.missing_share_reference == pytest.approx(
@@ -286,10 +286,9 @@ def test_schema_diff_reports_missing_new_and_retyped_features(batch_frame, specs
     with pytest.raises(KeyError):
         comparison.feature("tier")
     score = comparison.feature("score")
-    assert score.status == "compared"
+    assert score.measured
     assert score.reference_type == "numeric"
     assert score.current_type == "string"
-    assert score.type_changed
     assert score.missing_share_current == pytest.approx(10 / len(batch), rel=1e-12)
     expected_kl = dm.kl_divergence(_counts(reference, "score"), _counts(current, "score"))
     assert score.kl == pytest.approx(expected_kl, rel=1e-12)
@@ -302,7 +301,6 @@ def test_a_feature_arriving_with_only_missing_values_is_not_retyped(batch_frame,
 
     region = comparison.feature("region")
     assert region.current_type is None
-    assert not region.type_changed
     assert region.missing_share_current == 1.0
     assert comparison.schema.retyped == ()
 
@@ -312,7 +310,7 @@ def test_an_unchanged_schema_reports_no_difference(reference, current):
 
     assert schema == SchemaDiff()
     assert not schema.changed
-    assert not any(f.type_changed for f in compare(reference, current).features)
+    assert all(f.reference_type == f.current_type for f in compare(reference, current).features)
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,7 +325,7 @@ def test_an_empty_batch_is_reported_as_empty_with_no_measures(batch_frame, specs
     assert comparison.n_rows == 0
     assert len(comparison.features) == len(specs)
     for result in comparison.features:
-        assert result.status == "empty"
+        assert not result.measured
         for field in (
             "kl",
             "kl_reverse",
@@ -350,7 +348,7 @@ def test_an_empty_batch_is_reported_as_empty_with_no_measures(batch_frame, specs
 def test_an_empty_profile_compares_as_empty_too(specs, reference):
     comparison = compare(reference, Profile.empty(specs))
 
-    assert {f.status for f in comparison.features} == {"empty"}
+    assert not any(f.measured for f in comparison.features)
     assert all(f.kl is None for f in comparison.features)
 
 
@@ -393,7 +391,20 @@ def test_feature_results_and_schema_diff_serialize_to_json(batch_frame, specs, r
     for result in (*comparison.features, *empty.features):
         data = result.to_dict()
         assert json.loads(json.dumps(data, allow_nan=False)) == data
-        assert set(data) == set(result.__slots__)
+        assert set(data) == {
+            "name",
+            "kind",
+            "monitored",
+            "n_reference",
+            "n_current",
+            *MEASURE_NAMES,
+            "top_bins",
+            "top_unseen",
+            "reference_type",
+            "current_type",
+            "reference_range",
+        }
+        assert FeatureResult.from_dict(data) == result
         assert data["name"] == result.name
         assert len(data["top_bins"]) == len(result.top_bins)
     schema = json.loads(json.dumps(comparison.schema.to_dict(), allow_nan=False))
@@ -402,3 +413,117 @@ def test_feature_results_and_schema_diff_serialize_to_json(batch_frame, specs, r
         "new": ["comment"],
         "retyped": [{"name": "score", "reference_type": "numeric", "current_type": "string"}],
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Long tail, never seen, and one category's share
+
+
+def _codes(rng: np.random.Generator, n: int, n_codes: int = 100) -> pd.Series:
+    """Airport-like codes with falling frequencies: more than 50 of them, so a tail."""
+    weights = 1.0 / np.arange(1, n_codes + 1)
+    codes = np.array([f"C{i:03d}" for i in range(n_codes)], dtype=object)
+    return pd.Series(codes[rng.choice(n_codes, n, p=weights / weights.sum())])
+
+
+def test_the_long_tail_and_values_never_seen_are_told_apart(rng):
+    reference_frame = pd.DataFrame({"dest": _codes(rng, 20_000)})
+    reference_frame.loc[0, "dest"] = "ONCE"  # seen exactly once, beyond the kept categories
+    specs = fit_specs(reference_frame)  # keeps 50 of the 101 codes
+    batch = pd.DataFrame({"dest": _codes(rng, 2_000)})
+    batch.loc[:29, "dest"] = "NEW"
+    batch.loc[30:34, "dest"] = "ONCE"
+
+    result = compare(profile_frame(reference_frame, specs), profile_frame(batch, specs)).feature(
+        "dest"
+    )
+
+    kept = set(specs["dest"].categories)
+    known = set(reference_frame["dest"])
+    in_tail = batch["dest"].isin(known - kept)
+    assert result.other_share_current == pytest.approx(in_tail.mean(), rel=1e-12)
+    assert result.unseen_share_current == pytest.approx(30 / 2_000, rel=1e-12)
+    assert result.top_unseen == {"NEW": 30}
+    tail = ~reference_frame["dest"].isin(kept)
+    assert result.other_share_reference == pytest.approx(tail.mean(), rel=1e-12)
+    counts = reference_frame["dest"].value_counts()
+    good_turing = (counts == 1).sum() / len(reference_frame)
+    assert result.unseen_share_reference == pytest.approx(good_turing, rel=1e-12)
+    assert good_turing > 0
+
+
+@pytest.mark.parametrize("surge", ["C060", "C020"])  # in the long tail, and a kept category
+def test_max_share_change_is_the_most_moved_category_with_a_bonferroni_g_test(rng, surge):
+    from scipy.stats import chi2, chi2_contingency, false_discovery_control
+
+    reference_frame = pd.DataFrame({"dest": _codes(rng, 20_000), "x": rng.normal(size=20_000)})
+    specs = fit_specs(reference_frame)
+    assert ("C060" in specs["dest"].categories, "C020" in specs["dest"].categories) == (False, True)
+    batch = pd.DataFrame({"dest": _codes(rng, 3_000), "x": rng.normal(size=3_000)})
+    batch.loc[:89, "dest"] = surge
+    batch.loc[150:159, "dest"] = None
+    batch.loc[160:169, "dest"] = "NEVER"
+
+    result = compare(profile_frame(reference_frame, specs), profile_frame(batch, specs)).feature(
+        "dest"
+    )
+
+    # every category the reference saw, kept or in its tail; shares among known values
+    categories = sorted(reference_frame["dest"].unique())
+    ref_known = reference_frame["dest"].notna().sum()
+    cur_known = batch["dest"].notna().sum() - 10  # never-seen values are not known values
+    ref_counts = reference_frame["dest"].value_counts().reindex(categories).to_numpy()
+    cur_counts = batch["dest"].value_counts().reindex(categories, fill_value=0).to_numpy()
+    change = cur_counts / cur_known - ref_counts / ref_known
+    largest = int(np.argmax(np.abs(change)))
+    assert categories[largest] == surge
+    assert result.max_share_change_category == surge
+    assert result.max_share_change == pytest.approx(change[largest], rel=1e-12)
+    assert result.max_share_change_reference == pytest.approx(
+        ref_counts[largest] / ref_known, rel=1e-12
+    )
+    table = np.array(
+        [
+            [ref_counts[largest], ref_known - ref_counts[largest]],
+            [cur_counts[largest], cur_known - cur_counts[largest]],
+        ]
+    )
+    g = chi2_contingency(table, lambda_="log-likelihood", correction=False)[0]
+    n = table.sum()
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    williams = 1 + (n * (1 / rows).sum() - 1) * (n * (1 / cols).sum() - 1) / (6 * n)
+    bonferroni = min(1.0, len(categories) * chi2.sf(g / williams, 1))
+    # BH over the categorical features of the batch: `dest` is the only one
+    assert result.max_share_change_p_value == pytest.approx(
+        false_discovery_control([bonferroni])[0], rel=1e-9
+    )
+    assert result.max_share_change_p_value < 1e-6
+
+
+def test_numeric_features_have_no_tail_and_no_category_share():
+    frame = pd.DataFrame({"x": np.arange(100.0)})
+    specs = fit_specs(frame)
+    result = compare(profile_frame(frame, specs), profile_frame(frame, specs)).feature("x")
+    for name in (
+        "other_share_reference",
+        "other_share_current",
+        "max_share_change",
+        "max_share_change_category",
+        "max_share_change_p_value",
+    ):
+        assert result.measures[name] is None, name
+    assert result.unseen_share_reference == 0.0
+
+
+def test_a_reference_feature_without_two_values_is_not_monitored():
+    reference_frame = pd.DataFrame({"empty": [np.nan] * 50, "x": np.arange(50.0)})
+    specs = fit_specs(reference_frame)
+    comparison = compare(
+        profile_frame(reference_frame, specs), profile_frame(reference_frame, specs)
+    )
+    empty = comparison.feature("empty")
+    assert not empty.monitored and not empty.measured
+    assert all(value is None for value in empty.measures.values())
+    assert comparison.feature("x").measured
+    one_row = profile_frame(reference_frame.iloc[:1], specs)
+    assert not compare(one_row, profile_frame(reference_frame, specs)).feature("x").monitored

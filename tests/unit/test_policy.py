@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,8 +95,9 @@ def test_a_new_category_is_its_own_finding_naming_the_values(rng) -> None:
     [unseen] = [f for f in verdict.findings if f.signal == "new_categories"]
     assert (unseen.feature, unseen.severity) == ("country", "critical")
     assert unseen.value == pytest.approx(0.08)
-    assert "8.0% of `country` values are in categories the reference never saw" in unseen.message
-    assert "`BR`" in unseen.message
+    assert (
+        unseen.message == "country: 8.0% of values are categories the reference never saw, e.g. BR"
+    )
 
 
 def test_values_beyond_the_reference_range_are_their_own_finding(rng) -> None:
@@ -103,7 +106,7 @@ def test_values_beyond_the_reference_range_are_their_own_finding(rng) -> None:
     verdict = _verdict(reference, current)
     [out] = [f for f in verdict.findings if f.signal == "out_of_range"]
     assert (out.feature, out.severity) == ("amount", "warning")
-    assert "3.0% of `amount` values lie outside the reference range" in out.message
+    assert out.message.startswith("amount: 3.0% of values are outside the reference range [")
 
 
 def test_a_jump_in_missing_values_is_its_own_finding(rng) -> None:
@@ -112,7 +115,7 @@ def test_a_jump_in_missing_values_is_its_own_finding(rng) -> None:
     verdict = _verdict(reference, current)
     [missing] = [f for f in verdict.findings if f.signal == "missing"]
     assert missing.feature == "amount"
-    assert "`amount` missing values rose from 2.0% to" in missing.message
+    assert missing.message.startswith("amount: missing values rose from 2.0% to")
 
 
 def test_a_missing_column_is_critical_and_a_type_change_a_warning(rng) -> None:
@@ -196,3 +199,90 @@ def test_calibration_refuses_batches_that_are_not_from_the_reference(rng) -> Non
         calibrate_kl_thresholds(dm.profile_frame(reference, specs), [other])
     with pytest.raises(ConfigError, match="quantile must be in"):
         calibrate_kl_thresholds(dm.profile_frame(reference, specs), [other], quantile=1.5)
+
+
+# --------------------------------------------------------------------------------------------
+# One category among many, the long tail, readings
+
+
+def _many_categories(rng: np.random.Generator, n: int, boosted_share: float = 0.0) -> pd.DataFrame:
+    """200 categories of 0.5% each; optionally one of them (`k007`) boosted to a share."""
+    names = np.array([f"k{i:03d}" for i in range(200)], dtype=object)
+    shares = np.full(200, 1 / 200)
+    if boosted_share:
+        shares = shares * (1 - boosted_share) / (1 - shares[7])
+        shares[7] = boosted_share
+    return pd.DataFrame({"sku": names[rng.choice(200, n, p=shares / shares.sum())]})
+
+
+def test_one_category_rising_among_200_is_caught_although_kl_stays_low(rng) -> None:
+    reference = _many_categories(rng, 100_000)
+    verdict_and_comparison = _evaluated(reference, _many_categories(rng, 10_000, 0.03))
+    comparison, verdict = verdict_and_comparison
+    assert comparison.feature("sku").kl < 0.02  # the summed divergence barely moves ...
+    [finding] = [f for f in verdict.findings if f.signal == "category_share"]
+    assert (finding.feature, finding.severity) == ("sku", "warning")  # ... this signal does
+    assert re.fullmatch(
+        r"sku: category k007 rose from 0\.5% to \d\.\d% of known values "
+        r"\(\d\.\d points ≥ 2 points, p < 1e-16\)",
+        finding.message,
+    ), finding.message
+
+
+def test_a_healthy_batch_of_many_categories_raises_no_category_share_finding(rng) -> None:
+    reference = _many_categories(rng, 100_000)
+    for n in (50, 1_000, 10_000):
+        _, verdict = _evaluated(reference, _many_categories(rng, n))
+        assert not verdict.findings, n
+
+
+def test_values_from_the_references_long_tail_are_not_new_categories(rng) -> None:
+    """10,000 product ids, Zipf-distributed: a healthy batch meets ids the 100k-row reference
+    saw once or never, about as often as the reference saw ids only once."""
+    ids = np.array([f"p{i}" for i in range(10_000)], dtype=object)
+    weights = 1.0 / np.arange(1, 10_001) ** 1.1
+    weights /= weights.sum()
+    reference = pd.DataFrame({"product": ids[rng.choice(10_000, 100_000, p=weights)]})
+    current = pd.DataFrame({"product": ids[rng.choice(10_000, 10_000, p=weights)]})
+    comparison, verdict = _evaluated(reference, current)
+    product = comparison.feature("product")
+    assert product.unseen_share_current > 0.005  # it does meet ids the reference never saw ...
+    assert product.unseen_share_reference == pytest.approx(
+        product.unseen_share_current, abs=0.005
+    )  # ... about as many as the reference's ids seen once
+    assert not [f for f in verdict.findings if f.signal == "new_categories"]
+
+
+def test_every_observed_feature_gets_a_clear_reading_per_signal(rng) -> None:
+    reference, current = _frames(rng, 2_000)
+    _, verdict = _evaluated(reference, current)
+    keys = {(r.feature, r.signal) for r in verdict.readings}
+    assert keys == {
+        ("amount", "kl"),
+        ("amount", "out_of_range"),
+        ("amount", "missing"),
+        ("amount", "schema"),
+        ("country", "kl"),
+        ("country", "category_share"),
+        ("country", "new_categories"),
+        ("country", "missing"),
+        ("country", "schema"),
+        (None, "dataset"),
+    }
+    assert not verdict.findings
+    kl = next(r for r in verdict.readings if r.key == ("amount", "kl"))
+    assert kl.message == f"KL {kl.value:.3f} < 0.02"
+
+
+def test_a_feature_the_reference_has_no_values_for_is_unmonitored_and_unread(rng) -> None:
+    reference = pd.DataFrame({"x": rng.normal(size=1_000), "blank": np.nan})
+    _, verdict = _evaluated(reference, reference.iloc[:500])
+    assert verdict.statuses == {"x": "ok", "blank": "unmonitored"}
+    assert "blank" not in {r.feature for r in verdict.readings}
+    assert verdict.overall == "ok"
+
+
+def _evaluated(reference: pd.DataFrame, current: pd.DataFrame):
+    specs = dm.fit_specs(reference)
+    comparison = dm.compare(dm.profile_frame(reference, specs), dm.profile_frame(current, specs))
+    return comparison, evaluate(comparison)

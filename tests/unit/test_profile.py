@@ -490,3 +490,50 @@ def test_large_frames_are_counted_in_threads_with_the_same_result_as_sequentiall
     for name in large.columns:
         expected = count_values(specs[name], large[name]).counts
         np.testing.assert_array_equal(threaded.features[name].counts, expected)
+
+
+# --------------------------------------------------------------------------------------------
+# What a reference saw, odd data
+
+
+def test_profiling_chunks_collects_every_category_the_reference_saw(rng):
+    from driftmon.vocabulary import VocabularyBuilder
+
+    frame = pd.DataFrame({"code": [f"c{i % 500}" for i in range(5_000)]})
+    specs = fit_specs(frame.iloc[:100], max_categories=10)  # fitted on a sample: 100 codes
+    builders = {"code": VocabularyBuilder()}
+    chunks = (frame.iloc[i : i + 1_000] for i in range(0, 5_000, 1_000))
+
+    profile = profile_chunks(chunks, specs, collect=builders)
+    seen = builders["code"].build()
+
+    assert seen.n_distinct == 500
+    assert seen.contains(["c0", "c499", "c500"]).tolist() == [True, True, False]
+    with_seen = profile.with_vocabularies({"code": seen})
+    assert with_seen.features["code"].spec.seen is seen
+    assert with_seen.features["code"].spec == specs["code"]  # what it saw is not its identity
+
+
+def test_duplicate_column_names_are_a_clear_error(specs):
+    frame = pd.DataFrame([[1.0, 2.0]], columns=["x", "x"])
+    with pytest.raises(SchemaError, match="column name\\(s\\) `x` appear more than once"):
+        profile_frame(frame, specs)
+
+
+def test_values_near_the_float_limits_give_finite_summaries_and_no_warning():
+    import warnings
+
+    values = pd.DataFrame({"big": [1e308, -1e308, 5e307, -1.7e308, 1.7e308, 0.0, 5e-324]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        specs = fit_specs(values)
+        feature = profile_frame(values, specs).features["big"]
+        summary = feature.summary()
+    assert np.all(np.isfinite(specs["big"].edges))
+    assert summary["mean"] == pytest.approx(math.fsum(values["big"]) / len(values), rel=1e-12)
+    assert summary["std"] is None  # its square overflows: unknown, never NaN or -inf
+    assert summary["min"] == -1.7e308 and summary["max"] == 1.7e308
+    assert all(q is None or np.isfinite(q) for q in summary["quantiles"].values())
+    data = feature.to_dict()
+    assert data["m2"] is None
+    assert FeatureProfile.from_dict(data).summary() == summary

@@ -58,13 +58,20 @@ def test_webhook_gets_one_message_per_state_change_and_none_for_healthy_or_repea
     check_batch_flow(source=_batch(example, "order_value"), **run)
     assert len(receiver.requests) == 1  # the same state again: no repeat
 
-    check_batch_flow(source=_batch(example, None, 0), **run)
-    assert len(receiver.requests) == 1  # one clear run is not yet a resolution
+    # clear batches newer than the drifted one (in batch time) move the alert; older ones not
     check_batch_flow(source=_batch(example, None, 1), **run)
+    assert len(receiver.requests) == 1  # a batch older than the drifted one changes nothing
+    check_batch_flow(source=_batch(example, None, 0), batch_time="2026-11-10", **run)
+    assert len(receiver.requests) == 1  # one clear batch is not yet a resolution
+    check_batch_flow(source=_batch(example, None, 1), batch_time="2026-11-11", **run)
     assert len(receiver.requests) == 2
     resolved = receiver.requests[1]["json"]
     assert resolved["title"] == "driftmon: orders: 1 resolved alert(s)"
-    assert "RESOLVED [critical] order_value / kl" in resolved["message"]
+    assert (
+        "RESOLVED order_value / kl: order_value back within thresholds for 2 batches: KL"
+        in (resolved["message"])
+    )
+    assert "[critical]" not in resolved["message"]
     assert resolved["type"] == "info"
 
 

@@ -73,6 +73,43 @@ def test_check_new_processes_every_file_once_in_order(
         assert len(store.list_runs(session, DATASET)) == len(example.batches)
 
 
+def test_a_failure_to_publish_the_artifact_is_a_warning_not_a_failed_check(
+    example: ExampleData, with_reference: str, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    import flows.check
+
+    def broken(result: object) -> None:
+        raise RuntimeError("artifact API down")
+
+    monkeypatch.setattr(flows.check, "publish_drift_table", broken)
+    state = check_batch_flow(
+        dataset=DATASET, source=str(example.batches[0]), db_url=with_reference, return_state=True
+    )
+    assert state.is_completed()
+    assert "could not be published: artifact API down" in caplog.text
+    with store.session_scope(store.open_store(with_reference)) as session:
+        assert [r.id for r in store.list_runs(session, DATASET)] == [state.result().run_id]
+
+
+def test_a_dataset_with_any_unicode_name_gets_its_artifact(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.check import artifact_key
+
+    db_url = f"sqlite:///{tmp_path / 'driftmon.db'}"
+    name = "café 注文 [/b] 🚀"
+    build_reference_flow(dataset=name, source=str(example.reference), db_url=db_url)
+    result = check_batch_flow(dataset=name, source=str(example.batches[2]), db_url=db_url)
+    assert result.verdict == "critical"
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+    keys = {a.key for a in artifacts}
+    assert artifact_key(name) in keys
+    assert artifact_key(name).startswith("drift-caf-b-")
+
+
 def test_a_failing_check_is_a_failed_flow_and_records_nothing(
     example: ExampleData, with_reference: str, tmp_path: Path
 ) -> None:

@@ -1,0 +1,148 @@
+"""How numbers and names read in every place a person sees them: CLI, messages, reports.
+
+One formatter per kind of value, so a p-value reads the same in the terminal, in an e-mail and
+on the HTML page. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = [
+    "P_VALUE_FLOOR",
+    "format_number",
+    "format_p_value",
+    "format_share",
+    "format_share_change",
+    "markdown_code",
+    "markdown_text",
+    "printable",
+]
+
+#: Below this a p-value is shown as ``< 1e-16``: the chi-square and binomial approximations
+#: behind it are not accurate to more than about double precision's epsilon, so smaller
+#: figures would claim a precision they do not have.
+P_VALUE_FLOOR = 1e-16
+DASH = "–"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def format_number(value: float | int | None, digits: int = 3) -> str:
+    """Significant digits with thousands separators; integers exactly.
+
+    Examples
+    --------
+    >>> format_number(1234567), format_number(0.0123456), format_number(12345.678)
+    ('1,234,567', '0.0123', '12,346')
+    >>> format_number(None), format_number(float("nan")), format_number(float("inf"))
+    ('–', '–', 'inf')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 1):
+        return f"{int(value):,}"
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    if magnitude >= digits - 1:
+        return f"{round(value):,}"
+    if magnitude < -4:
+        return f"{value:.{digits - 1}e}"
+    return f"{value:,.{digits - 1 - magnitude}f}"
+
+
+def format_share(value: float | None) -> str:
+    """A fraction of rows as a percentage, with more decimals for small shares.
+
+    Examples
+    --------
+    >>> format_share(0.123), format_share(0.0004), format_share(0), format_share(1)
+    ('12.3%', '0.04%', '0%', '100%')
+    >>> format_share(None)
+    '–'
+    """
+    if value is None or math.isnan(value):
+        return DASH
+    if value == 0 or value == 1:
+        return f"{value:.0%}"
+    if abs(value) < 0.001:
+        return f"{value:.2%}"
+    return f"{value:.1%}"
+
+
+def format_share_change(before: float | None, after: float | None) -> str:
+    """``12.0% → 15.3%``, or a dash when either side is unknown.
+
+    Examples
+    --------
+    >>> format_share_change(0.12, 0.153), format_share_change(None, 0.1)
+    ('12.0% → 15.3%', '–')
+    """
+    if before is None or after is None:
+        return DASH
+    return f"{format_share(before)} → {format_share(after)}"
+
+
+def format_p_value(value: float | None, *, sentence: bool = False) -> str:
+    """A p-value for a table cell (``0.012``, ``3.2e-05``, ``< 1e-16``) or, with
+    ``sentence``, for a message (``p = 0.012``, ``p < 1e-16``).
+
+    Examples
+    --------
+    >>> format_p_value(0.5), format_p_value(2.5e-9), format_p_value(0.0)
+    ('0.500', '2.5e-09', '< 1e-16')
+    >>> format_p_value(0.0123, sentence=True), format_p_value(1e-300, sentence=True)
+    ('p = 0.012', 'p < 1e-16')
+    """
+    if value is None or math.isnan(value):
+        return DASH
+    if value < P_VALUE_FLOOR:
+        text = f"< {P_VALUE_FLOOR:.0e}"
+        return f"p {text}" if sentence else text
+    text = f"{value:.3f}" if value >= 0.001 else f"{value:.1e}"
+    return f"p = {text}" if sentence else text
+
+
+def printable(text: str) -> str:
+    """The text on one line with control characters shown as escapes (``\\x1b``, ``\\n``).
+
+    What users named or wrote (a file's garbage bytes, a column name with a line break) must not
+    move the cursor, recolour the terminal or split a one-line message.
+
+    Examples
+    --------
+    >>> printable("a\\nb\\x1b[31m")
+    'a\\\\nb\\\\x1b[31m'
+    """
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    if char in named:
+        return named[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+_MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]<>()#+-.!|~"})
+
+
+def markdown_text(text: str) -> str:
+    """Text that Markdown shows as written: a feature named ``*x*`` stays ``*x*``.
+
+    Examples
+    --------
+    >>> markdown_text("a_b *c*")
+    'a\\\\_b \\\\*c\\\\*'
+    """
+    return str(text).translate(_MARKDOWN_SPECIAL)
+
+
+def markdown_code(text: str) -> str:
+    """Text for inside a Markdown code span, where backticks cannot be escaped."""
+    return str(text).replace("`", "'")
