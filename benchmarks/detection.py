@@ -1,13 +1,17 @@
 """Synthetic tabular feeds and drift scenarios, shared by the detection benchmark and its tests.
 
 Pure numpy/pandas, no driftmon import: the generator only knows the *true* distributions, so
-the benchmark measures driftmon against ground truth. 25 features, a realistic mix:
+the benchmark measures driftmon against ground truth. 27 features, a realistic mix:
 
 - 14 numeric: normals, lognormal / gamma / exponential (skewed), uniform, a bimodal mixture,
   integer codes with few values, Poisson counts (few and many distinct values), some with
   1-5% missing values;
-- 11 categorical: cardinalities 2 to 40 with Zipf-like frequencies (pandas categoricals, as
-  Parquet dictionary columns arrive), booleans (one nullable), some with missing values.
+- 13 categorical: cardinalities 2 to 40 with Zipf-like frequencies (pandas categoricals, as
+  Parquet dictionary columns arrive), booleans (one nullable), some with missing values; and
+  two with more categories than a reference keeps as bins (50 by default): ``sku``, 200
+  categories with equal shares (0.5% each), and ``product_id`` (`HIGH_CARDINALITY`), 10,000
+  ids with Zipf s=1.1, so a 100,000-row reference sees only ~7,400 of them and every batch
+  holds ids from the reference's long tail and ids it never saw (~2.6% of rows).
 
 A `Scenario` changes one feature of the batch and nothing else; `NO_DRIFT` changes nothing, so
 the batch comes from the reference distribution itself. Every draw is vectorized per feature.
@@ -26,9 +30,11 @@ from numpy.typing import NDArray
 
 __all__ = [
     "FEATURES",
+    "HIGH_CARDINALITY",
     "NEGLIGIBLE_SHIFT",
     "NO_DRIFT",
     "REFERENCE_ROWS",
+    "RISEN_SHARE",
     "SCENARIOS",
     "Feature",
     "Scenario",
@@ -50,7 +56,8 @@ class Feature:
 
     Numeric ``draw`` returns the values; categorical ``draw`` returns codes into
     ``categories``; boolean ``draw`` returns bools. ``mean`` / ``sd`` are the true moments
-    (numeric only), used by scenarios that shift or scale in units of standard deviations.
+    (numeric only), used by scenarios that shift or scale in units of standard deviations;
+    ``probs`` the true category shares (categorical only), used by scenarios that move one.
     """
 
     name: str
@@ -61,6 +68,7 @@ class Feature:
     categories: tuple[str, ...] = ()
     mean: float | None = None
     sd: float | None = None
+    probs: tuple[float, ...] = ()
 
 
 def _normal(mean: float, sd: float) -> Draw:
@@ -79,12 +87,18 @@ def _bimodal(rng: np.random.Generator, n: int) -> NDArray[np.float64]:
 
 
 def _categorical(name: str, description: str, k: int, s: float, missing: float = 0.0) -> Feature:
-    draw, _ = _zipf_codes(k, s)
-    categories = tuple(f"{name}_{i:02d}" for i in range(k))
-    return Feature(name, "categorical", description, draw, missing, categories)
+    """``k`` categories ``{name}_00``, ... with Zipf shares of exponent ``s`` (0: equal)."""
+    draw, probs = _zipf_codes(k, s)
+    width = max(2, len(str(k - 1)))
+    categories = tuple(f"{name}_{i:0{width}d}" for i in range(k))
+    return Feature(name, "categorical", description, draw, missing, categories, probs=probs)
 
 
 _RATING_P = (0.05, 0.1, 0.2, 0.35, 0.3)
+
+#: The feature with far more categories than a reference sees: its batches always hold values
+#: the reference never saw, which must not read as new categories.
+HIGH_CARDINALITY = "product_id"
 
 FEATURES: tuple[Feature, ...] = (
     # numeric ------------------------------------------------------------------------------
@@ -138,6 +152,8 @@ FEATURES: tuple[Feature, ...] = (
     _categorical("status", "5 categories, Zipf s=2.0", 5, 2.0),
     _categorical("plan", "4 categories, Zipf s=0.5", 4, 0.5),
     _categorical("device", "3 categories, Zipf s=1.0", 3, 1.0),
+    _categorical("sku", "200 categories, equal shares (0.5% each)", 200, 0.0),
+    _categorical(HIGH_CARDINALITY, "10,000 ids, Zipf s=1.1", 10_000, 1.1),
     Feature("is_member", "boolean", "boolean, 30% True", lambda rng, n: rng.random(n) < 0.3),
     Feature(
         "has_coupon",
@@ -171,7 +187,8 @@ class Scenario:
 
     ``must_flag``: True for drift that must be caught, False for changes that must not be
     flagged (no drift, negligible differences). ``share``: the share the change moves, if any
-    (``unseen``: new categories or out-of-range values; ``missing``: missing values).
+    (``unseen``: new categories or out-of-range values; ``missing``: missing values;
+    ``category``: one category's share).
     """
 
     name: str
@@ -198,6 +215,21 @@ def _new_category(rng, spec, codes, missing):
     moved = rng.random(codes.size) < 0.05
     codes = np.where(moved, len(spec.categories), codes)
     return codes, missing & ~moved
+
+
+#: The share of rows the risen category of the "category rise" scenario ends with.
+RISEN_SHARE = 0.03
+
+
+def _category_rise(rng, spec, codes, missing):
+    # one category, drawn per batch (any of them may be the one that rises), goes from its
+    # true share of rows to RISEN_SHARE; every other category and missing values keep their
+    # proportions among the remaining rows
+    risen = rng.integers(len(spec.categories))
+    before = spec.probs[risen] * (1.0 - spec.missing)
+    held = (codes == risen) & ~missing
+    moved = ~held & (rng.random(codes.size) < (RISEN_SHARE - before) / (1.0 - before))
+    return np.where(moved, risen, codes), missing & ~moved
 
 
 def _missing_rise(rng, spec, values, missing):
@@ -254,6 +286,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         "unseen",
     ),
     NEGLIGIBLE_SHIFT,
+    # last, so the scenarios before it keep their index (and seeds)
+    Scenario(
+        "category rise",
+        "sku: one of 200 categories (drawn per batch) 0.5% -> 3% of rows",
+        "sku",
+        _category_rise,
+        True,
+        "category",
+    ),
 )
 
 
