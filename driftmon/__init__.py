@@ -1,71 +1,93 @@
 """driftmon: data-drift monitoring with histogram profiles and smoothed KL divergence.
 
 The pure core (bins, divergences, profiles, comparison) is importable without side effects:
-no logging setup, no database engine, no matplotlib backend.
+no logging setup, no database engine, no matplotlib backend. Names are loaded when first
+used, so ``import driftmon`` (and the `driftmon` command's help) costs next to nothing.
 """
 
 from __future__ import annotations
 
-from driftmon.bins import BinSpec, count_values, fit_bins, infer_kind
-from driftmon.compare import MEASURES, Comparison, FeatureResult, Measure, SchemaDiff, compare
-from driftmon.divergence import (
-    DEFAULT_ALPHA,
-    adjust_p_values,
-    expected_kl_no_drift,
-    g_test,
-    js_divergence,
-    kl_divergence,
-    population_stability_index,
-    reverse_kl_divergence,
-)
-from driftmon.errors import (
-    ConfigError,
-    DriftmonError,
-    EmptyHistogramError,
-    InputDataError,
-    NotificationError,
-    ReferenceNotFoundError,
-    SchemaError,
-    SourceError,
-    StoreError,
-)
-from driftmon.profile import FeatureProfile, Profile, fit_specs, profile_frame
-from driftmon.vocabulary import Vocabulary
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import Any
 
-__version__ = "0.1.0"
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "DEFAULT_ALPHA": "driftmon.options",
+    "MEASURES": "driftmon.compare",
+    "BinSpec": "driftmon.bins",
+    "Comparison": "driftmon.compare",
+    "ConfigError": "driftmon.errors",
+    "DriftmonError": "driftmon.errors",
+    "EmptyHistogramError": "driftmon.errors",
+    "FeatureProfile": "driftmon.profile",
+    "FeatureResult": "driftmon.compare",
+    "InputDataError": "driftmon.errors",
+    "Measure": "driftmon.compare",
+    "NotificationError": "driftmon.errors",
+    "Profile": "driftmon.profile",
+    "ReferenceNotFoundError": "driftmon.errors",
+    "SchemaDiff": "driftmon.compare",
+    "SchemaError": "driftmon.errors",
+    "SourceError": "driftmon.errors",
+    "StoreError": "driftmon.errors",
+    "Vocabulary": "driftmon.vocabulary",
+    "adjust_p_values": "driftmon.divergence",
+    "compare": "driftmon.compare",
+    "count_values": "driftmon.bins",
+    "expected_kl_no_drift": "driftmon.divergence",
+    "fit_bins": "driftmon.bins",
+    "fit_specs": "driftmon.profile",
+    "g_test": "driftmon.divergence",
+    "infer_kind": "driftmon.bins",
+    "js_divergence": "driftmon.divergence",
+    "kl_divergence": "driftmon.divergence",
+    "population_stability_index": "driftmon.divergence",
+    "profile_frame": "driftmon.profile",
+    "reverse_kl_divergence": "driftmon.divergence",
+}
 
-__all__ = [
-    "DEFAULT_ALPHA",
-    "MEASURES",
-    "BinSpec",
-    "Comparison",
-    "ConfigError",
-    "DriftmonError",
-    "EmptyHistogramError",
-    "FeatureProfile",
-    "FeatureResult",
-    "InputDataError",
-    "Measure",
-    "NotificationError",
-    "Profile",
-    "ReferenceNotFoundError",
-    "SchemaDiff",
-    "SchemaError",
-    "SourceError",
-    "StoreError",
-    "Vocabulary",
-    "__version__",
-    "adjust_p_values",
-    "compare",
-    "count_values",
-    "expected_kl_no_drift",
-    "fit_bins",
-    "fit_specs",
-    "g_test",
-    "infer_kind",
-    "js_divergence",
-    "kl_divergence",
-    "population_stability_index",
-    "profile_frame",
-    "reverse_kl_divergence",
-]
+__all__ = sorted([*_EXPORTS, "__version__"], key=lambda n: (not n.isupper(), n))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+    else:
+        raise AttributeError(f"module 'driftmon' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+def _version() -> str:
+    """The installed distribution's version: `pyproject.toml` is its one source."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("driftmon")
+    except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+        return "0+unknown"
+
+
+class _Package(ModuleType):
+    """This package's module type: a public name keeps meaning the function it exports.
+
+    Importing a submodule binds its name on the package (``driftmon.compare`` the module,
+    once anything imports it), which would shadow the function of the same name that
+    ``driftmon.compare`` is.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

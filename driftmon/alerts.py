@@ -21,12 +21,13 @@ run where at least one alert changed that way, and never for a repeated unchange
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from driftmon.errors import ConfigError
 from driftmon.formatting import format_p_value, markdown_code, markdown_text
+from driftmon.options import DEFAULT_RESOLVE_AFTER
 from driftmon.policy import Reading
 
 __all__ = [
@@ -40,8 +41,6 @@ __all__ = [
     "has_full_windows",
 ]
 
-#: Consecutive batches that must agree before an alert resolves or de-escalates.
-DEFAULT_RESOLVE_AFTER = 2
 State = Literal["open", "escalated", "resolved"]
 Change = Literal["opened", "escalated", "de-escalated", "resolved", "held", "clearing"]
 NEWS = ("opened", "escalated", "de-escalated", "resolved")
@@ -89,13 +88,16 @@ def decide_alerts(
     history: Sequence[Sequence[Reading]],
     *,
     resolve_after: int = DEFAULT_RESOLVE_AFTER,
+    monitored: Collection[str] | None = None,
 ) -> list[AlertChange]:
     """Every active alert's fate, and the alerts to open, from the dataset's recent readings.
 
     ``active`` are the dataset's open or escalated alerts; ``history`` the readings of its
     runs, **newest batch first**, reaching back at least ``resolve_after`` observations of
-    every key that matters (see `has_full_windows`). Returns one change per active alert and
-    one "opened" change per key that becomes active.
+    every key that matters (see `has_full_windows`). ``monitored`` names the features of the
+    active reference: an alert on a feature no longer among them is resolved, since nothing
+    could ever clear it. Returns one change per active alert and one "opened" change per key
+    that becomes active.
     """
     if resolve_after < 1:
         raise ConfigError(f"alerts: resolve_after must be at least 1, got `{resolve_after}`")
@@ -103,6 +105,9 @@ def decide_alerts(
     changes: list[AlertChange] = []
     for alert in active:
         window = windows.pop(alert.key, [])
+        if monitored is not None and alert.feature is not None and alert.feature not in monitored:
+            changes.append(_retire(alert))
+            continue
         changes.append(_advance(alert, window, resolve_after))
     for key, window in windows.items():
         findings = [r for r in window if r.fired]
@@ -114,12 +119,48 @@ def decide_alerts(
             feature=key[0],
             signal=key[1],
             severity=severity,
-            state="open",
+            state=_state(findings, severity),
             clear_streak=window.index(findings[0]),
-            message=findings[0].message,
+            message=_message(findings, severity, resolve_after),
         )
         changes.append(AlertChange(opened, "opened", window[0]))
     return changes
+
+
+def _retire(alert: Alert) -> AlertChange:
+    resolved = Alert(
+        id=alert.id,
+        feature=alert.feature,
+        signal=alert.signal,
+        severity=alert.severity,
+        state="resolved",
+        clear_streak=alert.clear_streak,
+        message=f"{alert.feature} is no longer monitored: the active reference has no such feature",
+        acknowledged=alert.acknowledged,
+    )
+    return AlertChange(resolved, "resolved")
+
+
+def _state(findings: Sequence[Reading], severity: str) -> State:
+    """``escalated`` when the window shows a warning turning critical, else ``open``: the
+    same whatever order the batches arrived in."""
+    if severity != "critical":
+        return "open"
+    newest_critical = next(i for i, r in enumerate(findings) if r.severity == "critical")
+    earlier = findings[newest_critical + 1 :]
+    return "escalated" if any(r.severity == "warning" for r in earlier) else "open"
+
+
+def _message(findings: Sequence[Reading], severity: str, resolve_after: int) -> str:
+    """The newest finding's message; when the alert stays at a higher severity than that
+    finding's, also the finding that keeps it there, so a warning-level figure never stands
+    alone next to "critical"."""
+    newest = findings[0]
+    if newest.severity == severity:
+        return newest.message
+    worst = next(r for r in findings if r.severity == severity)
+    batches = f"{resolve_after} batch{'es' if resolve_after > 1 else ''}"
+    return f"{newest.message}; {severity} until {batches} in a row are not, after: {worst.message}"
 
 
 def has_full_windows(
@@ -176,19 +217,19 @@ def _advance(alert: Alert, window: list[Reading], resolve_after: int) -> AlertCh
     streak = window.index(findings[0])
     change: Change
     if _SEVERITY_RANK[severity] > _SEVERITY_RANK[alert.severity]:
-        change, state = "escalated", "escalated"
+        change = "escalated"
     elif _SEVERITY_RANK[severity] < _SEVERITY_RANK[alert.severity]:
-        change, state = "de-escalated", "open"
+        change = "de-escalated"
     else:
-        change, state = ("held" if streak == 0 else "clearing"), alert.state
+        change = "held" if streak == 0 else "clearing"
     moved = Alert(
         id=alert.id,
         feature=alert.feature,
         signal=alert.signal,
         severity=severity,
-        state=state,  # type: ignore[arg-type]
+        state=_state(findings, severity),
         clear_streak=streak,
-        message=findings[0].message,
+        message=_message(findings, severity, resolve_after),
         acknowledged=alert.acknowledged,
     )
     return AlertChange(moved, change, newest)

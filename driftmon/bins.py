@@ -17,9 +17,9 @@ grid of cells to bins instead of binary-searching the edges; see ``benchmarks/be
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numba
 import numpy as np
@@ -27,7 +27,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from driftmon.errors import ConfigError, InputDataError
-from driftmon.vocabulary import DEFAULT_VOCABULARY_CAP, Vocabulary, VocabularyBuilder
+from driftmon.options import DEFAULT_MAX_CATEGORIES, DEFAULT_N_BINS, DEFAULT_VOCABULARY_CAP
+from driftmon.vocabulary import Vocabulary, VocabularyBuilder
 
 __all__ = [
     "CATEGORICAL",
@@ -36,7 +37,10 @@ __all__ = [
     "KINDS",
     "NUMERIC",
     "BinSpec",
+    "Column",
     "ColumnCounts",
+    "NumberColumn",
+    "ValueCounts",
     "category_key",
     "category_keys",
     "count_values",
@@ -50,12 +54,9 @@ CATEGORICAL = "categorical"
 KINDS = (NUMERIC, CATEGORICAL)
 Kind = Literal["numeric", "categorical"]
 
-#: Default number of quantile bins for a numeric feature. Twenty bins resolve shifts of a
-#: fraction of a standard deviation while keeping about 2.5 expected rows per bin in a 50-row
-#: batch, where the significance test is still calibrated (tests/unit/test_calibration.py).
-DEFAULT_N_BINS = 20
-#: Default cap on categories kept from the reference; rarer ones share the "other" slot.
-DEFAULT_MAX_CATEGORIES = 50
+#: How the "other" slot is labelled for people: it holds the reference's long tail (categories it
+#: saw but did not keep) and values it never saw, told apart by other measures.
+OTHER_LABEL = "(long tail + new)"
 #: How many distinct unseen categories a count remembers by name (the rest only as "other").
 UNSEEN_KEPT = 20
 #: How many of a batch's most frequent long-tail categories a count remembers with their
@@ -136,9 +137,10 @@ class BinSpec:
         return np.asarray(self.edges[1:-1], dtype=np.float64)
 
     def labels(self) -> tuple[str, ...]:
-        """A human label for every slot, e.g. ``[1.5, 2.7)``, ``= 3``, ``other``, ``missing``."""
+        """A human label for every slot, e.g. ``[1.5, 2.7)``, ``= 3``, `OTHER_LABEL`,
+        ``missing``."""
         if self.kind == CATEGORICAL:
-            return (*self.categories, "other", "missing")
+            return (*self.categories, OTHER_LABEL, "missing")
         edges = self.edges
         m = len(edges) - 1
         if self.discrete:
@@ -235,6 +237,43 @@ class ColumnCounts:
                 else self.n_unseen + other.n_unseen
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class NumberColumn:
+    """A column of numbers as Arrow lays it out: the values, and a bitmap of which are valid.
+
+    ``valid`` holds bit ``i`` of the values at bit ``offset + i`` (least significant bit
+    first), or is None when every value is valid; an invalid value is missing whatever it
+    holds, and so is NaN. `driftmon.sources` builds these over Arrow's buffers without
+    copying them, so counting a Parquet column allocates nothing.
+    """
+
+    values: NDArray[Any]
+    valid: NDArray[np.uint8] | None = None
+    offset: int = 0
+    observed_type: str | None = "numeric"
+
+    def __len__(self) -> int:
+        return int(self.values.size)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueCounts:
+    """A column already tallied: its distinct values, how often each occurred, and how many
+    values were missing. What a categorical column becomes cheaply (Arrow's ``value_counts``
+    of a dictionary or string column); `count_values` needs nothing more."""
+
+    values: Sequence[Any]
+    counts: NDArray[np.int64]
+    n_missing: int = 0
+    observed_type: str | None = "string"
+
+    def __len__(self) -> int:
+        return int(self.counts.sum()) + self.n_missing
+
+
+Column: TypeAlias = "pd.Series | NumberColumn | ValueCounts"
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,13 +392,18 @@ def fit_bins(
 
 
 def count_values(
-    spec: BinSpec, values: pd.Series | ArrayLike, *, collect: VocabularyBuilder | None = None
+    spec: BinSpec,
+    values: pd.Series | ArrayLike | NumberColumn | ValueCounts,
+    *,
+    collect: VocabularyBuilder | None = None,
 ) -> ColumnCounts:
     """Count one column (or one chunk of it) into the spec's slots.
 
-    Counting chunks and adding the results gives exactly the counts of the whole column.
-    ``collect`` (categorical only) is fed every category key with its count: that is how a
-    reference learns every category it saw, beyond the ones it keeps.
+    ``values`` is a column of any type (a pandas Series, an array, a list), or a column as
+    readers hand it over: numbers in Arrow's layout (`NumberColumn`) or a categorical column
+    already tallied (`ValueCounts`). Counting chunks and adding the results gives exactly the
+    counts of the whole column. ``collect`` (categorical only) is fed every category key with
+    its count: that is how a reference learns every category it saw, beyond the ones it keeps.
 
     Examples
     --------
@@ -370,7 +414,15 @@ def count_values(
     >>> count_values(spec, ["a", "z", None, "a"]).counts.tolist()
     [2, 0, 1, 1]
     """
-    series = _as_series(values)
+    if isinstance(values, NumberColumn) and spec.kind == NUMERIC:
+        return _count_numeric(
+            spec, values.values, values.observed_type, values.valid, values.offset
+        )
+    if isinstance(values, ValueCounts) and spec.kind == CATEGORICAL:
+        return _count_distinct(
+            spec, values.values, values.counts, values.n_missing, values.observed_type, collect
+        )
+    series = _as_series(values)  # the other combinations are type changes: rare, and general
     seen_type = observed_type(series)
     if spec.kind == NUMERIC:
         return _count_numeric(spec, _as_float_array(series, spec.name, coerce=True), seen_type)
@@ -388,13 +440,21 @@ def count_numeric_baseline(spec: BinSpec, numbers: NDArray[np.floating]) -> NDAr
     return np.bincount(bin_index, minlength=spec.n_slots).astype(np.int64)
 
 
-def _count_numeric(spec: BinSpec, numbers: NDArray[Any], seen_type: str | None) -> ColumnCounts:
+def _count_numeric(
+    spec: BinSpec,
+    numbers: NDArray[Any],
+    seen_type: str | None,
+    valid: NDArray[np.uint8] | None = None,
+    offset: int = 0,
+) -> ColumnCounts:
     inner = spec.inner_edges
     cell_origin, cell_scale, cell_start = _cell_table(inner)
     counts = np.zeros(spec.n_slots, dtype=np.int64)
     stats = np.zeros(8, dtype=np.float64)
     _count_numeric_kernel(
         numbers,
+        _NO_BITMAP if valid is None else valid,
+        offset,
         inner,
         cell_origin,
         cell_scale,
@@ -411,7 +471,8 @@ def _count_numeric(spec: BinSpec, numbers: NDArray[Any], seen_type: str | None) 
     if not n:
         mean, m2 = 0.0, 0.0
     elif not (math.isfinite(total) and math.isfinite(total_sq)):
-        mean, m2 = _robust_moments(numbers)  # values near the float limits overflowed the sums
+        # values near the float limits overflowed the sums
+        mean, m2 = _robust_moments(numbers, _NO_BITMAP if valid is None else valid, offset)
     else:
         mean = shift + total / n
         squared = total * total
@@ -450,9 +511,32 @@ def _cell_table(inner: NDArray[np.float64]) -> tuple[float, float, NDArray[np.in
     return float(inner[0]), scale, cell_start
 
 
+#: "No validity bitmap": every value is valid (one compiled kernel serves both cases).
+_NO_BITMAP = np.zeros(0, dtype=np.uint8)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _is_valid(valid, offset, i):  # pragma: no cover - compiled
+    if valid.size == 0:
+        return True
+    bit = offset + i
+    return (valid[bit >> 3] >> (bit & 7)) & 1 == 1
+
+
 @numba.njit(nogil=True, cache=True)
 def _count_numeric_kernel(
-    values, inner, cell_origin, cell_scale, cell_start, ref_min, ref_max, shift, counts, stats
+    values,
+    valid,
+    offset,
+    inner,
+    cell_origin,
+    cell_scale,
+    cell_start,
+    ref_min,
+    ref_max,
+    shift,
+    counts,
+    stats,
 ):  # pragma: no cover - compiled
     n_inner = inner.size
     n_cells = cell_start.size
@@ -467,12 +551,12 @@ def _count_numeric_kernel(
     # Shift the sums by the first finite value: it keeps the sum of squares precise for data
     # far from zero (or from the reference), whatever the batch's location.
     for i in range(values.size):
-        if values[i] - values[i] == 0:
+        if values[i] - values[i] == 0 and _is_valid(valid, offset, i):
             shift = values[i]
             break
     for i in range(values.size):
         x = values[i]
-        if x != x:
+        if x != x or not _is_valid(valid, offset, i):
             counts[missing] += 1
             continue
         # ref_min <= inner[0] and inner[-1] <= ref_max, so range checks only run in outer bins
@@ -520,7 +604,7 @@ def _count_numeric_kernel(
 
 
 @numba.njit(nogil=True, cache=True)
-def _robust_moments(values):  # pragma: no cover - compiled
+def _robust_moments(values, valid, offset):  # pragma: no cover - compiled
     """Mean and ``m2`` by Welford's updates on halved values: nothing overflows but ``m2``
     itself, which becomes ``inf`` when the values' spread is beyond what a float can square."""
     n = 0
@@ -528,7 +612,7 @@ def _robust_moments(values):  # pragma: no cover - compiled
     m2 = 0.0
     for i in range(values.size):
         x = values[i]
-        if x - x == 0:
+        if x - x == 0 and _is_valid(valid, offset, i):
             half = x * 0.5
             n += 1
             delta = half - mean
@@ -545,20 +629,36 @@ def _count_categorical(
         found = series.cat.categories
     else:
         codes, found = pd.factorize(series, use_na_sentinel=True)
-    # Per-code counts first (one pass over the data, code -1 = missing), then map the few
-    # distinct codes that occur to slots: the data is never touched again, whatever the
-    # category count (a dictionary column may declare many more categories than occur).
+    # Per-code counts first (one pass over the data, code -1 = missing), then only the
+    # distinct values are mapped: the data is never touched again, whatever its size.
     code_counts = np.bincount(codes.astype(np.intp) + 1, minlength=len(found) + 1)
-    occurring = np.flatnonzero(code_counts[1:])
-    keys = category_keys(np.asarray(found, dtype=object)[occurring])
-    key_counts = code_counts[1:][occurring]
+    return _count_distinct(
+        spec, np.asarray(found, dtype=object), code_counts[1:], int(code_counts[0]), seen_type,
+        collect,
+    )  # fmt: skip
+
+
+def _count_distinct(
+    spec: BinSpec,
+    values: Sequence[Any] | NDArray[Any],
+    counts_of_values: NDArray[np.int64],
+    n_missing: int,
+    seen_type: str | None,
+    collect: VocabularyBuilder | None,
+) -> ColumnCounts:
+    """Count a categorical column given as its distinct values and their counts."""
+    counts_of_values = np.asarray(counts_of_values, dtype=np.int64)
+    # a dictionary column may declare many more values than occur: key only those that do
+    occurring = np.flatnonzero(counts_of_values)
+    keys = category_keys(np.asarray(values, dtype=object)[occurring])
+    key_counts = counts_of_values[occurring]
     if collect is not None:
         collect.add(keys.tolist(), key_counts)
     slot_of_key = pd.Index(spec.categories, dtype=object).get_indexer(keys)
     other_mask = slot_of_key < 0
     slot_of_key[other_mask] = spec.other_slot
     counts = np.bincount(slot_of_key, weights=key_counts, minlength=spec.n_slots)
-    counts[spec.missing_slot] += code_counts[0]
+    counts[spec.missing_slot] += n_missing
     n_unseen: int | None = None
     unseen: dict[str, int] = {}
     tail: dict[str, int] = {}

@@ -1,8 +1,10 @@
 """The `driftmon` command: build references, check batches, list history, run the demo.
 
-Every job runs through the Prefect flows in ``flows/``. User mistakes (unknown dataset, no
-reference, bad path, bad config value) are checked before Prefect starts and print one line
-on stderr with exit code 1; anything else is a bug and keeps its traceback.
+Jobs run through the Prefect flows in ``flows/`` when a Prefect API is configured (or
+``--prefect``), else in this process (`driftmon.runner`). User mistakes (unknown dataset, no
+reference, bad path, bad config value) are checked first and print one line on stderr with
+exit code 1; anything else is a bug and keeps its traceback. Modules load when a command needs
+them: ``--help`` and mistakes answer at once.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,13 +28,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from driftmon import __version__, pipeline, progress, sources, store
-from driftmon.alerts import NEWS
-from driftmon.config import CONFIG_ENV, find_config, load_settings
+from driftmon import progress
 from driftmon.errors import DriftmonError
 from driftmon.formatting import format_p_value, format_share, printable
-from driftmon.policy import STATUSES
-from driftmon.results import BatchFailure, CheckResult
+
+if TYPE_CHECKING:
+    from driftmon.results import CheckResult
+
+CONFIG_ENV = "DRIFTMON_CONFIG"  # the same as driftmon.config.CONFIG_ENV (tested)
 
 DB_ENV = "DRIFTMON_DB_URL"
 DEMO_DATASET = "orders"
@@ -74,6 +77,8 @@ class _State:
     db_url: str | None = None
     config_path: str | None = None
     verbose: bool = False
+    prefect: bool = False
+    mode: Any = None
 
 
 state = _State()
@@ -81,7 +86,9 @@ state = _State()
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"driftmon {__version__}")
+        import driftmon
+
+        out.print(f"driftmon {driftmon.__version__}")
         raise typer.Exit()
 
 
@@ -103,7 +110,18 @@ def main(
             help="TOML configuration file. Default: ./driftmon.toml if it exists.",
         ),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect logs.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say where jobs run; show their logs.")
+    ] = False,
+    prefect: Annotated[
+        bool,
+        typer.Option(
+            "--prefect",
+            help="Run jobs through Prefect even with no Prefect API configured (a temporary "
+            "server). Default: through Prefect only when PREFECT_API_URL is set (environment "
+            "or profile); see DRIFTMON_PREFECT.",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -112,8 +130,12 @@ def main(
     ] = False,
 ) -> None:
     state.verbose = verbose
+    state.prefect = prefect
     state.config_path = str(config) if config else None
     state.db_url = db
+    if verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("driftmon").setLevel(logging.INFO)
 
 
 @app.command()
@@ -134,14 +156,22 @@ def reference(
                 f"no reference data for `{dataset}`: pass --source PATH or set "
                 f"`datasets.{dataset}.reference` in the config"
             )
-        # fail fast on a bad path, file or column name, before Prefect starts
+        from driftmon import sources
+
+        sources.parse_source(source)  # a wrong path answers at once
+        from driftmon import pipeline, store
+
+        # then a bad file or column name, before any work
         pipeline.check_reference_source(source, dataset_settings)
         db_url = _db_url(settings)
         store.ensure_writable(store.open_store(db_url))
-        flows = _flows()
         with _progress_bar():
-            info = flows.build_reference_flow(
-                dataset=dataset, source=source, db_url=db_url, config_path=config_path
+            info = _run(
+                "build_reference",
+                dataset=dataset,
+                source=source,
+                db_url=db_url,
+                config_path=config_path,
             )
     out.print(
         f"Stored reference [bold]v{info['version']}[/] of [bold]{_text(dataset)}[/]: "
@@ -188,16 +218,25 @@ def check(
     with _user_errors():
         settings, config_path = _settings()
         options = settings.dataset(dataset)
-        db_url = _db_url(settings)
+        from driftmon import sources
+
+        # cheap checks first: a wrong path, batch time or dataset answers at once
         moment = sources.parse_batch_time(batch_time) if batch_time else None
-        plan = pipeline.plan_batch(source, batch_key, moment)
+        sources.parse_source(source)
+        from driftmon import store
+
+        db_url = _db_url(settings)
         engine = store.open_store(db_url)
-        pipeline.load_reference(engine, dataset)  # fail fast: no reference
+        with store.session_scope(engine) as session:
+            store.require_reference(session, dataset)
+        from driftmon import pipeline
+
+        plan = pipeline.plan_batch(source, batch_key, moment)
         store.ensure_writable(engine)
         pipeline.notification_targets(options)  # ... and bad targets
-        flows = _flows()
         with _progress_bar(enabled=not as_json):
-            result = flows.check_batch_flow(
+            result = _run(
+                "check_batch",
                 dataset=dataset,
                 source=source,
                 batch_key=plan.batch_key,
@@ -233,19 +272,28 @@ def check_new(
                 f"no batch folder for `{dataset}`: pass --folder DIR or set "
                 f"`datasets.{dataset}.folder` in the config"
             )
+        from driftmon import store
+
         db_url = _db_url(settings)
         engine = store.open_store(db_url)
-        pipeline.load_reference(engine, dataset)
+        with store.session_scope(engine) as session:
+            store.require_reference(session, dataset)
+        from driftmon import pipeline
+        from driftmon.results import BatchFailure
+
         pipeline.notification_targets(settings.dataset(dataset))  # fail fast: bad targets
         store.ensure_writable(engine)
         pending = pipeline.unprocessed_batches(engine, dataset, folder)
         if not pending:
             results: list[Any] = []
         else:
-            flows = _flows()
             with _progress_bar(enabled=not as_json):
-                results = flows.check_new_batches_flow(
-                    dataset=dataset, folder=folder, db_url=db_url, config_path=config_path
+                results = _run(
+                    "check_new_batches",
+                    dataset=dataset,
+                    folder=folder,
+                    db_url=db_url,
+                    config_path=config_path,
                 )
     failures = [r for r in results if isinstance(r, BatchFailure)]
     if as_json:
@@ -265,7 +313,7 @@ def check_new(
         out.print(f"{line}. Database: {_display_url(db_url)}")
     if failures:
         raise typer.Exit(1)
-    checked_verdicts = [r.verdict for r in results if isinstance(r, CheckResult)]
+    checked_verdicts = [r.verdict for r in results if not isinstance(r, BatchFailure)]
     raise typer.Exit(_drift_exit_code(checked_verdicts, fail_on))
 
 
@@ -277,6 +325,8 @@ def history(
 ) -> None:
     """List a dataset's checked batches, newest first, with their headline drift figures."""
     with _user_errors():
+        from driftmon import store
+
         settings, _ = _settings()
         engine = store.open_store(_db_url(settings))
         with store.session_scope(engine) as session:
@@ -318,6 +368,7 @@ def demo(
     Writes deterministic example data (an online shop's orders: a reference period and six later
     batches, four of them drifted in known ways) and a fresh SQLite database under FOLDER.
     """
+    from driftmon.config import load_settings
     from driftmon.examples import generate_example_data
 
     with _user_errors():
@@ -332,17 +383,21 @@ def demo(
         err.print(_plain(f"Configuration: {config_path or 'defaults (no config file)'}"))
         err.print(_plain(f"Writing example data to {folder}/ ..."))
         data = generate_example_data(folder / "data")
-        flows = _flows()
-        err.print("Building the reference through the Prefect flow ...")
-        info = flows.build_reference_flow(
-            dataset=DEMO_DATASET, source=str(data.reference), db_url=db_url, config_path=config_path
+        err.print("Building the reference ...")
+        info = _run(
+            "build_reference",
+            dataset=DEMO_DATASET,
+            source=str(data.reference),
+            db_url=db_url,
+            config_path=config_path,
         )
         out.print(
             f"Reference v{info['version']} of [bold]{DEMO_DATASET}[/]: {info['n_rows']:,} rows, "
             f"{len(info['features'])} features."
         )
-        err.print(f"Checking {len(data.batches)} batches through the Prefect flow ...")
-        results = flows.check_new_batches_flow(
+        err.print(f"Checking {len(data.batches)} batches ...")
+        results = _run(
+            "check_new_batches",
             dataset=DEMO_DATASET,
             folder=str(data.batches[0].parent),
             db_url=db_url,
@@ -382,6 +437,8 @@ def alerts(
     """List open alerts (all datasets, or one) with how long they have been open, or
     acknowledge one: `driftmon alerts ack ID`."""
     with _user_errors():
+        from driftmon import store
+
         settings, _ = _settings()
         engine = store.open_store(_db_url(settings))
         if dataset_or_ack == "ack":
@@ -449,6 +506,8 @@ def notify_command(
 ) -> None:
     """Show the notification outbox, or retry pending deliveries with --retry."""
     with _user_errors():
+        from driftmon import pipeline, store
+
         settings, _ = _settings()
         engine = store.open_store(_db_url(settings))
         with store.session_scope(engine) as session:
@@ -514,10 +573,11 @@ def report(
 ) -> None:
     """(Re)build a run's HTML report, and the dataset's index, from the store alone."""
     with _user_errors():
-        settings, _ = _settings()
-        engine = store.open_store(_db_url(settings))
+        from driftmon import store
         from driftmon.report import write_reports
 
+        settings, _ = _settings()
+        engine = store.open_store(_db_url(settings))
         with store.session_scope(engine) as session:
             _require_dataset(session, dataset)
             run = (
@@ -550,13 +610,18 @@ def serve() -> None:
                 "no dataset has a schedule: set `datasets.NAME.schedule.cron` (or "
                 "`interval_seconds`) and `datasets.NAME.folder` in the config"
             )
-        if not os.environ.get("PREFECT_API_URL"):
+        from driftmon.runner import check_api, prefect_api_url
+
+        api_url, _ = prefect_api_url()
+        if not api_url:
             raise DriftmonError(
                 "schedules only run on a Prefect server: start one with `prefect server start "
-                "--host 127.0.0.1` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+                "--host 127.0.0.1` and set PREFECT_API_URL=http://127.0.0.1:4200/api (in the "
+                "environment, or `prefect config set PREFECT_API_URL=...`)"
             )
+        check_api(api_url)
         db_url = _db_url(settings)
-        _flows()
+        _prefect_env()
         from flows.deployments import serve as serve_deployments
 
         for name, dataset in scheduled.items():
@@ -570,29 +635,38 @@ def serve() -> None:
 
 
 def _print_result(result: CheckResult) -> None:
+    from driftmon.alerts import NEWS
+
     when = _batch_time(result.batch_time)
     title = (
         f"{result.dataset} · {_short_key(result.batch_key)} · batch time {when} · "
         f"{result.n_rows:,} rows · reference v{result.reference_version} · run {result.run_id}"
     )
-    table = Table(title=_plain(title), title_justify="left")
+    table = Table(
+        title=_plain(title),
+        title_justify="left",
+        caption="shares of rows, reference→now; new: never seen by the reference (numeric: "
+        "outside its range)",
+        caption_justify="left",
+    )
     table.add_column("feature", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    headers = ("KL", "JS", "PSI", "p (corr.)", "missing ref→now", "tail ref→now", "new ref→now")
+    headers = ("KL", "PSI", "p (corr.)", "missing", "long tail", "new")
     for column in headers:
         table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("top category move", no_wrap=True)
     for row in result.features:
         f = row.result
         table.add_row(
             _plain(f.name),
             _status_text(row.status),
             _num(f.kl),
-            _num(f.js),
             _num(f.psi),
             format_p_value(f.p_value),
             _share_change(f.missing_share_reference, f.missing_share_current),
             _share_change(f.other_share_reference, f.other_share_current),
             _share_change(f.unseen_share_reference, f.unseen_share_current),
+            _plain(_category_move(f)),
         )
     out.print(table)
     line = f"verdict: {_status_text(result.verdict)}"
@@ -671,6 +745,15 @@ def _share_change(before: float | None, after: float | None) -> str:
     return f"{format_share(before)}→{format_share(after)}"
 
 
+def _category_move(result: Any) -> str:
+    """The category whose share moved most, e.g. ``+2.5 pt CHS``."""
+    change, category = result.max_share_change, result.max_share_change_category
+    if change is None or category is None:
+        return "–"
+    name = category if len(category) <= 16 else category[:15] + "…"
+    return f"{change * 100:+.1f} pt {name}"
+
+
 def _batch_time(moment: datetime | None) -> str:
     """A batch time to the day, or to the minute when it has a time of day (UTC)."""
     if moment is None:
@@ -695,6 +778,8 @@ def _drift_exit_code(verdicts: list[str], fail_on: FailLevel | None) -> int:
     """3 when a checked batch's verdict reaches ``fail_on``, else 0 (drift is not an error)."""
     if fail_on is None:
         return 0
+    from driftmon.policy import STATUSES
+
     level = STATUSES.index(fail_on.value)
     return DRIFT_EXIT_CODE if any(STATUSES.index(v) >= level for v in verdicts) else 0
 
@@ -745,7 +830,9 @@ def _duration(delta: timedelta) -> str:
 
 
 def _display_url(url: str) -> str:
-    return store.redact_url(url)
+    from driftmon.store import redact_url
+
+    return redact_url(url)
 
 
 # --------------------------------------------------------------------------------------------
@@ -753,6 +840,8 @@ def _display_url(url: str) -> str:
 
 
 def _settings() -> tuple[Any, str | None]:
+    from driftmon.config import find_config, load_settings
+
     path = find_config(state.config_path)
     return load_settings(path), (str(path) if path else None)
 
@@ -761,6 +850,8 @@ def _demo_config() -> str | None:
     """The demo's configuration: the one given (``--config``, ``DRIFTMON_CONFIG``,
     ./driftmon.toml), else the example ``config/driftmon.toml`` when run from the repository,
     whose ``[datasets.orders]`` is the demo's."""
+    from driftmon.config import find_config
+
     path = find_config(state.config_path)
     if path is None and EXAMPLE_CONFIG.is_file():
         path = EXAMPLE_CONFIG
@@ -768,10 +859,14 @@ def _demo_config() -> str | None:
 
 
 def _db_url(settings: Any) -> str:
-    return state.db_url or settings.database or store.default_database_url()
+    from driftmon.store import default_database_url
+
+    return state.db_url or settings.database or default_database_url()
 
 
 def _require_dataset(session: Any, dataset: str) -> None:
+    from driftmon import store
+
     known = store.list_datasets(session)
     if dataset not in known:
         listed = ", ".join(known) or "none yet"
@@ -824,8 +919,32 @@ def _command_name() -> str:
         return str(script)
 
 
-def _flows() -> Any:
-    """Import the flows with quiet, offline-friendly Prefect defaults (unless set already)."""
+def _mode() -> Any:
+    """Where jobs run (`driftmon.runner`), decided once per command; said on stderr with
+    ``-v``."""
+    from driftmon.runner import choose_mode
+
+    if state.mode is None:
+        state.mode = choose_mode("always" if state.prefect else None)
+        if state.verbose:
+            err.print(_plain(state.mode.describe()))
+    return state.mode
+
+
+def _run(job: str, **params: Any) -> Any:
+    """Run a job where `_mode` says: a reachable Prefect API is checked before any work."""
+    from driftmon.runner import check_api, run_job
+
+    mode = _mode()
+    if mode.kind == "prefect":
+        if mode.api_url:
+            check_api(mode.api_url)
+        _prefect_env()
+    return run_job(mode, job, **params)
+
+
+def _prefect_env() -> None:
+    """Quiet, offline-friendly Prefect defaults (unless set already), before Prefect loads."""
     defaults = {
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -835,15 +954,12 @@ def _flows() -> Any:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
-    import flows
-
     if not state.verbose:
         # the temporary server can log a cancelled event flush at shutdown: not the user's
         # business unless they asked for Prefect's logs
         quiet = ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", "uvicorn")
         for name in quiet:
             logging.getLogger(name).setLevel(logging.CRITICAL)
-    return flows
 
 
 def run() -> None:  # pragma: no cover - console-script entry point

@@ -91,7 +91,7 @@ MEASURES: tuple[Measure, ...] = (
     ),
     Measure(
         "max_share_change",
-        "categorical: the largest change of one kept category's share among known values",
+        "categorical: the largest change of one category's share among known values",
     ),
     Measure("max_share_change_category", "the category with that change", "text"),
     Measure(
@@ -106,6 +106,7 @@ MEASURES: tuple[Measure, ...] = (
 )
 MEASURE_NAMES: tuple[str, ...] = tuple(m.name for m in MEASURES)
 _MEASURE_SET = frozenset(MEASURE_NAMES)
+_KINDS = {m.name: m.kind for m in MEASURES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,9 @@ class FeatureResult:
     no rows: an empty batch is not "no drift"); each also reads as an attribute
     (``result.kl``). ``monitored`` is False when the reference had fewer than two usable values
     of the feature, so nothing can be compared. ``top_unseen`` names values the reference never
-    saw, most frequent first.
+    saw, most frequent first. ``seen_known`` is False for a categorical feature of a reference
+    stored before references remembered every category: its "unseen" shares are then those
+    outside the kept categories, long tail included, as driftmon 0.1 measured them.
     """
 
     name: str
@@ -140,6 +143,7 @@ class FeatureResult:
     reference_type: str | None = None
     current_type: str | None = None
     reference_range: tuple[float, float] | None = None
+    seen_known: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.measures) - _MEASURE_SET
@@ -176,6 +180,7 @@ class FeatureResult:
             "reference_type": self.reference_type,
             "current_type": self.current_type,
             "reference_range": list(self.reference_range) if self.reference_range else None,
+            "seen_known": self.seen_known,
         }
 
     @classmethod
@@ -195,6 +200,7 @@ class FeatureResult:
             reference_type=data.get("reference_type"),
             current_type=data.get("current_type"),
             reference_range=(float(bounds[0]), float(bounds[1])) if bounds else None,
+            seen_known=bool(data.get("seen_known", True)),
         )
 
 
@@ -336,7 +342,7 @@ def _feature_result(
             elif isinstance(value, str):
                 values[key] = value
             else:
-                values[key] = int(value) if key == "dof" else float(value)
+                values[key] = int(value) if _KINDS[key] == "int" else float(value)
     if monitored:
         values.update(
             missing_share_reference=_share(ref.n_missing, ref.n_rows),
@@ -346,7 +352,13 @@ def _feature_result(
                 None if cur.n_unseen is None else _share(cur.n_unseen, cur.n_rows)
             ),
         )
-        if ref.spec.kind == CATEGORICAL:
+        if ref.spec.kind == CATEGORICAL and ref.spec.seen is None:
+            # a reference that does not know what it saw: measure as driftmon 0.1 did
+            values.update(
+                unseen_share_reference=_share(ref.n_other or 0, ref.n_rows),
+                unseen_share_current=_share(cur.n_other or 0, cur.n_rows),
+            )
+        elif ref.spec.kind == CATEGORICAL:
             values.update(
                 other_share_reference=_tail_share(ref, 0),
                 other_share_current=_tail_share(cur, cur.n_unseen),
@@ -367,6 +379,7 @@ def _feature_result(
             if ref.spec.kind == NUMERIC
             else None
         ),
+        seen_known=ref.spec.kind == NUMERIC or ref.spec.seen is not None,
     )
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,12 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from driftmon.errors import ConfigError
 from driftmon.options import (
     DEFAULT_OPTIONS,
+    DEFAULT_THRESHOLDS,
     CalibrationOptions,
     DatasetOptions,
     FeatureOptions,
     ScheduleOptions,
+    Thresholds,
 )
-from driftmon.policy import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
     "CONFIG_ENV",
@@ -59,7 +61,7 @@ _D = DEFAULT_OPTIONS
 class ThresholdSettings(_Strict):
     """When a feature counts as drifted: effect size AND significance must both say so.
 
-    Defaults and the reason for each are in `driftmon.policy.Thresholds` (the one place).
+    Defaults and the reason for each are in `driftmon.options.Thresholds` (the one place).
     """
 
     kl_warning: Annotated[float, Field(gt=0)] = _T.kl_warning
@@ -74,28 +76,21 @@ class ThresholdSettings(_Strict):
     unseen_min_count: Annotated[int, Field(ge=1)] = _T.unseen_min_count
     min_drifted_features: Annotated[int, Field(ge=1)] = _T.min_drifted_features
 
-    @model_validator(mode="after")
-    def _ordered(self) -> ThresholdSettings:
-        for low, high in (
-            ("kl_warning", "kl_critical"),
-            ("share_change_warning", "share_change_critical"),
-            ("unseen_warning", "unseen_critical"),
-            ("missing_warning", "missing_critical"),
-        ):
-            if getattr(self, high) < getattr(self, low):
-                raise ValueError(f"{high} must be at least {low}")
-        return self
+    def resolve(self, base: Thresholds = DEFAULT_THRESHOLDS) -> Thresholds:
+        """``base`` with the keys this table sets (the others keep ``base``'s values);
+        `Thresholds` checks the result (warning at most critical, ...)."""
+        return replace(base, **self.model_dump(exclude_unset=True))
 
-    def resolve(self) -> Thresholds:
-        return Thresholds(**self.model_dump())
+
+_C = {f.name: f.default for f in fields(CalibrationOptions) if f.default is not MISSING}
 
 
 class CalibrationSettings(_Strict):
     """Opt-in: KL thresholds calibrated on the reference (see `driftmon.options`)."""
 
     batch_rows: Annotated[int, Field(ge=10)]
-    resamples: Annotated[int, Field(ge=20, le=10_000)] = 200
-    quantile: Annotated[float, Field(gt=0.5, lt=1)] = 0.99
+    resamples: Annotated[int, Field(ge=20, le=10_000)] = _C["resamples"]
+    quantile: Annotated[float, Field(gt=0.5, lt=1)] = _C["quantile"]
 
 
 class FeatureSettings(_Strict):
@@ -147,7 +142,9 @@ class DatasetSettings(_Strict):
 
     def resolve(self, environ: Mapping[str, str] | None = None) -> DatasetOptions:
         """The plain values the pipeline takes; ``DRIFTMON_NOTIFY``'s targets (read from
-        ``environ``, default the process environment) join the configured ones."""
+        ``environ``, default the process environment) join the configured ones. A feature's
+        ``thresholds`` table overrides only the keys it sets: the rest are the dataset's."""
+        thresholds = _resolved(self.thresholds, DEFAULT_THRESHOLDS, "thresholds")
         return DatasetOptions(
             reference=self.reference,
             folder=self.folder,
@@ -160,13 +157,17 @@ class DatasetSettings(_Strict):
             correction=self.correction,
             chunk_rows=self.chunk_rows,
             reference_sample_rows=self.reference_sample_rows,
-            thresholds=self.thresholds.resolve(),
+            thresholds=thresholds,
             feature={
                 name: FeatureOptions(
                     kind=f.type,
                     n_bins=f.n_bins,
                     max_categories=f.max_categories,
-                    thresholds=f.thresholds.resolve() if f.thresholds else None,
+                    thresholds=(
+                        _resolved(f.thresholds, thresholds, f"feature.{name}.thresholds")
+                        if f.thresholds
+                        else None
+                    ),
                 )
                 for name, f in self.feature.items()
             },
@@ -194,7 +195,10 @@ class Settings(_Strict):
     def dataset(self, name: str) -> DatasetOptions:
         """A dataset's settings resolved: ``[defaults]`` overlaid with ``[datasets.NAME]``,
         plus the notification targets of ``DRIFTMON_NOTIFY``."""
-        return self.dataset_settings(name).resolve()
+        try:
+            return self.dataset_settings(name).resolve()
+        except ConfigError as error:
+            raise ConfigError(f"datasets.{name}.{error}") from None
 
     def dataset_settings(self, name: str) -> DatasetSettings:
         """A dataset's validated settings, before resolution."""
@@ -222,8 +226,13 @@ class Settings(_Strict):
         return scheduled
 
     def validate_datasets(self) -> None:
+        """Resolve ``[defaults]`` and every dataset now, so a mistake fails on loading."""
+        try:
+            self.defaults.resolve()
+        except ConfigError as error:
+            raise ConfigError(f"defaults.{error}") from None
         for name in self.datasets:
-            self.dataset_settings(name)
+            self.dataset(name)
 
 
 def targets_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -282,6 +291,14 @@ def load_settings(path: str | Path | None = None) -> Settings:
     except ConfigError as error:
         raise ConfigError(f"config file `{path}`: {error}") from None
     return settings
+
+
+def _resolved(table: ThresholdSettings, base: Thresholds, key: str) -> Thresholds:
+    """A thresholds table over ``base``, its errors named by the table's key."""
+    try:
+        return table.resolve(base)
+    except ConfigError as error:
+        raise ConfigError(f"{key}: {str(error).removeprefix('thresholds: ')}") from None
 
 
 def _describe(error: ValidationError, prefix: str = "") -> str:

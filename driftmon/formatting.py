@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
     "P_VALUE_FLOOR",
@@ -15,6 +17,7 @@ __all__ = [
     "format_p_value",
     "format_share",
     "format_share_change",
+    "json_safe",
     "markdown_code",
     "markdown_text",
     "printable",
@@ -146,3 +149,23 @@ def markdown_text(text: str) -> str:
 def markdown_code(text: str) -> str:
     """Text for inside a Markdown code span, where backticks cannot be escaped."""
     return str(text).replace("`", "'")
+
+
+def json_safe(value: Any) -> Any:
+    """The value with every non-finite float (``inf`` from ``alpha = 0``, NaN) as None.
+
+    JSON has no infinity or NaN: Python writes the invalid tokens ``Infinity`` and ``NaN``,
+    which other JSON readers and PostgreSQL's ``json`` type refuse.
+
+    Examples
+    --------
+    >>> json_safe({"kl": float("inf"), "bins": [1.0, float("nan")], "n": 3})
+    {'kl': None, 'bins': [1.0, None], 'n': 3}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value

@@ -1,9 +1,10 @@
-"""A dataset's settings, resolved once into plain frozen values the pipeline and policy take.
+"""Every setting's default and its reason, and a dataset's settings resolved into plain values.
 
 The configuration file (`driftmon.config`, pydantic) validates what people write and resolves
 ``[defaults]``, ``[datasets.NAME]`` and the environment into one `DatasetOptions`; everything
-downstream reads only these values. Each default lives here (thresholds: in
-`driftmon.policy.Thresholds`) with its reason, once.
+downstream reads only these values. Each default lives here, once, with its reason; the
+modules that use one (`driftmon.bins`, `driftmon.divergence`, ...) import it from here. This
+module imports nothing heavy, so reading a configuration stays fast.
 """
 
 from __future__ import annotations
@@ -12,19 +13,115 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from driftmon.alerts import DEFAULT_RESOLVE_AFTER
-from driftmon.bins import DEFAULT_MAX_CATEGORIES, DEFAULT_N_BINS
-from driftmon.divergence import DEFAULT_ALPHA
-from driftmon.policy import DEFAULT_THRESHOLDS, Thresholds
-from driftmon.vocabulary import DEFAULT_VOCABULARY_CAP
+from driftmon.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_MAX_CATEGORIES",
+    "DEFAULT_N_BINS",
     "DEFAULT_OPTIONS",
+    "DEFAULT_RESOLVE_AFTER",
+    "DEFAULT_THRESHOLDS",
+    "DEFAULT_VOCABULARY_CAP",
     "CalibrationOptions",
     "DatasetOptions",
     "FeatureOptions",
     "ScheduleOptions",
+    "Thresholds",
 ]
+
+#: Quantile bins per numeric feature. Twenty bins resolve shifts of a fraction of a standard
+#: deviation while keeping about 2.5 expected rows per bin in a 50-row batch, where the
+#: significance test is still calibrated (tests/unit/test_calibration.py).
+DEFAULT_N_BINS = 20
+#: Categories kept as bins per categorical feature; rarer ones share the "other" slot (the long
+#: tail), where `category_share` still finds one that surges.
+DEFAULT_MAX_CATEGORIES = 50
+#: Distinct categories per feature a reference remembers exactly; the rest go to a Bloom
+#: filter. A million ids cost ~34 MB stored and load in milliseconds.
+DEFAULT_VOCABULARY_CAP = 1_000_000
+#: Pseudo-count added to every bin of both histograms. 0.5 is the Jeffreys /
+#: Krichevsky–Trofimov prior: it keeps KL finite when a bin is empty in a small batch, and its
+#: pull towards uniform fades like ``k / N`` as batches grow, unlike a fixed probability floor.
+DEFAULT_ALPHA = 0.5
+#: Consecutive batches that must agree before an alert resolves or de-escalates: one clean
+#: batch must not close an alert that flaps.
+DEFAULT_RESOLVE_AFTER = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Thresholds of every signal, and the significance level of corrected p-values.
+
+    This is the one place that holds each default and its reason; the configuration file's
+    ``thresholds`` tables take their defaults from here.
+
+    - ``kl_warning`` / ``kl_critical`` (0.02 / 0.1 nats): 0.02 sits well above negligible
+      changes (a 0.02 sd mean shift gives ~0.0002) and below real ones (a 0.5 sd shift ~0.1, a
+      doubled variance ~0.08, a new category with 5% of rows ~0.05).
+    - ``significance`` (0.01): level of every corrected p-value; keeps healthy runs flagged
+      well under 1% of feature checks even for 50-row batches over many features.
+    - ``share_change_warning`` / ``share_change_critical`` (0.02 / 0.1): change of one
+      category's share of known values (2 / 10 percentage points). One category going from
+      0.5% to 3% of 200 moves KL by only ~0.01, below ``kl_warning``, but is a change people
+      act on; healthy sampling noise of a share is far below 2 points from 1,000 rows up, and
+      the test gate covers smaller batches. Its p-value is Bonferroni-corrected over every
+      category the reference saw, so on a column of a million ids only large, clear moves
+      pass it.
+    - ``unseen_warning`` / ``unseen_critical`` (0.01 / 0.05): share of values the reference
+      never saw (categories it never met, values outside its range) in excess of what it
+      expects: 0 beyond a numeric range (about ``2 / n_reference`` happen by chance), and for
+      categories the share of its values it saw only once (the Good-Turing estimate of unseen
+      mass), so a feed with a long tail of rare values does not alarm on every new rare value.
+    - ``unseen_min_count`` (5): fewest never-seen values that can raise that signal: a single
+      value beyond a continuous reference's extremes happens by chance and proves nothing.
+    - ``missing_warning`` / ``missing_critical`` (0.05 / 0.2): absolute change of the missing
+      share, 5 / 20 percentage points.
+    - ``min_drifted_features`` (3): a batch with this many drifted features gets a
+      dataset-level critical finding: the source as a whole likely changed.
+    """
+
+    kl_warning: float = 0.02
+    kl_critical: float = 0.1
+    significance: float = 0.01
+    share_change_warning: float = 0.02
+    share_change_critical: float = 0.1
+    unseen_warning: float = 0.01
+    unseen_critical: float = 0.05
+    unseen_min_count: int = 5
+    missing_warning: float = 0.05
+    missing_critical: float = 0.2
+    min_drifted_features: int = 3
+
+    def __post_init__(self) -> None:
+        for low, high in (
+            ("kl_warning", "kl_critical"),
+            ("share_change_warning", "share_change_critical"),
+            ("unseen_warning", "unseen_critical"),
+            ("missing_warning", "missing_critical"),
+        ):
+            if not 0 < getattr(self, low) <= getattr(self, high):
+                raise ConfigError(
+                    f"thresholds: need 0 < {low} <= {high}, got `{getattr(self, low)}` and "
+                    f"`{getattr(self, high)}`"
+                )
+        if not 0 < self.significance < 1:
+            raise ConfigError(
+                f"thresholds: significance must be in (0, 1), got `{self.significance}`"
+            )
+        for name in ("unseen_min_count", "min_drifted_features"):
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"thresholds: {name} must be at least 1, got `{getattr(self, name)}`"
+                )
+
+
+#: Every default threshold in one value (what the configuration file starts from).
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+#: Every default threshold in one value (what the configuration file starts from).
+DEFAULT_THRESHOLDS = Thresholds()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ from driftmon.errors import ConfigError, NotificationError, SourceError
 from driftmon.options import DatasetOptions
 from driftmon.policy import Verdict, calibrate_kl_thresholds, evaluate
 from driftmon.profile import Profile, fit_specs, profile_chunks, profile_frame
+from driftmon.report.paths import run_report_path
 from driftmon.results import CheckResult, build_check_result
 from driftmon.vocabulary import VocabularyBuilder
 
@@ -47,12 +48,14 @@ __all__ = [
     "evaluate_batch",
     "load_reference",
     "notification_targets",
+    "now",
     "plan_batch",
     "profile_batch",
     "record_run",
     "save_reference",
     "unmonitored_features",
     "unprocessed_batches",
+    "write_report",
 ]
 
 
@@ -111,6 +114,7 @@ def build_reference_profile(
             chunk_rows=options.chunk_rows,
             **_type_hints(specs),
             on_progress=_reporter("counting reference"),
+            as_chunks=True,
         )
         # the sample's vocabularies miss values only in unsampled rows: collect them all
         builders = {
@@ -118,7 +122,10 @@ def build_reference_profile(
             for name, spec in specs.items()
             if spec.kind == CATEGORICAL
         }
-        profile = profile_chunks(chunks, specs, columns=all_columns, collect=builders)
+        # counted without the sample's vocabularies: a reference never meets a value it never
+        # saw, and looking every tail value up in them would only cost time
+        unseeing = {name: replace(spec, seen=None) for name, spec in specs.items()}
+        profile = profile_chunks(chunks, unseeing, columns=all_columns, collect=builders)
         profile = profile.with_vocabularies({n: b.build() for n, b in builders.items()})
     calibrated = _calibrate(profile, sample, specs, options) if options.calibration else None
     return profile, "; ".join(sources.describe(f) for f in files), calibrated
@@ -216,6 +223,7 @@ def profile_batch(plan: BatchPlan, reference: Profile, options: DatasetOptions) 
         chunk_rows=options.chunk_rows,
         **_type_hints({n: specs[n] for n in present}),
         on_progress=_reporter(f"reading {plan.description}"),
+        as_chunks=True,
     )
     return profile_chunks(chunks, {n: specs[n] for n in present}, columns=all_columns)
 
@@ -252,10 +260,9 @@ def record_run(
     changes and one pending notification per target if any alert changed state; or nothing.
 
     Alerts are decided on the readings of the newest batches in batch time, this one among
-    them wherever its batch time puts it (see `driftmon.alerts`). With ``reports_dir`` the
-    run's HTML report is written inside the transaction too, so the report shows the alerts
-    this run changed and the notification can link to it. A report that fails to render is
-    logged and skipped: it must never cost the run its data.
+    them wherever its batch time puts it (see `driftmon.alerts`). The report is not drawn
+    here (drawing must never hold the database's write lock; `write_report` draws it after
+    commit), but with ``reports_dir`` the notification links to the path it will have.
     """
     targets = notification_targets(options)
     with store.session_scope(engine) as session:
@@ -280,9 +287,15 @@ def record_run(
         )
         changes: list[AlertChange] = []
         if not run.skipped:
-            changes = _decide_alerts(session, dataset, options.resolve_after)
+            changes = _decide_alerts(
+                session, dataset, options.resolve_after, list(reference.profile.features)
+            )
             changes = store.apply_alert_changes(session, dataset, run.id, changes)
-        report_path = _write_report(session, run.id, reports_dir) if reports_dir else None
+        report_link = (
+            str(run_report_path(reports_dir, dataset, run.id))
+            if reports_dir and not run.skipped
+            else None
+        )
         result = build_check_result(
             run_id=run.id,
             dataset=dataset,
@@ -293,9 +306,10 @@ def record_run(
             comparison=comparison,
             verdict=verdict,
             alert_changes=changes,
-            report_path=report_path or run.report_path,
+            report_path=run.report_path,
             replaced=run.replaced,
             skipped=run.skipped,
+            label=plan.label,
         )
         message = compose_message(
             dataset=dataset,
@@ -304,7 +318,7 @@ def record_run(
             run_id=run.id,
             changes=changes,
             top_features=result.to_dict()["features"],
-            report_link=result.report_path,
+            report_link=report_link or result.report_path,
         )
         if message is not None:
             payload = {
@@ -330,26 +344,48 @@ def record_run(
     return result
 
 
-def _decide_alerts(session: Any, dataset: str, resolve_after: int) -> list[AlertChange]:
+#: At most this many runs are read back to decide alerts: a key not observed in that many
+#: batches (a feature gone from every batch) neither holds nor clears on older evidence.
+_MAX_HISTORY = 4096
+
+
+def _decide_alerts(
+    session: Any, dataset: str, resolve_after: int, monitored: Sequence[str]
+) -> list[AlertChange]:
     """The dataset's alert changes, from enough of its newest runs' readings that every key
     that matters has ``resolve_after`` observations (or there are no older runs)."""
     active = store.active_alerts(session, dataset)
     limit = max(16, 8 * resolve_after)
     while True:
         history = store.recent_readings(session, dataset, limit)
-        if len(history) < limit or has_full_windows(active, history, resolve_after):
-            return decide_alerts(active, history, resolve_after=resolve_after)
+        enough = len(history) < limit or limit >= _MAX_HISTORY
+        if enough or has_full_windows(active, history, resolve_after):
+            return decide_alerts(active, history, resolve_after=resolve_after, monitored=monitored)
         limit *= 4
 
 
-def _write_report(session: Any, run_id: int, reports_dir: str) -> str | None:
+def write_report(engine: Engine, run_id: int, reports_dir: str) -> str | None:
+    """Draw a committed run's HTML report (and refresh the index pages), then record its path
+    in a short transaction of its own; the path, or None when drawing failed.
+
+    Drawing runs outside any write transaction, so it never holds the database's lock; a
+    report that fails (or a process killed while drawing) leaves the run stored, listed and
+    without a page, and `driftmon report` draws it again. A failure is logged, never raised:
+    it must not cost the check its result.
+    """
     from driftmon.report import write_reports  # matplotlib loads only when reports are made
 
     try:
-        return str(write_reports(session, run_id, Path(reports_dir).resolve()))
-    except Exception:
-        logging.getLogger("driftmon").exception("report for run %s could not be written", run_id)
+        with store.read_scope(engine) as session:
+            path = write_reports(session, run_id, Path(reports_dir).resolve(), record_path=False)
+        with store.session_scope(engine) as session:
+            store.set_report_path(session, run_id, str(path))
+    except Exception as error:  # the run is stored: say what failed and go on
+        logging.getLogger("driftmon").warning(
+            "the report of run %s could not be written: %s", run_id, error
+        )
         return None
+    return str(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,11 +471,19 @@ def _plan(source: sources.Source, batch_key: str | None, batch_time: datetime | 
         label = source.path.name
     else:
         label = description
+    moment = batch_time or sources.batch_time(source)
+    if moment > now() + timedelta(days=1):
+        logging.getLogger("driftmon").warning(
+            "the batch time of %s, %s, is in the future: if its name carries a wrong date, "
+            "pass --batch-time",
+            description,
+            moment.date().isoformat(),
+        )
     return BatchPlan(
         source=source,
         batch_key=batch_key or sources.batch_key(source),
         description=description,
-        batch_time=batch_time or sources.batch_time(source),
+        batch_time=moment,
         label=label,
     )
 

@@ -9,7 +9,7 @@ when it fired (with a severity), else the clear reading with the figure that kep
 (which is what a resolved alert quotes). The signals:
 
 - ``kl``: smoothed ``D(reference || current)``, gated by the G-test's corrected p-value;
-- ``category_share``: categorical features, the kept category whose share moved most, gated by
+- ``category_share``: categorical features, the category whose share moved most, gated by
   its own corrected two-proportion test (one category moving among hundreds barely moves KL);
 - ``new_categories``: share of a categorical feature's values in categories the reference
   **never saw** (not its long tail: values it saw but did not keep), in excess of what it
@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
+from scipy import special  # bdtr / bdtrc: scipy.stats.binom's tails, without its start-up
 
 from driftmon.compare import Comparison, FeatureResult
 from driftmon.divergence import DEFAULT_ALPHA, adjust_p_values, kl_divergence
 from driftmon.errors import ConfigError
-from driftmon.formatting import format_p_value, format_share
+from driftmon.formatting import format_p_value, format_share, printable
+from driftmon.options import DEFAULT_THRESHOLDS, Thresholds
 from driftmon.profile import Profile
 
 __all__ = [
@@ -68,75 +69,6 @@ Severity = Literal["warning", "critical"]
 
 
 @dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Thresholds of every signal, and the significance level of corrected p-values.
-
-    This is the one place that holds each default and its reason; the configuration file's
-    ``thresholds`` tables take their defaults from here.
-
-    - ``kl_warning`` / ``kl_critical`` (0.02 / 0.1 nats): 0.02 sits well above negligible
-      changes (a 0.02 sd mean shift gives ~0.0002) and below real ones (a 0.5 sd shift ~0.1, a
-      doubled variance ~0.08, a new category with 5% of rows ~0.05).
-    - ``significance`` (0.01): level of every corrected p-value; keeps healthy runs flagged
-      well under 1% of feature checks even for 50-row batches over many features.
-    - ``share_change_warning`` / ``share_change_critical`` (0.02 / 0.1): change of one kept
-      category's share of known values (2 / 10 percentage points). One category going from
-      0.5% to 3% of 200 moves KL by only ~0.01, below ``kl_warning``, but is a change people
-      act on; healthy sampling noise of a share is far below 2 points from 1,000 rows up, and
-      the test gate covers smaller batches.
-    - ``unseen_warning`` / ``unseen_critical`` (0.01 / 0.05): share of values the reference
-      never saw (categories it never met, values outside its range) in excess of what it
-      expects: 0 beyond a numeric range (about ``2 / n_reference`` happen by chance), and for
-      categories the share of its values it saw only once (the Good-Turing estimate of unseen
-      mass), so a feed with a long tail of rare values does not alarm on every new rare value.
-    - ``unseen_min_count`` (5): fewest never-seen values that can raise that signal: a single
-      value beyond a continuous reference's extremes happens by chance and proves nothing.
-    - ``missing_warning`` / ``missing_critical`` (0.05 / 0.2): absolute change of the missing
-      share, 5 / 20 percentage points.
-    - ``min_drifted_features`` (3): a batch with this many drifted features gets a
-      dataset-level critical finding: the source as a whole likely changed.
-    """
-
-    kl_warning: float = 0.02
-    kl_critical: float = 0.1
-    significance: float = 0.01
-    share_change_warning: float = 0.02
-    share_change_critical: float = 0.1
-    unseen_warning: float = 0.01
-    unseen_critical: float = 0.05
-    unseen_min_count: int = 5
-    missing_warning: float = 0.05
-    missing_critical: float = 0.2
-    min_drifted_features: int = 3
-
-    def __post_init__(self) -> None:
-        for low, high in (
-            ("kl_warning", "kl_critical"),
-            ("share_change_warning", "share_change_critical"),
-            ("unseen_warning", "unseen_critical"),
-            ("missing_warning", "missing_critical"),
-        ):
-            if not 0 < getattr(self, low) <= getattr(self, high):
-                raise ConfigError(
-                    f"thresholds: need 0 < {low} <= {high}, got `{getattr(self, low)}` and "
-                    f"`{getattr(self, high)}`"
-                )
-        if not 0 < self.significance < 1:
-            raise ConfigError(
-                f"thresholds: significance must be in (0, 1), got `{self.significance}`"
-            )
-        for name in ("unseen_min_count", "min_drifted_features"):
-            if getattr(self, name) < 1:
-                raise ConfigError(
-                    f"thresholds: {name} must be at least 1, got `{getattr(self, name)}`"
-                )
-
-
-#: Every default threshold in one value (what the configuration file starts from).
-DEFAULT_THRESHOLDS = Thresholds()
-
-
-@dataclass(frozen=True, slots=True)
 class Reading:
     """What one signal said about one feature (None: the dataset) in one batch.
 
@@ -152,6 +84,10 @@ class Reading:
     threshold: float | None
     p_value: float | None
     message: str
+
+    def __post_init__(self) -> None:
+        # messages quote names and values from the data: never a control character in them
+        object.__setattr__(self, "message", printable(self.message))
 
     @property
     def fired(self) -> bool:
@@ -350,26 +286,29 @@ def _share_readings(
     if not results:
         return []
     n_ref = np.array([r.n_reference for r in results], dtype=np.float64)
-    n_cur = np.array([r.n_current for r in results], dtype=np.float64)
+    n_cur = np.array([r.n_current for r in results], dtype=np.int64)
     known = np.array([r.unseen_share_current is not None for r in results])
     unseen_ref = np.array([r.unseen_share_reference or 0.0 for r in results])
     unseen_cur = np.array([r.unseen_share_current or 0.0 for r in results])
     missing_ref = np.array([r.missing_share_reference or 0.0 for r in results])
     missing_cur = np.array([r.missing_share_current or 0.0 for r in results])
 
-    unseen_p0 = (unseen_ref * n_ref + 1.0) / (n_ref + 2.0)
-    unseen_count = np.rint(unseen_cur * n_cur)
+    # The reference's expectation is a share of values; the batch's share is of rows, missing
+    # ones included: scale the expectation to the batch's rows that have a value.
+    expected_unseen = unseen_ref * (1.0 - missing_cur)
+    unseen_p0 = (expected_unseen * n_ref + 1.0) / (n_ref + 2.0)
+    unseen_count = np.rint(unseen_cur * n_cur).astype(np.int64)
     unseen_p = np.ones(len(results))
     if known.any():
         unseen_p[known] = adjust_p_values(
-            stats.binom.sf(unseen_count[known] - 1, n_cur[known], unseen_p0[known]),
+            special.bdtrc(unseen_count[known] - 1, n_cur[known], unseen_p0[known]),
             method=correction,
         )
     missing_p0 = (missing_ref * n_ref + 1.0) / (n_ref + 2.0)
-    missing_count = np.rint(missing_cur * n_cur)
+    missing_count = np.rint(missing_cur * n_cur).astype(np.int64)
     two_sided = 2 * np.minimum(
-        stats.binom.sf(missing_count - 1, n_cur, missing_p0),
-        stats.binom.cdf(missing_count, n_cur, missing_p0),
+        special.bdtrc(missing_count - 1, n_cur, missing_p0),
+        special.bdtr(missing_count, n_cur, missing_p0),
     )
     missing_p = adjust_p_values(np.minimum(two_sided, 1.0), method=correction)
 
@@ -377,23 +316,30 @@ def _share_readings(
     for i, (result, limit) in enumerate(zip(results, limits, strict=True)):
         if known[i]:
             readings.append(
-                _unseen_reading(result, limit, float(unseen_p[i]), int(unseen_count[i]))
+                _unseen_reading(
+                    result, limit, float(unseen_p[i]), int(unseen_count[i]), expected_unseen[i]
+                )
             )
         readings.append(_missing_reading(result, limit, float(missing_p[i])))
     return readings
 
 
 def _unseen_reading(
-    result: FeatureResult, limit: Thresholds, p_value: float, count: int
+    result: FeatureResult, limit: Thresholds, p_value: float, count: int, expected: float
 ) -> Reading:
     share = result.unseen_share_current or 0.0
-    expected = result.unseen_share_reference or 0.0
     excess = share - expected
     severity = _severity(excess, limit.unseen_warning, limit.unseen_critical)
     fired = severity and p_value < limit.significance and count >= limit.unseen_min_count
     categorical = result.kind == "categorical"
     signal = "new_categories" if categorical else "out_of_range"
-    if categorical:
+    if categorical and not result.seen_known:
+        what = (
+            "outside the reference's kept categories (its reference predates driftmon 0.2: "
+            "rebuild it to tell its long tail from values never seen)"
+        )
+        expectation = f" (reference: {format_share(expected)})"
+    elif categorical:
         what = "categories the reference never saw"
         expectation = f" (expected about {format_share(expected)})" if expected else ""
     else:

@@ -25,6 +25,7 @@ from driftmon.bins import (
     KINDS,
     NUMERIC,
     BinSpec,
+    Column,
     ColumnCounts,
     count_values,
     fit_bins,
@@ -32,7 +33,7 @@ from driftmon.bins import (
 from driftmon.errors import ConfigError, InputDataError, SchemaError
 from driftmon.vocabulary import DEFAULT_VOCABULARY_CAP, Vocabulary, VocabularyBuilder
 
-__all__ = ["FeatureProfile", "Profile", "fit_specs", "profile_chunks", "profile_frame"]
+__all__ = ["Chunk", "FeatureProfile", "Profile", "fit_specs", "profile_chunks", "profile_frame"]
 
 #: Quantiles reported in numeric summaries (estimated from the histogram, so they merge).
 SUMMARY_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -288,25 +289,42 @@ def fit_specs(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Some rows of a source, column by column, as readers hand them over: each column a
+    pandas Series, a `NumberColumn` (numbers in Arrow's layout) or `ValueCounts` (a
+    categorical column already tallied). ``n_rows`` counts the rows."""
+
+    n_rows: int
+    columns: Mapping[str, Column]
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+
 def profile_frame(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Chunk,
     specs: Mapping[str, BinSpec],
     *,
     collect: Mapping[str, VocabularyBuilder] | None = None,
 ) -> Profile:
-    """Count one frame (a whole batch or one chunk of it) with fixed bins.
+    """Count one frame or `Chunk` (a whole batch or one chunk of it) with fixed bins.
 
     Features whose column is absent are left out of the profile (the comparison reports them
     as missing). Large frames are counted column-parallel: the numeric kernel releases the GIL.
     ``collect`` maps categorical features to builders fed every category seen (for a reference).
     """
-    frame = _string_columns(frame)
-    present = [name for name in specs if name in frame.columns]
-    cells = len(frame) * max(len(present), 1)
+    if isinstance(frame, Chunk):
+        n_rows, columns = frame.n_rows, dict(frame.columns)
+    else:
+        frame = _string_columns(frame)
+        n_rows, columns = len(frame), {name: frame[name] for name in frame.columns}
+    present = [name for name in specs if name in columns]
+    cells = n_rows * max(len(present), 1)
     collect = collect or {}
 
     def count(name: str) -> FeatureProfile:
-        counted = count_values(specs[name], frame[name], collect=collect.get(name))
+        counted = count_values(specs[name], columns[name], collect=collect.get(name))
         return FeatureProfile(specs[name], counted)
 
     if cells >= _PARALLEL_MIN_CELLS and len(present) > 1:
@@ -315,11 +333,11 @@ def profile_frame(
     else:
         counted = [count(name) for name in present]
     features = {f.spec.name: f for f in counted}
-    return Profile(features, len(frame), tuple(str(c) for c in frame.columns))
+    return Profile(features, n_rows, tuple(str(c) for c in columns))
 
 
 def profile_chunks(
-    chunks: Iterable[pd.DataFrame],
+    chunks: Iterable[pd.DataFrame | Chunk],
     specs: Mapping[str, BinSpec],
     *,
     columns: Sequence[str] | None = None,
@@ -351,6 +369,12 @@ def _string_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if not all(isinstance(c, str) for c in frame.columns):
         frame = frame.rename(columns=str)
+    with_nul = [name for name in frame.columns if "\x00" in name]
+    if with_nul:
+        raise SchemaError(
+            f"column name(s) {', '.join(repr(n) for n in with_nul)} contain a NUL character "
+            "(\\x00), which no database can store; rename them"
+        )
     if not frame.columns.is_unique:
         repeated = frame.columns[frame.columns.duplicated()].unique().tolist()
         raise SchemaError(

@@ -9,7 +9,7 @@ from typing import Any
 
 from driftmon.alerts import AlertChange
 from driftmon.compare import Comparison, FeatureResult
-from driftmon.formatting import markdown_code, markdown_text
+from driftmon.formatting import format_p_value, json_safe, markdown_code, markdown_text
 from driftmon.policy import STATUSES, Verdict
 
 __all__ = ["BatchFailure", "CheckResult", "FeatureRow", "build_check_result"]
@@ -58,32 +58,52 @@ class CheckResult:
     skipped: bool = False
     drifted: tuple[str, ...] = field(default=())
     notifications: dict[str, int] = field(default_factory=dict)
+    label: str = ""
 
     def with_delivery(self, sent: int, pending: int) -> CheckResult:
         """This result with the outcome of delivering its notifications."""
         return replace(self, notifications={"sent": sent, "pending": pending})
 
+    def with_report(self, path: str | None) -> CheckResult:
+        """This result with the path of its HTML report (None: not drawn)."""
+        return replace(self, report_path=path)
+
+    def summary_line(self) -> str:
+        """One plain line for logs: dataset, batch, verdict, drifted features, report."""
+        when = self.batch_time.date().isoformat() if self.batch_time else "unknown"
+        line = (
+            f"{self.dataset}: batch {self.label or self.batch_key} (batch time {when}), "
+            f"{self.n_rows:,} rows: {self.verdict}"
+        )
+        if self.drifted:
+            line += f", drifted: {', '.join(self.drifted)}"
+        if self.report_path:
+            line += f"; report: {self.report_path}"
+        return line
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object `driftmon check --json` prints."""
-        return {
-            "run_id": self.run_id,
-            "dataset": self.dataset,
-            "batch_key": self.batch_key,
-            "batch_time": self.batch_time.isoformat() if self.batch_time else None,
-            "source": self.source,
-            "n_rows": self.n_rows,
-            "reference_version": self.reference_version,
-            "verdict": self.verdict,
-            "drifted": list(self.drifted),
-            "features": [f.to_dict() for f in self.features],
-            "schema": self.schema,
-            "findings": list(self.findings),
-            "alerts": list(self.alerts),
-            "report_path": self.report_path,
-            "replaced": self.replaced,
-            "skipped": self.skipped,
-            "notifications": dict(self.notifications),
-        }
+        """The JSON object `driftmon check --json` prints (non-finite figures as null)."""
+        return json_safe(
+            {
+                "run_id": self.run_id,
+                "dataset": self.dataset,
+                "batch_key": self.batch_key,
+                "batch_time": self.batch_time.isoformat() if self.batch_time else None,
+                "source": self.source,
+                "n_rows": self.n_rows,
+                "reference_version": self.reference_version,
+                "verdict": self.verdict,
+                "drifted": list(self.drifted),
+                "features": [f.to_dict() for f in self.features],
+                "schema": self.schema,
+                "findings": list(self.findings),
+                "alerts": list(self.alerts),
+                "report_path": self.report_path,
+                "replaced": self.replaced,
+                "skipped": self.skipped,
+                "notifications": dict(self.notifications),
+            }
+        )
 
     def markdown_summary(self) -> str:
         """One Markdown line for Prefect artifacts, every name escaped so it shows as written."""
@@ -105,7 +125,7 @@ class CheckResult:
                 "kl": _round(f.result.kl),
                 "js": _round(f.result.js),
                 "psi": _round(f.result.psi),
-                "p_value": _round(f.result.p_value),
+                "p_value": format_p_value(f.result.p_value),
                 "rows": f.result.n_current,
             }
             for f in self.features
@@ -141,6 +161,7 @@ def build_check_result(
     report_path: str | None = None,
     replaced: bool = False,
     skipped: bool = False,
+    label: str = "",
 ) -> CheckResult:
     rows = [
         FeatureRow(result, verdict.statuses.get(result.name, "empty"))
@@ -175,6 +196,7 @@ def build_check_result(
         replaced=replaced,
         skipped=skipped,
         drifted=verdict.drifted,
+        label=label,
     )
 
 

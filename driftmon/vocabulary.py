@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from driftmon.errors import ConfigError, InputDataError
+from driftmon.options import DEFAULT_VOCABULARY_CAP
 
 __all__ = [
     "BLOOM_BITS_PER_VALUE",
@@ -36,8 +37,6 @@ __all__ = [
     "hash_keys",
 ]
 
-#: Default number of distinct keys per feature held exactly; the rest go to the Bloom filter.
-DEFAULT_VOCABULARY_CAP = 1_000_000
 #: Bloom filter bits per distinct key beyond the cap (2 bytes a key instead of the key itself).
 BLOOM_BITS_PER_VALUE = 16
 #: Bloom probes per key: ``round(bits_per_value * ln 2)`` minimises the false-"seen" rate,

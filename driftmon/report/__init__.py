@@ -2,25 +2,31 @@
 
 `write_reports` writes one run's page and refreshes its dataset's history page and the overview;
 `render_run_report` returns the run page as a string. Pages are single self-contained files:
-figures are embedded PNG data URIs, styles inline, no scripts, nothing fetched.
+figures are embedded PNG data URIs, styles inline, no scripts, nothing fetched. Names load on
+first use, so importing this package (say, for `run_report_path`) does not load matplotlib.
 """
 
 from __future__ import annotations
 
-from driftmon.report.pages import (
-    DEFAULT_HISTORY,
-    dataset_folder_name,
-    render_dataset_index,
-    render_overview,
-    render_run_report,
-    write_reports,
-)
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "DEFAULT_HISTORY",
-    "dataset_folder_name",
-    "render_dataset_index",
-    "render_overview",
-    "render_run_report",
-    "write_reports",
-]
+_EXPORTS = {
+    "DEFAULT_HISTORY": "driftmon.report.pages",
+    "dataset_folder_name": "driftmon.report.paths",
+    "render_dataset_index": "driftmon.report.pages",
+    "render_overview": "driftmon.report.pages",
+    "render_run_report": "driftmon.report.pages",
+    "run_report_path": "driftmon.report.paths",
+    "write_reports": "driftmon.report.pages",
+}
+
+__all__ = sorted(_EXPORTS, key=lambda n: (not n.isupper(), n))
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'driftmon.report' has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value

@@ -7,8 +7,6 @@ by the autoescaping templates of `driftmon.report.html`.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,12 +15,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from driftmon import __version__, store
+import driftmon
+from driftmon import store
 from driftmon.compare import BinContribution
 from driftmon.errors import StoreError
 from driftmon.profile import Profile
 from driftmon.report import data, figures
 from driftmon.report.html import render_page
+from driftmon.report.paths import dataset_folder_name, run_report_path
 
 __all__ = [
     "dataset_folder_name",
@@ -162,7 +162,7 @@ def write_reports(
     folder = reports_dir / dataset_folder_name(run.dataset)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"run-{run_id}.html"
+        path = run_report_path(reports_dir, run.dataset, run_id)
         _write_text(path, page)
         linked = _rendered_runs(folder)
         _write_text(
@@ -183,26 +183,6 @@ def write_reports(
     if record_path:
         store.set_report_path(session, run_id, str(path))
     return path
-
-
-def dataset_folder_name(dataset: str) -> str:
-    """A file-system-safe folder name for a dataset, distinct for distinct names.
-
-    Names of letters, digits, ``.``, ``_`` and ``-`` are kept; others are replaced and get a
-    short hash of the original so ``a/b`` and ``a_b`` never share a folder.
-
-    Examples
-    --------
-    >>> dataset_folder_name("orders")
-    'orders'
-    >>> dataset_folder_name("../etc/passwd")[:14]
-    '.._etc_passwd-'
-    """
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", dataset)[:80]
-    if safe == dataset and safe not in ("", ".", "..", "index.html"):
-        return safe
-    digest = hashlib.sha256(dataset.encode()).hexdigest()[:8]
-    return f"{safe or 'dataset'}-{digest}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,7 +254,7 @@ def _schema(schema_diff: Any) -> dict[str, Any]:
 
 
 def _page_context() -> dict[str, Any]:
-    return {"generated_at": datetime.now(UTC), "driftmon_version": __version__}
+    return {"generated_at": datetime.now(UTC), "driftmon_version": driftmon.__version__}
 
 
 def _rendered_runs(folder: Path) -> set[int]:

@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from driftmon.alerts import Alert, AlertChange
 from driftmon.errors import StoreError
 from driftmon.store.models import AlertRow, DatasetRow, NotificationRow, record_from_row
+
+if TYPE_CHECKING:
+    from driftmon.alerts import Alert, AlertChange
 
 __all__ = [
     "ACTIVE_STATES",
@@ -83,6 +85,8 @@ class OutboxItem:
 
 def active_alerts(session: Session, dataset: str) -> list[Alert]:
     """The dataset's open and escalated alerts, as the lifecycle sees them."""
+    from driftmon.alerts import Alert
+
     rows = session.scalars(
         select(AlertRow)
         .join(DatasetRow, DatasetRow.id == AlertRow.dataset_id)
@@ -108,6 +112,8 @@ def apply_alert_changes(
     session: Session, dataset: str, run_id: int, changes: Sequence[AlertChange]
 ) -> list[AlertChange]:
     """Write a run's alert changes; returns them with the ids of newly opened alerts."""
+    from driftmon.alerts import Alert, AlertChange
+
     dataset_row = session.scalars(select(DatasetRow).where(DatasetRow.name == dataset)).one()
     now = datetime.now(UTC)
     written = []

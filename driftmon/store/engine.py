@@ -13,22 +13,23 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.util.exc import CommandError
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from driftmon.errors import StoreError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "alembic_config",
     "default_database_url",
     "open_store",
+    "read_scope",
     "redact_url",
     "session_scope",
     "upgrade_database",
@@ -36,6 +37,9 @@ __all__ = [
 
 #: How long a SQLite writer waits for another writer's transaction before giving up.
 BUSY_TIMEOUT_MS = 30_000
+#: The newest migration (a test checks it is Alembic's head): a database already there is
+#: opened without loading Alembic and its scripts, which costs more than the check itself.
+HEAD_REVISION = "0004"
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
 #: PostgreSQL advisory lock key held while migrating: "driftmon" in ASCII.
 _MIGRATION_LOCK = 0x6472_6966_746D_6F6E
@@ -94,11 +98,32 @@ def open_store(url: str | None = None) -> Engine:
         _create_sqlite_folder(parsed, shown)
     engine = _create_engine(parsed, shown, is_sqlite)
     try:
-        upgrade_database(engine)
-    except (SQLAlchemyError, CommandError, OSError) as exc:
+        if _revision(engine) != HEAD_REVISION:
+            _upgrade(engine, parsed, shown)
+    except (SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise StoreError(_migration_failure(parsed, shown, exc)) from exc
     return engine
+
+
+def _upgrade(engine: Engine, parsed: URL, shown: str) -> None:
+    from alembic.util.exc import CommandError
+
+    try:
+        upgrade_database(engine)
+    except CommandError as exc:
+        engine.dispose()
+        raise StoreError(_migration_failure(parsed, shown, exc)) from exc
+
+
+def _revision(engine: Engine) -> str | None:
+    """The database's Alembic revision, or None for a new (or foreign) database."""
+    with engine.connect() as connection:
+        reading = connection.execution_options(driftmon_read_only=True)
+        try:
+            return reading.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:
+            return None
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
@@ -109,6 +134,8 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
     are switched off while migrating (batch migrations copy and drop tables, which would
     otherwise cascade deletes) and checked before committing.
     """
+    from alembic import command
+
     config = alembic_config()
     with engine.connect() as connection:
         is_sqlite = connection.dialect.name == "sqlite"
@@ -139,6 +166,8 @@ def alembic_config(url: str | None = None) -> Config:
     With ``url`` it also works for Alembic commands run by hand, e.g. writing a new revision:
     ``command.revision(alembic_config(url), autogenerate=True, message="...")``.
     """
+    from alembic.config import Config
+
     config = Config()
     # Config values go through ConfigParser interpolation, so a literal "%" must be doubled.
     config.set_main_option("script_location", str(MIGRATIONS_FOLDER).replace("%", "%%"))
@@ -156,6 +185,22 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     try:
         with Session(engine) as session, session.begin():
             yield session
+    except OperationalError as error:
+        raise StoreError(_write_failure(engine, error)) from error
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session that only reads: on SQLite its transaction is deferred, so it takes no write
+    lock and never makes a writer wait (drawing a report takes seconds); rolled back at the end.
+    """
+    try:
+        with engine.connect() as connection:
+            reading = connection.execution_options(driftmon_read_only=True)
+            with Session(bind=reading) as session:
+                with session.begin():
+                    yield session
+                    session.rollback()
     except OperationalError as error:
         raise StoreError(_write_failure(engine, error)) from error
 
@@ -266,12 +311,18 @@ def _begin_immediate(connection: Any) -> None:
 
     A deferred transaction that reads and then writes cannot wait for a concurrent writer (it
     would read a stale snapshot), so SQLite fails it at once with "database is locked"; an
-    immediate one waits on the busy timeout instead.
+    immediate one waits on the busy timeout instead. Read-only sessions (`read_scope`) begin
+    deferred: they never write, so they need no lock.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get("driftmon_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _migration_failure(url: URL, shown: str, exc: BaseException) -> str:
+    from alembic.util.exc import CommandError
+
     detail = _scrub(str(getattr(exc, "orig", None) or exc), url).strip().splitlines()
     reason = detail[0] if detail else type(exc).__name__
     if isinstance(exc, CommandError):

@@ -9,20 +9,17 @@ rows, so callers never touch SQL or a session's lifetime.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from driftmon import __version__
-from driftmon.bins import CATEGORICAL
-from driftmon.compare import Comparison, FeatureResult
 from driftmon.errors import ReferenceNotFoundError, StoreError
-from driftmon.policy import Reading
-from driftmon.profile import Profile
+from driftmon.formatting import json_safe
 from driftmon.store.models import (
     DatasetRow,
     FeatureResultRow,
@@ -31,7 +28,13 @@ from driftmon.store.models import (
     RunRow,
     record_from_row,
 )
-from driftmon.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    # The core loads where records are built or read back, not to open a database: a
+    # command that only needs to know whether a reference exists answers fast.
+    from driftmon.compare import Comparison, FeatureResult
+    from driftmon.policy import Reading
+    from driftmon.profile import Profile
 
 __all__ = [
     "ON_DUPLICATE",
@@ -48,6 +51,7 @@ __all__ = [
     "load_run",
     "processed_batch_keys",
     "recent_readings",
+    "require_reference",
     "save_reference",
     "save_run",
     "set_report_path",
@@ -193,7 +197,7 @@ def save_reference(
         n_rows=profile.n_rows,
         settings=_json_ready(settings, "reference settings"),
         profile=profile.to_dict(),
-        driftmon_version=__version__,
+        driftmon_version=_driftmon_version(),
     )
     session.add(row)
     session.flush()
@@ -220,6 +224,21 @@ def load_reference(session: Session, dataset: str, version: int | None = None) -
     ReferenceNotFoundError
         The dataset has no reference, or not that version; the message lists what exists.
     """
+    return _stored_reference(session, _reference_row(session, dataset, version), dataset)
+
+
+def require_reference(session: Session, dataset: str) -> ReferenceInfo:
+    """The dataset's active reference without its profile: a cheap check that one exists.
+
+    Raises
+    ------
+    ReferenceNotFoundError
+        As `load_reference`.
+    """
+    return _reference_info(_reference_row(session, dataset, None), dataset)
+
+
+def _reference_row(session: Session, dataset: str, version: int | None) -> ReferenceProfileRow:
     dataset_row = _dataset_row(session, dataset)
     query = select(ReferenceProfileRow)
     if dataset_row is not None:
@@ -230,7 +249,7 @@ def load_reference(session: Session, dataset: str, version: int | None = None) -
             query = query.where(ReferenceProfileRow.version == version)
         row = session.scalars(query).one_or_none()
         if row is not None:
-            return _stored_reference(session, row, dataset)
+            return row
         versions = _versions(session, dataset_row.id)
         if versions and version is not None:
             raise ReferenceNotFoundError(
@@ -391,15 +410,29 @@ def list_runs(session: Session, dataset: str, limit: int | None = None) -> list[
 
 def recent_readings(session: Session, dataset: str, limit: int) -> list[list[Reading]]:
     """The readings of the dataset's ``limit`` newest runs, newest batch first: what the
-    alert lifecycle decides on (see `driftmon.alerts.decide_alerts`)."""
+    alert lifecycle decides on (see `driftmon.alerts.decide_alerts`).
+
+    A batch checked more than once and kept (``--keep-previous``: ``key#2``...) counts once,
+    by its newest check: the same data must not count as two batches in a row.
+    """
+    from driftmon.policy import Reading
+
     query = (
-        select(RunRow.readings)
+        select(RunRow.batch_key, RunRow.readings)
         .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
         .where(DatasetRow.name == dataset)
         .order_by(*_NEWEST_BATCH_FIRST)
         .limit(limit)
     )
-    return [[Reading.from_dict(r) for r in readings or []] for readings in session.scalars(query)]
+    seen: set[str] = set()
+    history = []
+    for batch_key, readings in session.execute(query):
+        base = _DUPLICATE_SUFFIX.sub("", batch_key)
+        if base in seen:
+            continue
+        seen.add(base)
+        history.append([Reading.from_dict(r) for r in readings or []])
+    return history
 
 
 def load_run(session: Session, run_id: int) -> StoredRun:
@@ -427,6 +460,8 @@ def load_run(session: Session, run_id: int) -> StoredRun:
         .where(FeatureResultRow.run_id == row.id)
         .order_by(FeatureResultRow.id)
     )
+    from driftmon.policy import Reading
+
     info = _run_info(row, dataset, version)
     return StoredRun(
         **{name: getattr(info, name) for name in _RUN_INFO_FIELDS},
@@ -471,16 +506,25 @@ def set_report_path(session: Session, run_id: int, path: str) -> None:
 
 _RUN_INFO_FIELDS = tuple(RunInfo.__dataclass_fields__)
 _NEWEST_BATCH_FIRST = (RunRow.batch_time.desc(), RunRow.started_at.desc(), RunRow.id.desc())
+#: ``#2``, ``#3``...: a batch key stored again beside the first (`save_run`'s "new").
+_DUPLICATE_SUFFIX = re.compile(r"#\d+$")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _driftmon_version() -> str:
+    import driftmon
+
+    return driftmon.__version__
+
+
 def _json_ready(value: Mapping[str, Any], what: str) -> dict[str, Any]:
-    """A JSON round trip, so what is returned now equals what is loaded later (tuples → lists)."""
+    """A JSON round trip, so what is returned now equals what is loaded later (tuples → lists);
+    non-finite floats become null, which every database's JSON accepts."""
     try:
-        return json.loads(json.dumps(dict(value)))
+        return json.loads(json.dumps(json_safe(dict(value)), allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} cannot be stored as JSON: {exc}") from exc
 
@@ -490,6 +534,11 @@ def _dataset_row(session: Session, name: str) -> DatasetRow | None:
 
 
 def _create_dataset(session: Session, name: str) -> DatasetRow:
+    if not name.strip() or "\x00" in name:
+        raise StoreError(
+            f"dataset name {name!r} cannot be stored: a name needs a visible character and no "
+            "NUL character (\\x00); choose another name"
+        )
     row = DatasetRow(name=name, created_at=_now())
     session.add(row)
     session.flush()
@@ -540,6 +589,10 @@ def _reference_info(row: ReferenceProfileRow, dataset: str) -> ReferenceInfo:
 
 
 def _stored_reference(session: Session, row: ReferenceProfileRow, dataset: str) -> StoredReference:
+    from driftmon.bins import CATEGORICAL
+    from driftmon.profile import Profile
+    from driftmon.vocabulary import Vocabulary
+
     profile = Profile.from_dict(row.profile)
     stored = session.execute(
         select(ReferenceVocabularyRow.feature, ReferenceVocabularyRow.data).where(
@@ -606,6 +659,8 @@ def _feature_row(
 
 
 def _stored_feature(row: FeatureResultRow) -> StoredFeatureResult:
+    from driftmon.compare import FeatureResult
+
     return StoredFeatureResult(
         id=row.id,
         run_id=row.run_id,

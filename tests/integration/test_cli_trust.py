@@ -176,7 +176,7 @@ def test_the_long_tail_is_not_reported_as_never_seen(tmp_path: Path) -> None:
     assert dest["top_unseen"] == {"ZZZ": 15}
     assert not [f for f in result["findings"] if f["signal"] == "new_categories"]
     human = run(tmp_path, "check", "air", "--source", "2026-11-25.csv")
-    assert "tail ref→now" in human.stdout and "new ref→now" in human.stdout
+    assert "long tail" in human.stdout and "never seen by the reference" in human.stdout
 
 
 # --------------------------------------------------------------------------------------------

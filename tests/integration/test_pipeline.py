@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def _check(engine, reference, path: Path, options, *, batch_time=None, reports_d
     plan = pipeline.plan_batch(str(path), batch_time=batch_time)
     current = pipeline.profile_batch(plan, reference.profile, options)
     comparison, verdict = pipeline.evaluate_batch(reference.profile, current, options)
-    return pipeline.record_run(
+    result = pipeline.record_run(
         engine,
         dataset=reference.dataset,
         plan=plan,
@@ -83,6 +84,9 @@ def _check(engine, reference, path: Path, options, *, batch_time=None, reports_d
         started_at=pipeline.now(),
         reports_dir=reports_dir,
     )
+    if reports_dir:
+        result = result.with_report(pipeline.write_report(engine, result.run_id, reports_dir))
+    return result
 
 
 def _open_alerts(engine) -> set[tuple]:
@@ -157,45 +161,71 @@ _CELLS = st.one_of(
 )
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    dataset=_NAMES,
-    columns=st.lists(_NAMES, min_size=1, max_size=4, unique=True),
-    rows=st.integers(0, 30),
-    data=st.data(),
-)
-def test_any_names_and_mixed_values_give_a_run_or_a_driftmon_error(
-    tmp_path_factory: pytest.TempPathFactory, dataset, columns, rows, data
+def test_any_names_and_mixed_values_give_a_run_or_a_driftmon_error(tmp_path: Path) -> None:
+    """Random Unicode dataset and column names, columns mixing numbers, text, booleans and
+    missing values: every check ends in a stored, listed run with its report, or in a
+    `DriftmonError`; and most of them are runs, or the test would prove little."""
+    outcomes: list[str] = []
+    calls = itertools.count()
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        dataset=_NAMES,
+        columns=st.lists(_NAMES, min_size=1, max_size=4, unique=True),
+        rows=st.integers(2, 30),
+        data=st.data(),
+    )
+    def check(dataset, columns, rows, data) -> None:
+        folder = tmp_path / f"case-{next(calls)}"
+        folder.mkdir()
+        width = len(columns)
+        cells = data.draw(
+            st.lists(st.lists(_CELLS, min_size=width, max_size=width), min_size=rows,
+                     max_size=rows)
+        )  # fmt: skip
+        outcomes.append(_check_any(folder, dataset, pd.DataFrame(cells, columns=columns)))
+
+    check()
+    assert outcomes.count("run") >= len(outcomes) // 3, outcomes
+
+
+def test_control_characters_in_names_and_values_give_a_run_or_a_clear_error(
+    tmp_path: Path,
 ) -> None:
-    folder = tmp_path_factory.mktemp("any")
-    cells = data.draw(st.lists(st.lists(_CELLS, min_size=len(columns), max_size=len(columns)),
-                               min_size=rows, max_size=rows))  # fmt: skip
-    frame = pd.DataFrame(cells, columns=columns, dtype=object)
-    (folder / "ref.csv").write_text(frame.to_csv(index=False), encoding="utf-8")
-    (folder / "2026-11-25.csv").write_text(frame.iloc[::-1].to_csv(index=False), encoding="utf-8")
+    frame = pd.DataFrame({"a\x1b[31m\tcol": ["x\x00y", "z\n", None, "x\x00y"], "n": [1, 2, 3, 4]})
+    assert _check_any(tmp_path, "data\x1bset \u202e", frame, parquet=True) == "run"
+    with_nul = pd.DataFrame({"bad\x00name": [1.0, 2.0, 3.0]})
+    folder = tmp_path / "nul"
+    folder.mkdir()
+    assert _check_any(folder, "fine", with_nul) == "error"
+
+
+def _check_any(folder: Path, dataset: str, frame: pd.DataFrame, *, parquet: bool = False) -> str:
+    """Write ``frame`` as a reference and as a batch (CSV, or Parquet), check it through the
+    steps, and say whether it made a run (asserting the run is listed and has its report) or
+    an error."""
+    reference, batch = folder / "ref.csv", folder / "2026-11-25.csv"
+    if parquet:
+        reference, batch = reference.with_suffix(".parquet"), batch.with_suffix(".parquet")
+        frame.to_parquet(reference)
+        frame.iloc[::-1].to_parquet(batch)
+    else:
+        reference.write_text(frame.to_csv(index=False), encoding="utf-8")
+        batch.write_text(frame.iloc[::-1].to_csv(index=False), encoding="utf-8")
     engine = store.open_store(f"sqlite:///{folder / 'db.sqlite'}")
     options = _options()
     try:
         try:
-            profile, source, _ = pipeline.build_reference_profile(str(folder / "ref.csv"), options)
+            profile, source, _ = pipeline.build_reference_profile(str(reference), options)
             pipeline.save_reference(engine, dataset, profile, source, options)
             reference = pipeline.load_reference(engine, dataset)
-            result = _check(
-                engine,
-                reference,
-                folder / "2026-11-25.csv",
-                options,
-                reports_dir=str(folder / "reports"),
-            )
+            result = _check(engine, reference, batch, options, reports_dir=str(folder / "reports"))
         except DriftmonError:
-            return
+            return "error"
         with store.session_scope(engine) as session:
             assert [r.id for r in store.list_runs(session, dataset)] == [result.run_id]
         assert result.report_path is not None
         assert Path(result.report_path).resolve().is_relative_to((folder / "reports").resolve())
+        return "run"
     finally:
         engine.dispose()

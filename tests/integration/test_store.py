@@ -566,8 +566,8 @@ def test_upgrading_from_0003_folds_measures_into_results_and_keeps_every_figure(
                 "INSERT INTO runs (id, dataset_id, batch_key, reference_id, status, verdict, "
                 "started_at, finished_at, n_rows, source, settings, driftmon_version, "
                 "flow_run_id, report_path, schema_diff, n_features, n_drifted, max_kl, findings) "
-                "VALUES (1, 1, 'b1', 1, 'completed', 'warning', :t, :t, 10, 'b1.csv', '{}', "
-                "'0.1.0', NULL, NULL, :schema, 2, 1, 0.25, :findings)"
+                "VALUES (1, 1, 'b1', 1, 'completed', 'warning', :t, :t, 10, "
+                "'feed_2024-04-30.csv', '{}', '0.1.0', NULL, NULL, :schema, 2, 1, 0.25, :findings)"
             ),
             {
                 "t": T0.isoformat(),
@@ -603,7 +603,9 @@ def test_upgrading_from_0003_folds_measures_into_results_and_keeps_every_figure(
             legacy = load_reference(session, "legacy")
     finally:
         engine.dispose()
-    assert (run.batch_time, run.verdict, run.max_kl) == (T0, "warning", 0.25)
+    # the batch time an old run gets is the date in its file's path, as new runs get theirs
+    assert run.batch_time == datetime(2024, 4, 30, tzinfo=UTC)
+    assert (run.verdict, run.max_kl) == ("warning", 0.25)
     assert (amount.kl, amount.dof, amount.p_value, amount.n_current) == (0.25, 9, 2e-6, 10)
     assert (amount.unseen_share_current, amount.other_share_current) == (0.01, None)
     # the old "unseen" share of a categorical feature was its "other" slot: the long tail too

@@ -141,7 +141,7 @@ def _replay(arrivals: list[tuple[int, list[Reading]]], resolve_after: int) -> se
                 next_id += 1
             else:
                 active[key] = change.alert
-    return {(a.feature, a.signal, a.severity) for a in active.values()}
+    return {(a.feature, a.signal, a.severity, a.state, a.message) for a in active.values()}
 
 
 def _fields(change: AlertChange) -> dict:
@@ -176,7 +176,7 @@ def test_re_checking_an_old_batch_leaves_the_open_alerts_of_newer_ones_unchanged
     """Twelve monthly batches in order, then March again: December still owns the alerts."""
     months = [(m, [reading("x", "warning" if m in (3, 12) else None)]) for m in range(1, 13)]
     in_order = _replay(months, resolve_after=2)
-    assert in_order == {("x", "kl", "warning")}
+    assert in_order == {("x", "kl", "warning", "open", "x kl warning")}
     again = [*months, (3, [reading("x", None)])]
     assert _replay(again, resolve_after=2) == in_order
 
@@ -241,3 +241,31 @@ def test_the_markdown_body_escapes_names_so_they_show_as_written() -> None:
     assert "sales\\_\\[eu\\]" in message.markdown
     assert "`b'1'.csv`" in message.markdown
     assert "*bold*_x" in message.body  # the plain body stays as written
+
+
+def test_an_alert_kept_critical_by_an_earlier_batch_says_so_next_to_the_newest_figure() -> None:
+    history = [[reading(severity="warning")], [reading(severity="critical")]]
+    [change] = decide_alerts([alert(severity="critical", state="escalated")], history)
+    assert change.alert.severity == "critical"
+    assert change.alert.message == (
+        "x kl warning; critical until 2 batches in a row are not, after: x kl critical"
+    )
+
+
+def test_escalated_means_a_warning_turned_critical_whatever_the_order_of_arrival() -> None:
+    warning_then_critical = [[reading(severity="critical")], [reading(severity="warning")]]
+    [opened] = decide_alerts([], warning_then_critical)
+    assert (opened.alert.severity, opened.alert.state) == ("critical", "escalated")
+    critical_then_warning = [[reading(severity="warning")], [reading(severity="critical")]]
+    [opened] = decide_alerts([], critical_then_warning)
+    assert (opened.alert.severity, opened.alert.state) == ("critical", "open")
+
+
+def test_an_alert_on_a_feature_the_reference_no_longer_has_is_resolved() -> None:
+    [change] = decide_alerts([alert("gone")], [[reading("x", None)]], monitored=["x"])
+    assert (change.change, change.alert.state) == ("resolved", "resolved")
+    assert change.alert.message == (
+        "gone is no longer monitored: the active reference has no such feature"
+    )
+    [dataset] = decide_alerts([alert(None)], [[reading(None, "warning")]], monitored=["x"])
+    assert dataset.change == "held"

@@ -349,7 +349,7 @@ def test_categories_are_ordered_most_frequent_first_with_ties_broken_by_name():
     assert spec.kind == CATEGORICAL
     assert spec.categories == ("c", "a", "b", "d")
     assert spec.categories == _expected_categories(values, 50)
-    assert spec.labels() == ("c", "a", "b", "d", "other", "missing")
+    assert spec.labels() == ("c", "a", "b", "d", bins.OTHER_LABEL, "missing")
     assert spec.n_slots == 6
 
 
@@ -760,7 +760,7 @@ def test_numeric_labels_show_open_outer_bins_and_the_missing_slot():
 def test_categorical_slots_are_categories_then_other_then_missing():
     spec = BinSpec("c", CATEGORICAL, categories=("a", "b"))
 
-    assert spec.labels() == ("a", "b", "other", "missing")
+    assert spec.labels() == ("a", "b", bins.OTHER_LABEL, "missing")
     assert (spec.n_bins, spec.n_slots, spec.other_slot, spec.missing_slot) == (3, 4, 2, 3)
 
 

@@ -403,6 +403,7 @@ def test_feature_results_and_schema_diff_serialize_to_json(batch_frame, specs, r
             "reference_type",
             "current_type",
             "reference_range",
+            "seen_known",
         }
         assert FeatureResult.from_dict(data) == result
         assert data["name"] == result.name

@@ -73,7 +73,9 @@ def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None
 
 def test_thresholds_must_be_ordered(tmp_path: Path) -> None:
     path = _write(tmp_path, "[defaults.thresholds]\nkl_warning = 0.5\nkl_critical = 0.1\n")
-    with pytest.raises(ConfigError, match="kl_critical must be at least kl_warning"):
+    with pytest.raises(
+        ConfigError, match=r"defaults.thresholds: need 0 < kl_warning <= kl_critical"
+    ):
         load_settings(path)
 
 
@@ -94,3 +96,25 @@ def test_config_is_found_from_flag_then_environment_then_working_directory(
     monkeypatch.setenv("DRIFTMON_CONFIG", "/elsewhere.toml")
     assert find_config(None) == Path("/elsewhere.toml")
     assert find_config("explicit.toml") == Path("explicit.toml")
+
+
+def test_a_feature_thresholds_table_overrides_only_the_keys_it_sets(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "[defaults.thresholds]\nsignificance = 0.001\nkl_warning = 0.05\n"
+        "[datasets.d.feature.x.thresholds]\nkl_critical = 0.3\n",
+    )
+    options = load_settings(path).dataset("d")
+    x, other = options.thresholds_for("x"), options.thresholds_for("y")
+    assert (x.significance, x.kl_warning, x.kl_critical) == (0.001, 0.05, 0.3)
+    assert (other.significance, other.kl_warning, other.kl_critical) == (0.001, 0.05, 0.1)
+
+
+def test_a_feature_override_that_contradicts_the_dataset_names_its_key(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "[datasets.d.thresholds]\nkl_warning = 0.05\n"
+        "[datasets.d.feature.x.thresholds]\nkl_critical = 0.03\n",
+    )
+    with pytest.raises(ConfigError, match=r"datasets.d.feature.x.thresholds: need 0 < kl_warning"):
+        load_settings(path)

@@ -286,3 +286,39 @@ def _evaluated(reference: pd.DataFrame, current: pd.DataFrame):
     specs = dm.fit_specs(reference)
     comparison = dm.compare(dm.profile_frame(reference, specs), dm.profile_frame(current, specs))
     return comparison, evaluate(comparison)
+
+
+def test_missing_values_do_not_inflate_what_the_long_tail_expects(rng) -> None:
+    """The expected never-seen share is of values: half the rows missing halves it."""
+    ids = np.array([f"p{i}" for i in range(10_000)], dtype=object)
+    weights = 1.0 / np.arange(1, 10_001) ** 1.1
+    weights /= weights.sum()
+    reference = pd.DataFrame({"product": ids[rng.choice(10_000, 100_000, p=weights)]})
+    current = pd.DataFrame({"product": ids[rng.choice(10_000, 10_000, p=weights)]})
+    current.loc[current.index[:5_000], "product"] = None
+    current.loc[current.index[5_000:5_300], "product"] = "brand-new"  # 3% of rows
+    comparison, verdict = _evaluated(reference, current)
+    [finding] = [f for f in verdict.findings if f.signal == "new_categories"]
+    product = comparison.feature("product")
+    expected = product.unseen_share_reference * (1 - product.missing_share_current)
+    assert finding.value == pytest.approx(product.unseen_share_current - expected)
+    assert "brand-new" in finding.message
+
+
+def test_a_reference_that_does_not_know_what_it_saw_still_flags_values_outside_its_bins(
+    rng,
+) -> None:
+    """References stored by driftmon 0.1 kept only their bins: measured as then, and said so."""
+    from dataclasses import replace
+
+    reference, current = _frames(rng, 5_000)
+    reference.loc[reference.index[:3], "country"] = "rare"  # a long tail beyond one kept bin
+    specs = dm.fit_specs(reference, max_categories=3)
+    legacy = {name: replace(spec, seen=None) for name, spec in specs.items()}
+    current.loc[current.index[:400], "country"] = "BR"
+    comparison = dm.compare(dm.profile_frame(reference, legacy), dm.profile_frame(current, legacy))
+    country = comparison.feature("country")
+    assert not country.seen_known and country.other_share_current is None
+    [finding] = [f for f in evaluate(comparison).findings if f.signal == "new_categories"]
+    assert "outside the reference's kept categories" in finding.message
+    assert "rebuild it" in finding.message

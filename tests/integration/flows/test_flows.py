@@ -153,3 +153,54 @@ def test_a_schedule_without_a_folder_is_a_config_error(tmp_path: Path) -> None:
     config.write_text('[datasets.orders.schedule]\ncron = "0 * * * *"\n')
     with pytest.raises(ConfigError, match="needs the folder"):
         load_settings(config).scheduled_datasets()
+
+
+def _stored(db_url: str) -> dict[str, object]:
+    """Everything a run stores that does not depend on when or where it ran."""
+    engine = store.open_store(db_url)
+    with store.session_scope(engine) as session:
+        runs = [store.load_run(session, info.id) for info in store.list_runs(session, DATASET)]
+        alerts = store.list_alerts(session, DATASET, include_resolved=True)
+    engine.dispose()
+    return {
+        "runs": [
+            (
+                Path(run.source).name,
+                run.batch_time,
+                run.verdict,
+                run.n_rows,
+                [(f.feature, f.status, f.result.to_dict()) for f in run.features],
+                [r.to_dict() for r in run.readings],
+                Path(run.report_path).name if run.report_path else None,
+            )
+            for run in runs
+        ],
+        "alerts": [(a.feature, a.signal, a.severity, a.state, a.message) for a in alerts],
+    }
+
+
+def test_in_process_and_prefect_runs_store_identical_results(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    from driftmon import jobs
+
+    stored = {}
+    for mode in ("in-process", "prefect"):
+        folder = tmp_path / mode
+        folder.mkdir()
+        config = folder / "driftmon.toml"
+        config.write_text(f'reports_dir = "{folder / "reports"}"\n')
+        params = {"db_url": f"sqlite:///{folder / 'driftmon.db'}", "config_path": str(config)}
+        if mode == "prefect":
+            build_reference_flow(dataset=DATASET, source=str(example.reference), **params)
+            for batch in example.batches:
+                check_batch_flow(dataset=DATASET, source=str(batch), **params)
+        else:
+            steps = jobs.local_steps()
+            jobs.build_reference(steps, dataset=DATASET, source=str(example.reference), **params)
+            for batch in example.batches:
+                jobs.check_batch(steps, dataset=DATASET, source=str(batch), **params)
+        stored[mode] = _stored(params["db_url"])
+    assert stored["in-process"] == stored["prefect"]
+    assert len(stored["prefect"]["runs"]) == len(example.batches)
+    assert stored["prefect"]["alerts"]

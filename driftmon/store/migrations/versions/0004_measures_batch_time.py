@@ -4,7 +4,8 @@
   ``result`` (a `FeatureResult` as a dict), so a new measure needs no migration. Old rows are
   converted: for categorical features the old "unseen" shares were the "other" slot's share, so
   they become ``other_share_*`` and the never-seen shares are unknown (None).
-- ``runs.batch_time``: when the batch's data was produced; old runs get their check time.
+- ``runs.batch_time``: when the batch's data was produced; old runs get the date in their
+  file's path when it has one (as driftmon now reads it), else their check time.
 - ``runs.readings`` replaces ``runs.findings``: every signal's reading, fired or clear, which
   the alert lifecycle replays. Old runs keep their findings and get a clear reading for every
   signal of every feature they measured without a finding.
@@ -18,7 +19,9 @@ Create Date: 2026-11-30
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,13 +111,19 @@ def upgrade() -> None:
         sa.column("id", sa.Integer()),
         sa.column("started_at", sa.DateTime(timezone=True)),
         sa.column("batch_time", sa.DateTime(timezone=True)),
+        sa.column("source", sa.Text()),
         sa.column("findings", sa.JSON()),
         sa.column("readings", sa.JSON()),
     )
-    for row in bind.execute(sa.select(runs.c.id, runs.c.findings)).mappings().all():
+    query = sa.select(runs.c.id, runs.c.findings, runs.c.started_at, runs.c.source)
+    for row in bind.execute(query).mappings().all():
         readings = _readings(list(row["findings"] or []), measured.get(row["id"], []))
-        bind.execute(sa.update(runs).where(runs.c.id == row["id"]).values(readings=readings))
-    bind.execute(sa.update(runs).values(batch_time=runs.c.started_at))
+        batch_time = _date_in_path(row["source"] or "") or row["started_at"]
+        bind.execute(
+            sa.update(runs)
+            .where(runs.c.id == row["id"])
+            .values(readings=readings, batch_time=batch_time)
+        )
 
     with op.batch_alter_table("feature_results") as batch:
         batch.alter_column("result", existing_type=sa.JSON(), nullable=False)
@@ -177,6 +186,30 @@ def _clear(feature: str | None, signal: str) -> dict[str, Any]:
         "p_value": None,
         "message": _CLEAR,
     }
+
+
+# The batch-time rule of driftmon 0.2 (`sources.batch_time_from_path`), as of this migration.
+_DATE = re.compile(
+    r"(?<![0-9])(?:(\d{4})-(\d{2})-(\d{2})(?:[T_ ](\d{2})(?::?(\d{2})(?::?(\d{2}))?)?)?"
+    r"|(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(?:(\d{2})(\d{2})?)?)?"
+    r"|(?:year=)?(\d{4})/(?:month=)?(\d{2})/(?:day=)?(\d{2})(?=/)(?:/(?:hour=)?(\d{2})(?=/))?)"
+    r"(?![0-9])"
+)
+
+
+def _date_in_path(path: str) -> datetime | None:
+    found = None
+    for match in _DATE.finditer(path.replace("\\", "/")):
+        groups = match.groups()
+        for start in (0, 6, 12):
+            parts = groups[start : start + 6] if start < 12 else (*groups[12:16], None, None)
+            if parts[0] is None:
+                continue
+            try:
+                found = datetime(*(int(p or 0) for p in parts), tzinfo=UTC)
+            except ValueError:
+                pass
+    return found
 
 
 def _json(value: Any) -> Any:

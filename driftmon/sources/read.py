@@ -1,8 +1,8 @@
 """Reading input data in chunks: CSV (plain or gzip), Parquet, SQL queries and in-memory frames.
 
-This is the only module that reads input. Every reader streams: memory is bounded by the chunk
-size (``chunk_rows`` rows), not by the size of the file or query result, because everything
-downstream turns a chunk into counts that merge by addition.
+With `driftmon.sources.locate`, the only code that reads input. Every reader streams: memory
+is bounded by the chunk size (``chunk_rows`` rows), not by the size of the file or query
+result, because everything downstream turns a chunk into counts that merge by addition.
 
 Types come from the data as it arrives, so a changed type is reported by the core rather than
 hidden here: Parquet keeps the file's schema; CSV is read as strings and each chunk's column is
@@ -14,20 +14,11 @@ which counts ~20x faster), never the values or their type.
 from __future__ import annotations
 
 import csv
-import errno
-import glob
 import gzip
-import hashlib
 import io
-import json
-import os
-import re
-import stat
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -36,40 +27,29 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from driftmon.bins import Column, NumberColumn, ValueCounts
 from driftmon.errors import ConfigError, SourceError
+from driftmon.profile import Chunk
+from driftmon.sources.locate import (
+    DEFAULT_CHUNK_ROWS,
+    FileSource,
+    FrameSource,
+    Progress,
+    Source,
+    SqlSource,
+    _check_file,
+    _file_format,
+    _not_a_source,
+    _quoted,
+    _redact_url,
+    describe,
+)
 
 if TYPE_CHECKING:
     # Imported where SQL is used, so reading files never loads SQLAlchemy.
     import sqlalchemy
 
-__all__ = [
-    "DATA_SUFFIXES",
-    "DEFAULT_CHUNK_ROWS",
-    "FileSource",
-    "FrameSource",
-    "Progress",
-    "Source",
-    "SqlSource",
-    "batch_key",
-    "batch_time",
-    "batch_time_from_path",
-    "column_names",
-    "describe",
-    "iter_chunks",
-    "iter_source_chunks",
-    "parse_batch_time",
-    "parse_source",
-    "resolve_files",
-    "sample_rows",
-]
-
-#: File name endings read as data (case-insensitive); anything else in a folder is ignored.
-DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
-#: Rows per chunk unless the caller says otherwise: ~100k rows x 20 columns is ~16 MB of floats.
-DEFAULT_CHUNK_ROWS = 100_000
-
-#: ``on_progress(done, total)``: units done and the total (None when unknown, as for SQL).
-Progress: TypeAlias = Callable[[int, int | None], None]
+__all__ = ["column_names", "iter_chunks", "iter_source_chunks", "sample_rows"]
 
 # CSV block sizes: large enough that no realistic row straddles two blocks (pyarrow fails on
 # that), small enough to stay within a few chunks' worth of memory.
@@ -82,275 +62,8 @@ _UNBALANCED_QUOTE_HINT = (
     'this usually means an unbalanced quote `"`: close it (values spanning lines are not '
     "supported in CSV; use Parquet for such text)"
 )
-_SPECIAL_FILES = {
-    stat.S_IFIFO: "named pipe (FIFO)",
-    stat.S_IFSOCK: "socket",
-    stat.S_IFCHR: "character device",
-    stat.S_IFBLK: "block device",
-}
-_SECRET_URL_KEYS = {"password", "passwd", "pwd", "secret", "token", "access_token", "sslpassword"}
-
-
 # --------------------------------------------------------------------------------------------
-# Sources
-
-
-@dataclass(frozen=True, slots=True)
-class FileSource:
-    """A CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file."""
-
-    path: Path
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "path", Path(self.path).expanduser())
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class SqlSource:
-    """A query against a database URL; ``params`` are bound, never formatted into the SQL.
-
-    The repr and every message show the URL with its password redacted.
-    """
-
-    url: str
-    query: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not str(self.url).strip():
-            raise ConfigError("SQL source: `url` is empty; give a SQLAlchemy database URL")
-        if not str(self.query).strip():
-            raise ConfigError(f"SQL source on `{_redact_url(self.url)}`: `query` is empty")
-        object.__setattr__(self, "params", dict(self.params))
-
-    def __repr__(self) -> str:
-        return (
-            f"SqlSource(url={_redact_url(self.url)!r}, query={self.query!r}, "
-            f"params={dict(self.params)!r})"
-        )
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class FrameSource:
-    """A pandas DataFrame handed in from Python code; ``name`` labels it in messages."""
-
-    frame: pd.DataFrame
-    name: str = "dataframe"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.frame, pd.DataFrame):
-            raise ConfigError(
-                f"frame source `{self.name}`: expected a pandas DataFrame, "
-                f"got `{type(self.frame).__name__}`"
-            )
-
-    def __repr__(self) -> str:
-        rows, cols = self.frame.shape
-        return f"FrameSource(name={self.name!r}, rows={rows}, columns={cols})"
-
-
-Source: TypeAlias = FileSource | SqlSource | FrameSource
-
-
-# --------------------------------------------------------------------------------------------
-# Finding files
-
-
-def resolve_files(spec: str | Path) -> list[Path]:
-    """The data files a path, folder or glob pattern names, in a stable (sorted) order.
-
-    A folder yields the data files directly inside it (see `DATA_SUFFIXES`), sorted by name, so
-    batch files named by date come out in chronological order; hidden files are skipped. A glob
-    pattern (``*``, ``?``, ``[``; ``**`` recurses) yields its matching data files sorted by path.
-
-    Raises
-    ------
-    SourceError
-        The path does not exist, a folder or pattern holds no data files, or a file's
-        extension is not one driftmon reads.
-    """
-    text = str(spec)
-    path = Path(text).expanduser()
-    if path.is_dir():
-        files = sorted(
-            (p for p in path.iterdir() if p.is_file() and _is_data_file(p)),
-            key=lambda p: p.name,
-        )
-        if not files:
-            raise SourceError(
-                f"folder `{path}` holds no data files; driftmon reads files ending in "
-                f"{_suffix_list()} directly inside the folder (subfolders are not searched)"
-            )
-        return files
-    if path.exists():
-        _file_format(path)
-        return [path]
-    if path.is_symlink():
-        _check_file(path)  # a symlink loop or a link to nothing: says which
-    if any(char in text for char in "*?["):
-        pattern = os.path.expanduser(text)
-        matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
-        files = [m for m in matches if m.is_file() and _is_data_file(m)]
-        if not files:
-            raise SourceError(
-                f"pattern `{text}` matches no data files ({len(matches)} other paths matched); "
-                f"driftmon reads files ending in {_suffix_list()}"
-            )
-        return files
-    raise SourceError(
-        f"`{path}` does not exist; check the path (relative paths start at `{Path.cwd()}`)"
-    )
-
-
-def parse_source(spec: str | Path) -> list[FileSource]:
-    """File sources for a path, folder or glob pattern (see `resolve_files`)."""
-    return [FileSource(path) for path in resolve_files(spec)]
-
-
-# --------------------------------------------------------------------------------------------
-# Identity and description
-
-
-def batch_key(source: Source, *, content_hash: bool = False) -> str:
-    """A key unique per batch, so a re-run of the same batch updates its run, not duplicates it.
-
-    Files: ``"<resolved path>|<size>|<mtime_ns>"`` (cheap; changes when the file is rewritten),
-    or with ``content_hash`` ``"sha256:<hex>"`` of the bytes (stable across copies and
-    touches). SQL: ``"sql:<sha256>"`` of the URL without password, the query and the sorted
-    parameters. Frames: ``"frame:<sha256>"`` of the column names and the row hashes.
-    """
-    if isinstance(source, FileSource):
-        path = source.path
-        # An empty file still gets a key: its failed run is recorded, and rewriting it
-        # changes the key.
-        info = _check_file(path, allow_empty=True)
-        if content_hash:
-            return "sha256:" + _file_sha256(path)
-        return f"{path.resolve()}|{info.st_size}|{info.st_mtime_ns}"
-    if isinstance(source, SqlSource):
-        identity = [
-            _redact_url(source.url),
-            source.query,
-            sorted((str(k), v) for k, v in source.params.items()),
-        ]
-        encoded = json.dumps(identity, default=str, sort_keys=True).encode()
-        return "sql:" + hashlib.sha256(encoded).hexdigest()
-    if isinstance(source, FrameSource):
-        digest = hashlib.sha256(json.dumps([str(c) for c in source.frame.columns]).encode())
-        row_hashes = pd.util.hash_pandas_object(source.frame, index=False)
-        digest.update(np.ascontiguousarray(row_hashes.to_numpy()).tobytes())
-        return "frame:" + digest.hexdigest()
-    raise _not_a_source(source)
-
-
-_DATE_IN_PATH = re.compile(
-    r"""(?<![0-9])
-    (?:
-        (?P<y1>\d{4})-(?P<m1>\d{2})-(?P<d1>\d{2})              # 2026-11-25
-        (?:[T_ ](?P<h1>\d{2})(?::?(?P<n1>\d{2})(?::?(?P<s1>\d{2}))?)?)?   # T13, T13:45, _134501
-      | (?P<y2>\d{4})(?P<m2>\d{2})(?P<d2>\d{2})                 # 20261125
-        (?:T?(?P<h2>\d{2})(?:(?P<n2>\d{2})(?P<s2>\d{2})?)?)?    # 20261125T13, 202611251345
-      | (?:year=)?(?P<y3>\d{4})/(?:month=)?(?P<m3>\d{2})/(?:day=)?(?P<d3>\d{2})(?=/)
-        (?:/(?:hour=)?(?P<h3>\d{2})(?=/))?                        # 2026/11/25/[13/], hive
-    )
-    (?![0-9])""",
-    re.VERBOSE,
-)
-
-
-def batch_time_from_path(path: str | Path) -> datetime | None:
-    """The date or date-time a batch's path names, as UTC; None when it names none.
-
-    Recognised anywhere in the path, the last (innermost) match winning: ``2026-11-25``,
-    ``2026-11-25T13``, ``2026-11-25T13:45[:10]``, ``2026-11-25_1345``, ``20261125``,
-    ``20261125T13``, ``202611251345``, and folders ``2026/11/25/`` (optionally ``/13/``) or
-    ``year=2026/month=11/day=25/``. Impossible dates (``2026-13-45``) are not dates.
-
-    Examples
-    --------
-    >>> batch_time_from_path("incoming/orders_2026-11-25.csv").isoformat()
-    '2026-11-25T00:00:00+00:00'
-    >>> batch_time_from_path("feeds/2026/11/25/part-0.parquet").isoformat()
-    '2026-11-25T00:00:00+00:00'
-    >>> batch_time_from_path("dump_20261125T13.csv.gz").isoformat()
-    '2026-11-25T13:00:00+00:00'
-    >>> batch_time_from_path("batch_07.csv") is None
-    True
-    """
-    found = None
-    for match in _DATE_IN_PATH.finditer(str(path).replace("\\", "/")):
-        parts = match.groupdict()
-        for group in "123":
-            if parts[f"y{group}"] is None:
-                continue
-            try:
-                found = datetime(
-                    int(parts[f"y{group}"]),
-                    int(parts[f"m{group}"]),
-                    int(parts[f"d{group}"]),
-                    int(parts.get(f"h{group}") or 0),
-                    int(parts.get(f"n{group}") or 0),
-                    int(parts.get(f"s{group}") or 0),
-                    tzinfo=UTC,
-                )
-            except ValueError:
-                pass
-    return found
-
-
-def parse_batch_time(text: str) -> datetime:
-    """An ISO 8601 date or date-time given by a person (``--batch-time``), as aware UTC.
-
-    A time without a zone is taken as UTC.
-
-    Raises
-    ------
-    ConfigError
-        The text is not an ISO 8601 date or date-time.
-    """
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(
-            f"batch time `{text}` is not an ISO 8601 date or date-time; write e.g. "
-            "`2026-11-25` or `2026-11-25T13:00:00+01:00`"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def batch_time(source: Source) -> datetime:
-    """When a batch's data was produced, as far as the source tells.
-
-    A file: the date or date-time in its path (`batch_time_from_path`), else its modification
-    time. A query or a frame: now (pass an explicit batch time for them).
-    """
-    if isinstance(source, FileSource):
-        named = batch_time_from_path(source.path)
-        if named is not None:
-            return named
-        info = _check_file(source.path, allow_empty=True)
-        return datetime.fromtimestamp(info.st_mtime, UTC)
-    return datetime.now(UTC)
-
-
-def describe(source: Source) -> str:
-    """A one-line human description for messages and reports; never shows a password.
-
-    A file is described by its path as given, so the description doubles as a label.
-    """
-    if isinstance(source, FileSource):
-        return str(source.path)
-    if isinstance(source, SqlSource):
-        query = " ".join(source.query.split())
-        if len(query) > 80:
-            query = query[:77] + "..."
-        return f"SQL query `{query}` on `{_redact_url(source.url)}`"
-    if isinstance(source, FrameSource):
-        rows, cols = source.frame.shape
-        return f"data frame `{source.name}` ({rows} rows x {cols} columns)"
-    raise _not_a_source(source)
+# Columns
 
 
 def column_names(source: Source) -> list[str]:
@@ -380,8 +93,9 @@ def iter_chunks(
     numeric: Collection[str] = (),
     categorical: Collection[str] = (),
     on_progress: Progress | None = None,
-) -> Iterator[pd.DataFrame]:
-    """Stream a source as DataFrames of at most ``chunk_rows`` rows.
+    as_chunks: bool = False,
+) -> Iterator[pd.DataFrame | Chunk]:
+    """Stream a source as DataFrames (or, for counting, `Chunk`s) of at most ``chunk_rows`` rows.
 
     Parameters
     ----------
@@ -398,11 +112,14 @@ def iter_chunks(
     on_progress
         Called after each chunk with ``(done, total)``: rows of the Parquet file, bytes of the
         CSV file read (approximate), rows of the frame, or rows and None for SQL.
+    as_chunks
+        Yield files' chunks as `driftmon.profile.Chunk`s for counting: numbers stay in Arrow's
+        buffers and categorical columns arrive tallied, so nothing large is allocated.
 
     Yields
     ------
-    DataFrame
-        A chunk indexed by row position in the source; empty chunks are never yielded.
+    DataFrame or Chunk
+        A chunk (DataFrames indexed by row position in the source); never an empty one.
 
     Raises
     ------
@@ -410,7 +127,7 @@ def iter_chunks(
         The file is missing, unreadable, malformed or has no data rows, a requested column
         does not exist, or the query fails.
     """
-    for frame, done, total in _read(source, columns, chunk_rows, numeric, categorical):
+    for frame, done, total in _read(source, columns, chunk_rows, numeric, categorical, as_chunks):
         if on_progress is not None:
             on_progress(done, total)
         yield frame
@@ -424,7 +141,8 @@ def iter_source_chunks(
     numeric: Collection[str] = (),
     categorical: Collection[str] = (),
     on_progress: Progress | None = None,
-) -> Iterator[pd.DataFrame]:
+    as_chunks: bool = False,
+) -> Iterator[pd.DataFrame | Chunk]:
     """Chunks of several sources one after the other (a reference spread over many files).
 
     Chunks never span two sources. Progress counts bytes over all files (each file's progress
@@ -442,6 +160,7 @@ def iter_source_chunks(
             numeric=numeric,
             categorical=categorical,
             on_progress=on_progress,
+            as_chunks=as_chunks,
         )
         return
     weights = _progress_weights(sources)
@@ -449,7 +168,9 @@ def iter_source_chunks(
     finished_weight = 0
     rows_done = 0
     for position, source in enumerate(sources):
-        for frame, done, source_total in _read(source, columns, chunk_rows, numeric, categorical):
+        for frame, done, source_total in _read(
+            source, columns, chunk_rows, numeric, categorical, as_chunks
+        ):
             rows_done += len(frame)
             if on_progress is None:
                 yield frame
@@ -545,8 +266,13 @@ def _read(
     chunk_rows: int,
     numeric: Collection[str],
     categorical: Collection[str],
+    as_chunks: bool = False,
 ) -> Iterator[_Chunk]:
-    """Chunks with progress, row-position index, and the empty-source check."""
+    """Chunks with progress, row-position index, and the empty-source check.
+
+    Files are read as Arrow record batches, turned into DataFrames or, with ``as_chunks``,
+    into counting `Chunk`s (`_arrow_chunk`); queries and frames come as DataFrames.
+    """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be a positive integer, got `{chunk_rows}`")
     numeric, categorical = set(numeric), set(categorical)
@@ -571,14 +297,85 @@ def _read(
     else:
         raise _not_a_source(source)
     n_rows = 0
-    for frame, done, total in chunks:
-        if len(frame) == 0:
+    for piece, done, total in chunks:
+        if len(piece) == 0:
             continue
-        frame.index = pd.RangeIndex(n_rows, n_rows + len(frame))
-        n_rows += len(frame)
-        yield frame, done, total
+        if isinstance(piece, pa.RecordBatch):
+            piece = _arrow_chunk(piece, numeric) if as_chunks else piece.to_pandas()
+        if isinstance(piece, pd.DataFrame):
+            piece.index = pd.RangeIndex(n_rows, n_rows + len(piece))
+        n_rows += len(piece)
+        yield piece, done, total
     if n_rows == 0:
         raise SourceError(_no_rows_message(source))
+
+
+def _arrow_chunk(batch: pa.RecordBatch, numeric: Collection[str]) -> Chunk:
+    """A record batch as a counting `Chunk`, copying nothing it does not have to."""
+    return Chunk(
+        batch.num_rows,
+        {
+            name: _counting_column(column, name in numeric)
+            for name, column in zip(batch.schema.names, batch.columns, strict=True)
+        },
+    )
+
+
+def _counting_column(array: pa.Array, numeric: bool) -> Column:
+    """One Arrow column the way counting wants it.
+
+    Numbers of a numeric feature: a `NumberColumn` over Arrow's own value and validity
+    buffers (no copy). A categorical feature's strings, dictionary codes, booleans or numbers:
+    `ValueCounts` from Arrow's hash-based ``value_counts`` (NaN and nulls are missing).
+    Anything else (dates, decimals, a type that changed): a pandas Series, the general path.
+    """
+    data_type = array.type
+    is_number = (
+        pa.types.is_integer(data_type)
+        or pa.types.is_float32(data_type)
+        or (pa.types.is_float64(data_type))
+    )
+    if numeric and is_number:
+        values = np.frombuffer(
+            array.buffers()[1],
+            dtype=data_type.to_pandas_dtype(),
+            count=array.offset + len(array),
+        )[array.offset :]
+        valid = None if array.null_count == 0 else np.frombuffer(array.buffers()[0], np.uint8)
+        observed = None if array.null_count == len(array) else "numeric"
+        return NumberColumn(values, valid, array.offset, observed)
+    categorical_types = (
+        pa.types.is_dictionary(data_type)
+        or pa.types.is_boolean(data_type)
+        or _is_string_type(data_type)
+        or is_number
+    )
+    if numeric or not categorical_types:
+        return array.to_pandas()
+    counted = pc.value_counts(array)
+    values, counts = counted.field("values"), counted.field("counts").to_numpy()
+    missing = values.is_null().to_numpy(zero_copy_only=False)
+    value_type = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
+    if pa.types.is_floating(value_type):
+        missing |= (
+            pc.is_nan(values.cast(value_type)).fill_null(False).to_numpy(zero_copy_only=False)
+        )
+    kept = values.filter(pa.array(~missing)).to_pylist()
+    return ValueCounts(
+        values=kept,
+        counts=counts[~missing].astype(np.int64, copy=False),
+        n_missing=int(counts[missing].sum()),
+        observed_type=_observed_type(value_type) if kept else None,
+    )
+
+
+def _observed_type(data_type: pa.DataType) -> str:
+    """The coarse type `driftmon.bins.observed_type` gives the same values in pandas."""
+    if pa.types.is_boolean(data_type):
+        return "boolean"
+    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
+        return "numeric"
+    return "string"
 
 
 def _select_columns(available: Sequence[str], requested: list[str] | None, where: str) -> list[str]:
@@ -608,71 +405,6 @@ def _progress_weights(sources: Sequence[Source]) -> list[int] | None:
 # Files: common checks
 
 
-def _is_data_file(path: Path) -> bool:
-    name = path.name.lower()
-    return not name.startswith(".") and name.endswith(DATA_SUFFIXES)
-
-
-def _file_format(path: Path) -> Literal["csv", "parquet"]:
-    name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        return "csv"
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    raise SourceError(
-        f"`{path}` has an unsupported extension; driftmon reads files ending in "
-        f"{_suffix_list()} (rename the file if it is one of these formats)"
-    )
-
-
-def _check_file(path: Path, *, allow_empty: bool = False) -> os.stat_result:
-    """The file's stat, or a SourceError saying why it cannot be read."""
-    try:
-        info = path.stat()
-    except FileNotFoundError as exc:
-        if path.is_symlink():
-            raise SourceError(
-                f"`{path}` is a symbolic link to `{os.readlink(path)}`, which does not exist; "
-                "fix or remove the link"
-            ) from exc
-        raise SourceError(
-            f"`{path}` does not exist; check the path (relative paths start at `{Path.cwd()}`)"
-        ) from exc
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise SourceError(
-                f"`{path}` is a symbolic link that loops back on itself; point it at a file"
-            ) from exc
-        raise SourceError(f"`{path}` cannot be accessed: {exc.strerror or exc}") from exc
-    if stat.S_ISDIR(info.st_mode):
-        raise SourceError(f"`{path}` is a folder; read it with `resolve_files` / `parse_source`")
-    if not stat.S_ISREG(info.st_mode):
-        kind = _SPECIAL_FILES.get(stat.S_IFMT(info.st_mode), "special file")
-        raise SourceError(
-            f"`{path}` is a {kind}, not a regular file; driftmon reads data files "
-            "(write the data to a file first)"
-        )
-    if not os.access(path, os.R_OK):
-        raise SourceError(
-            f"`{path}` cannot be read: permission denied; grant read permission "
-            f"(e.g. `chmod a+r {path}`)"
-        )
-    if info.st_size == 0 and not allow_empty:
-        raise SourceError(f"`{path}` is empty (0 bytes); check that it was written completely")
-    return info
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as exc:
-        raise SourceError(f"`{path}` cannot be read: {exc.strerror or exc}") from exc
-    return digest.hexdigest()
-
-
 # --------------------------------------------------------------------------------------------
 # Parquet
 
@@ -698,7 +430,14 @@ def _parquet_columns(parquet: pq.ParquetFile, path: Path) -> list[str]:
 
 
 def _unique_columns(names: list[str], where: str) -> list[str]:
-    """The names, if no two are the same: a repeated name would stand for two columns."""
+    """The names, if no two are the same (a repeated name would stand for two columns) and
+    none holds a NUL character (no database can store one)."""
+    with_nul = [name for name in names if "\x00" in name]
+    if with_nul:
+        raise SourceError(
+            f"{where} has column name(s) {', '.join(repr(n) for n in with_nul)} with a NUL "
+            "character (\\x00); rename them"
+        )
     seen: set[str] = set()
     repeated = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
     if repeated:
@@ -731,9 +470,8 @@ def _read_parquet(
         for batch in parquet.iter_batches(batch_size=chunk_rows, columns=read_columns):
             for start in range(0, batch.num_rows, chunk_rows):
                 piece = batch.slice(start, chunk_rows)
-                frame = piece.to_pandas()
                 done += piece.num_rows
-                yield (frame if selected else frame.iloc[:, :0]), done, total
+                yield (piece if selected else piece.select([])), done, total
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(
             f"Parquet file `{path}` is malformed after row {done}: {exc}; rewrite the file"
@@ -815,11 +553,11 @@ def _read_csv(
             end_bytes = total if following is None else min(position, total)
             for start in range(0, current.num_rows, chunk_rows):
                 piece = current.slice(start, chunk_rows)
-                frame = _csv_frame(piece, path, rows_done, numeric)
+                parsed = _parse_csv_batch(piece, path, rows_done, numeric)
                 rows_done += piece.num_rows
                 through = (start + piece.num_rows) / current.num_rows
                 done = start_bytes + round((end_bytes - start_bytes) * through)
-                yield (frame if selected else frame.iloc[:, :0]), done, total
+                yield (parsed if selected else parsed.select([])), done, total
             start_bytes = end_bytes
             position = raw.tell()
             current = following
@@ -850,9 +588,9 @@ def _csv_batches(
         ) from exc
 
 
-def _csv_frame(
+def _parse_csv_batch(
     batch: pa.RecordBatch, path: Path, first_row: int, numeric: set[str]
-) -> pd.DataFrame:
+) -> pa.RecordBatch:
     """One chunk of text columns with each column parsed as numbers or booleans where it can."""
     arrays = []
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
@@ -860,7 +598,7 @@ def _csv_frame(
         if typed is column:
             _reject_line_breaks(column, path, name, first_row)
         arrays.append(typed)
-    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names).to_pandas()
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def _parse_text_column(column: pa.Array, *, try_boolean: bool) -> pa.Array:
@@ -922,22 +660,6 @@ def _reject_line_breaks(column: pa.Array, path: Path, name: str, first_row: int)
 
 # --------------------------------------------------------------------------------------------
 # SQL
-
-
-def _redact_url(url: str) -> str:
-    """The URL with its password (and password-like query arguments) replaced by ``***``."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError, TypeError):
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
-    query = {
-        key: ("***" if key.lower() in _SECRET_URL_KEYS else value)
-        for key, value in parsed.query.items()
-    }
-    return parsed.set(query=query).render_as_string(hide_password=True)
 
 
 def _create_engine(source: SqlSource) -> sqlalchemy.Engine:
@@ -1080,17 +802,3 @@ def _no_rows_message(source: Source) -> str:
     if isinstance(source, SqlSource):
         return f"{describe(source)} has no data rows; check the query's filter and parameters"
     return f"{describe(source)} has no data rows"
-
-
-def _not_a_source(value: object) -> ConfigError:
-    return ConfigError(
-        f"`{type(value).__name__}` is not a source; use FileSource, SqlSource or FrameSource"
-    )
-
-
-def _suffix_list() -> str:
-    return ", ".join(f"`{s}`" for s in DATA_SUFFIXES)
-
-
-def _quoted(names: Sequence[str]) -> str:
-    return ", ".join(f"`{n}`" for n in names)

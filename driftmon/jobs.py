@@ -1,0 +1,196 @@
+"""driftmon's jobs, each written once as the order of its steps: build a reference, check a
+batch, check every new batch of a folder.
+
+A job calls its steps through a `Steps` value. The Prefect flows (``flows/``) pass steps that
+are Prefect tasks wrapping the pipeline functions, so every step shows in Prefect's UI; with no
+Prefect API, the command line passes `local_steps()`, the same functions called directly:
+same job, same results, no server to start and nothing imported from Prefect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from driftmon import pipeline, sources, store
+from driftmon.config import load_settings
+from driftmon.errors import DriftmonError
+from driftmon.options import DatasetOptions
+from driftmon.results import BatchFailure, CheckResult
+
+__all__ = ["Steps", "build_reference", "check_batch", "check_new_batches", "local_steps"]
+
+_log = logging.getLogger("driftmon")
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """The steps a job calls, each one unit of work of `driftmon.pipeline` (or publishing).
+
+    ``publish`` shows a finished check where it can be seen (a Prefect artifact); ``log``
+    writes one line where the job's logs go; ``run_id`` names the orchestrator's run, if any.
+    """
+
+    build_reference_profile: Callable[..., Any]
+    save_reference: Callable[..., Any]
+    load_reference: Callable[..., Any]
+    find_new_batches: Callable[..., Any]
+    profile_batch: Callable[..., Any]
+    evaluate_batch: Callable[..., Any]
+    record_run: Callable[..., Any]
+    write_report: Callable[..., Any]
+    deliver_notifications: Callable[..., Any]
+    publish: Callable[[CheckResult], None]
+    log: Callable[[str], None]
+    run_id: Callable[[], str | None]
+
+
+def local_steps() -> Steps:
+    """The pipeline functions themselves: a job run in this process, without Prefect."""
+    return Steps(
+        build_reference_profile=pipeline.build_reference_profile,
+        save_reference=pipeline.save_reference,
+        load_reference=pipeline.load_reference,
+        find_new_batches=pipeline.unprocessed_batches,
+        profile_batch=pipeline.profile_batch,
+        evaluate_batch=pipeline.evaluate_batch,
+        record_run=pipeline.record_run,
+        write_report=pipeline.write_report,
+        deliver_notifications=pipeline.deliver_dataset_notifications,
+        publish=lambda result: None,
+        log=_log.info,
+        run_id=lambda: None,
+    )
+
+
+def build_reference(
+    steps: Steps,
+    *,
+    dataset: str,
+    source: str,
+    db_url: str | None = None,
+    config_path: str | None = None,
+) -> dict[str, Any]:
+    """Build and store a new reference version for ``dataset`` from ``source``.
+
+    Returns the stored reference's version, row count and feature names, and the features
+    with no usable values (not monitored).
+    """
+    options = load_settings(config_path).dataset(dataset)
+    engine = store.open_store(db_url)
+    profile, description, calibrated = steps.build_reference_profile(source, options)
+    info = steps.save_reference(engine, dataset, profile, description, options, calibrated)
+    unmonitored = pipeline.unmonitored_features(profile)
+    steps.log(
+        f"{dataset}: reference v{info.version} stored from {description}: {info.n_rows:,} rows, "
+        f"{len(profile.features)} features"
+        + (f"; not monitored (no usable values): {', '.join(unmonitored)}" if unmonitored else "")
+    )
+    return {
+        "dataset": dataset,
+        "version": info.version,
+        "n_rows": info.n_rows,
+        "features": list(profile.features),
+        "unmonitored": unmonitored,
+        "source": description,
+        "calibrated": calibrated is not None,
+    }
+
+
+def check_batch(
+    steps: Steps,
+    *,
+    dataset: str,
+    source: str,
+    batch_key: str | None = None,
+    db_url: str | None = None,
+    config_path: str | None = None,
+    on_duplicate: str = "replace",
+    batch_time: str | None = None,
+) -> CheckResult:
+    """Check one batch file against the dataset's active reference and record the run.
+
+    ``batch_time`` (ISO 8601) overrides the batch time its path or modification time gives.
+    Detected drift is a result, not a failure, and so is an undelivered notification (it stays
+    pending for the next run) or a report that could not be drawn.
+    """
+    config = load_settings(config_path)
+    engine = store.open_store(db_url)
+    moment = sources.parse_batch_time(batch_time) if batch_time else None
+    plan = pipeline.plan_batch(source, batch_key, moment)
+    options = config.dataset(dataset)
+    return _check(steps, engine, dataset, plan, options, on_duplicate, config.reports_dir)
+
+
+def check_new_batches(
+    steps: Steps,
+    *,
+    dataset: str,
+    folder: str,
+    db_url: str | None = None,
+    config_path: str | None = None,
+) -> list[CheckResult | BatchFailure]:
+    """Check every batch file in ``folder`` (or glob) not yet checked, each once, in order.
+
+    A batch that cannot be read is reported as a `BatchFailure` and the others are still
+    checked; it is tried again by the next run.
+    """
+    config = load_settings(config_path)
+    options = config.dataset(dataset)
+    engine = store.open_store(db_url)
+    outcomes: list[CheckResult | BatchFailure] = []
+    for plan in steps.find_new_batches(engine, dataset, folder):
+        try:
+            outcomes.append(
+                _check(steps, engine, dataset, plan, options, "skip", config.reports_dir)
+            )
+        except DriftmonError as error:  # one bad file must not hide or block the others
+            steps.log(f"{dataset}: {plan.description}: not checked: {error}")
+            outcomes.append(BatchFailure(plan.description, plan.batch_key, str(error)))
+    if not outcomes:
+        steps.log(f"{dataset}: no new batches in {folder}")
+    return outcomes
+
+
+def _check(
+    steps: Steps,
+    engine: Any,
+    dataset: str,
+    plan: pipeline.BatchPlan,
+    options: DatasetOptions,
+    on_duplicate: str,
+    reports_dir: str,
+) -> CheckResult:
+    started_at = pipeline.now()
+    reference = steps.load_reference(engine, dataset)
+    current = steps.profile_batch(plan, reference.profile, options)
+    comparison, verdict = steps.evaluate_batch(
+        reference.profile, current, options, reference.settings.get("calibrated_kl")
+    )
+    result = steps.record_run(
+        engine,
+        dataset=dataset,
+        plan=plan,
+        reference=reference,
+        comparison=comparison,
+        verdict=verdict,
+        current=current,
+        options=options,
+        started_at=started_at,
+        flow_run_id=steps.run_id(),
+        on_duplicate=on_duplicate,
+        reports_dir=reports_dir,
+    )
+    if not result.skipped:
+        report = steps.write_report(engine, result.run_id, reports_dir)
+        result = result.with_report(report)
+    delivery = steps.deliver_notifications(engine, dataset, options)
+    result = result.with_delivery(delivery.sent, delivery.pending)
+    steps.log(result.summary_line())
+    try:
+        steps.publish(result)
+    except Exception as error:  # publishing only shows what is stored: a warning, not a failure
+        _log.warning("the drift table of run %s could not be published: %s", result.run_id, error)
+    return result

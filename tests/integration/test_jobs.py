@@ -1,0 +1,78 @@
+"""The jobs run in-process, as the command line runs them when no Prefect API is configured:
+the report is drawn after the run is committed, and a report that fails costs nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from receivers import Receiver
+
+from driftmon import jobs, store
+from driftmon.examples import ExampleData, generate_example_data
+
+DATASET = "orders"
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> ExampleData:
+    return generate_example_data(tmp_path_factory.mktemp("example"))
+
+
+def _setup(tmp_path: Path, example: ExampleData, notify: str | None = None) -> dict[str, str]:
+    config = tmp_path / "driftmon.toml"
+    lines = [f'reports_dir = "{tmp_path / "reports"}"']
+    if notify:
+        lines += ["[datasets.orders]", f'notify = ["{notify}"]']
+    config.write_text("\n".join(lines) + "\n")
+    params = {"db_url": f"sqlite:///{tmp_path / 'driftmon.db'}", "config_path": str(config)}
+    jobs.build_reference(
+        jobs.local_steps(), dataset=DATASET, source=str(example.reference), **params
+    )
+    return params
+
+
+def test_a_report_that_fails_to_draw_leaves_the_run_stored_and_can_be_drawn_later(
+    tmp_path: Path, example: ExampleData, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    params = _setup(tmp_path, example)
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("out of ink")
+
+    monkeypatch.setattr("driftmon.report.pages.render_run_report", broken)
+    result = jobs.check_batch(
+        jobs.local_steps(), dataset=DATASET, source=str(example.batches[2]), **params
+    )
+
+    assert result.verdict == "critical" and result.report_path is None
+    assert "the report of run 1 could not be written: out of ink" in caplog.text
+    engine = store.open_store(params["db_url"])
+    with store.session_scope(engine) as session:
+        [run] = store.list_runs(session, DATASET)
+        assert (run.id, run.verdict, run.report_path) == (result.run_id, "critical", None)
+    assert not list((tmp_path / "reports").rglob("run-*.html"))
+
+    monkeypatch.undo()
+    from driftmon.pipeline import write_report
+
+    path = write_report(engine, result.run_id, str(tmp_path / "reports"))
+    assert path is not None and Path(path).is_file()
+    with store.session_scope(engine) as session:
+        assert store.load_run(session, result.run_id).report_path == path
+
+
+def test_the_notification_links_to_the_report_drawn_after_commit(
+    tmp_path: Path, example: ExampleData, receiver: Receiver
+) -> None:
+    params = _setup(tmp_path, example, f"json://127.0.0.1:{receiver.port}/hook")
+
+    result = jobs.check_batch(
+        jobs.local_steps(), dataset=DATASET, source=str(example.batches[2]), **params
+    )
+
+    [request] = receiver.requests
+    link = f"Report: {result.report_path}"
+    assert result.report_path and link in request["json"]["message"]
+    assert Path(result.report_path).is_file()
+    assert Path(result.report_path).is_relative_to(tmp_path / "reports")

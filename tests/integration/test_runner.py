@@ -1,0 +1,96 @@
+"""Where jobs run: Prefect's API URL found where Prefect looks for it, and the mode it implies."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+
+from driftmon.errors import ConfigError, DriftmonError
+from driftmon.runner import check_api, choose_mode, prefect_api_url
+
+URL = "http://127.0.0.1:4200/api"
+
+
+def _profiles(home: Path, text: str) -> dict[str, str]:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "profiles.toml").write_text(text)
+    return {"PREFECT_HOME": str(home)}
+
+
+def test_no_api_anywhere_means_in_process(tmp_path: Path) -> None:
+    environ = {"PREFECT_HOME": str(tmp_path / "home")}
+    assert prefect_api_url(environ, tmp_path) == (None, "no Prefect API configured")
+    mode = choose_mode(None, environ)
+    assert (mode.kind, mode.api_url) == ("local", None)
+    assert mode.describe().startswith("running in-process, without Prefect")
+
+
+def test_the_environment_wins_and_an_empty_value_means_none(tmp_path: Path) -> None:
+    environ = _profiles(
+        tmp_path / "home",
+        f'active = "dev"\n[profiles.dev]\nPREFECT_API_URL = "{URL}"\n',
+    )
+    assert prefect_api_url({**environ, "PREFECT_API_URL": "http://x/api"}, tmp_path)[0] == (
+        "http://x/api"
+    )
+    assert prefect_api_url({**environ, "PREFECT_API_URL": ""}, tmp_path)[0] is None
+
+
+def test_the_active_profile_is_read_as_prefect_config_set_writes_it(tmp_path: Path) -> None:
+    environ = _profiles(
+        tmp_path / "home",
+        f'active = "dev"\n\n[profiles.ephemeral]\n\n[profiles.dev]\nPREFECT_API_URL = "{URL}"\n',
+    )
+    url, where = prefect_api_url(environ, tmp_path)
+    assert url == URL and "profile `dev`" in where
+    mode = choose_mode(None, environ)
+    assert (mode.kind, mode.api_url) == ("prefect", URL)
+    assert "PREFECT_PROFILE" not in environ
+    assert prefect_api_url({**environ, "PREFECT_PROFILE": "ephemeral"}, tmp_path)[0] is None
+
+
+def test_prefect_toml_in_the_working_directory_is_read(tmp_path: Path) -> None:
+    (tmp_path / "prefect.toml").write_text(f'[api]\nurl = "{URL}"\n')
+    assert prefect_api_url({"PREFECT_HOME": str(tmp_path / "none")}, tmp_path)[0] == URL
+
+
+def test_driftmon_prefect_forces_or_forbids_prefect(tmp_path: Path) -> None:
+    environ = _profiles(tmp_path / "home", f'[profiles.ephemeral]\nPREFECT_API_URL = "{URL}"\n')
+    assert choose_mode(None, {**environ, "DRIFTMON_PREFECT": "never"}).kind == "local"
+    bare = {"PREFECT_HOME": str(tmp_path / "empty")}
+    forced = choose_mode(None, {**bare, "DRIFTMON_PREFECT": "always"})
+    assert (forced.kind, forced.api_url) == ("prefect", None)
+    assert "temporary server" in forced.describe()
+    assert choose_mode("always", bare).reason == "--prefect"
+    with pytest.raises(ConfigError, match="DRIFTMON_PREFECT is `sometimes`"):
+        choose_mode(None, {**bare, "DRIFTMON_PREFECT": "sometimes"})
+
+
+def test_an_unreachable_api_is_one_clear_error() -> None:
+    with pytest.raises(DriftmonError) as raised:
+        check_api("http://127.0.0.1:9/api", timeout=2)
+    message = str(raised.value)
+    assert "the Prefect API at `http://127.0.0.1:9/api` does not answer" in message
+    assert "prefect server start" in message and "DRIFTMON_PREFECT=never" in message
+    assert "\n" not in message
+
+
+def test_a_healthy_api_passes_the_check() -> None:
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/api/health" else 404)
+            self.end_headers()
+            self.wfile.write(b"true")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        check_api(f"http://127.0.0.1:{server.server_address[1]}/api")
+    finally:
+        server.shutdown()
