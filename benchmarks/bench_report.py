@@ -94,26 +94,28 @@ def main() -> None:
         engine, run_id = build_store(folder)
         print(f"store with {N_RUNS} runs built in {time.perf_counter() - began:.1f} s")
         with store.session_scope(engine) as session:
-            began = time.perf_counter()
-            page = render_run_report(session, run_id, history=N_RUNS)
-            render_seconds = time.perf_counter() - began
+            # what a check pays, in a process that has drawn nothing yet
             began = time.perf_counter()
             path = write_reports(session, run_id, folder / "reports", history=N_RUNS)
             write_seconds = time.perf_counter() - began
+            began = time.perf_counter()
+            page = render_run_report(session, run_id, history=N_RUNS)
+            render_seconds = time.perf_counter() - began
         size = len(page.encode())
         index_size = (path.parent / "index.html").stat().st_size
         engine.dispose()
     features = N_NUMERIC + N_CATEGORICAL
     ok = lambda good: "OK  " if good else "FAIL"  # noqa: E731
     print(
-        f"{ok(render_seconds < TARGET_SECONDS)} render run report ({features} features, "
-        f"{N_RUNS} runs): {render_seconds:.2f} s (target < {TARGET_SECONDS:g} s)"
+        f"{ok(write_seconds <= TARGET_SECONDS)} a check's reports (run page, dataset page, "
+        f"overview; {features} features, {N_RUNS} runs): {write_seconds:.2f} s "
+        f"(target <= {TARGET_SECONDS:g} s)"
     )
     print(
         f"{ok(size < TARGET_BYTES)} run report size: {size / 1e6:.2f} MB "
         f"(target < {TARGET_BYTES / 1e6:g} MB)"
     )
-    print(f"     write_reports (run + dataset index + overview): {write_seconds:.2f} s")
+    print(f"     the run page alone, drawn again: {render_seconds:.2f} s")
     print(f"     dataset index size: {index_size / 1e6:.2f} MB")
 
 

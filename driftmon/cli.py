@@ -570,6 +570,13 @@ def report(
     reports_dir: Annotated[
         Path | None, typer.Option(help="Output folder. Default: `reports_dir` of the config.")
     ] = None,
+    all_charts: Annotated[
+        bool,
+        typer.Option(
+            "--all-charts",
+            help="Draw every feature's chart (default: only features that moved).",
+        ),
+    ] = False,
 ) -> None:
     """(Re)build a run's HTML report, and the dataset's index, from the store alone."""
     with _user_errors():
@@ -590,7 +597,7 @@ def report(
                     f"run `{run.id}` belongs to dataset `{run.dataset}`, not `{dataset}`"
                 )
             folder = (reports_dir or Path(settings.reports_dir)).resolve()
-            path = write_reports(session, run.id, folder)
+            path = write_reports(session, run.id, folder, all_charts=all_charts)
     out.print(_plain(f"Report of run {run.id}: {path}"))
     out.print(_plain(f"Index: {path.parent / 'index.html'}"))
 

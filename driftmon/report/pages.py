@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 import driftmon
@@ -47,12 +48,21 @@ class _FeatureSection:
     unseen_label: str
 
 
-def render_run_report(session: Session, run_id: int, *, history: int = DEFAULT_HISTORY) -> str:
+def render_run_report(
+    session: Session,
+    run_id: int,
+    *,
+    history: int = DEFAULT_HISTORY,
+    all_charts: bool = False,
+    _figures: dict[Any, Any] | None = None,
+) -> str:
     """A self-contained HTML page for one stored run, rebuilt from the store alone.
 
     Shows the run's header (reference, settings, verdict, open alerts), every feature sorted by
-    severity with its reference-vs-current chart, every finding and schema change, and KL over
-    the last ``history`` runs up to this one.
+    severity, every finding and schema change, and KL over the last ``history`` runs up to
+    this one. Features that moved (a warning, a critical status or any finding) get their
+    reference-vs-current chart; with ``all_charts`` every feature does. Drawing is most of a
+    report's cost, and a chart of a feature that did not move says nothing its row does not.
 
     Raises
     ------
@@ -65,7 +75,13 @@ def render_run_report(session: Session, run_id: int, *, history: int = DEFAULT_H
     reference = store.load_reference(session, run.dataset, run.reference_version)
     earlier = _runs_up_to(session, run, history)
     ordered = data.sort_by_severity(run.features)
-    sections = [_feature_section(i, result, reference.profile) for i, result in enumerate(ordered)]
+    moved = {r.feature for r in run.findings} | {
+        f.feature for f in run.features if f.status in data.DRIFTED
+    }
+    sections = [
+        _feature_section(i, result, reference.profile, all_charts or result.feature in moved)
+        for i, result in enumerate(ordered)
+    ]
     context = {
         "run": run,
         "reference": reference,
@@ -75,7 +91,10 @@ def render_run_report(session: Session, run_id: int, *, history: int = DEFAULT_H
         "drifted": [s for s in sections if s.result.status in data.DRIFTED],
         "findings": run.findings,
         "schema": _schema(run.schema_diff),
-        "history": _history_context(earlier, run, [f.feature for f in ordered]),
+        "history": _history_context(
+            earlier, run, [f.feature for f in ordered], _figures, per_feature=False
+        ),
+        "all_charts": all_charts,
         **_page_context(),
     }
     return render_page("run.html", context)
@@ -87,6 +106,7 @@ def render_dataset_index(
     *,
     history: int = DEFAULT_HISTORY,
     linked_runs: Collection[int] | None = None,
+    _figures: dict[Any, Any] | None = None,
 ) -> str:
     """The dataset's history page: every run newest first, KL over runs and the heatmap.
 
@@ -94,21 +114,32 @@ def render_dataset_index(
     or for every run when it is None.
     """
     infos = store.list_runs(session, dataset)
-    runs = [store.load_run(session, info.id) for info in infos]
-    window = runs[:history][::-1]
-    latest_order = [f.feature for f in data.sort_by_severity(runs[0].features)] if runs else []
+    window_ids = tuple(info.id for info in infos[:history][::-1])
+    cached = (_figures or {}).get(window_ids)
+    if cached is not None:  # drawn for the run page of the newest run: nothing to load
+        window, latest_order = cached["runs"], cached["order"]
+    else:
+        window = [store.load_run(session, run_id, readings=False) for run_id in window_ids]
+        latest_order = (
+            [f.feature for f in data.sort_by_severity(window[-1].features)] if window else []
+        )
+    drifted = store.drifted_features_by_run(session, dataset)
     rows = [
         {
-            "run": run,
-            "drifted": data.drifted_features(run),
-            "link": f"run-{run.id}.html" if linked_runs is None or run.id in linked_runs else None,
+            "run": info,
+            "drifted": drifted.get(info.id, []),
+            "link": f"run-{info.id}.html"
+            if linked_runs is None or info.id in linked_runs
+            else None,
         }
-        for run in runs
+        for info in infos
     ]
     context = {
         "dataset": dataset,
         "rows": rows,
-        "history": _history_context(window, window[-1] if window else None, latest_order),
+        "history": _history_context(
+            window, window[-1] if window else None, latest_order, _figures, per_feature=True
+        ),
         **_page_context(),
     }
     return render_page("dataset.html", context)
@@ -148,16 +179,21 @@ def write_reports(
     *,
     history: int = DEFAULT_HISTORY,
     record_path: bool = True,
+    all_charts: bool = False,
 ) -> Path:
     """Write the run's report and refresh the dataset's index and the overview.
 
     Writes ``reports_dir/<dataset>/run-<id>.html``, rewrites ``reports_dir/<dataset>/index.html``
     and ``reports_dir/index.html``, and (with ``record_path``) records the report's path on the
     run through `store.set_report_path`: the caller's transaction must commit for that to stick.
-    Returns the run report's path.
+    The history figures are drawn once and shared by the run page and the index page when they
+    show the same runs (the run is the newest). Returns the run report's path.
     """
     reports_dir = Path(reports_dir)
-    page = render_run_report(session, run_id, history=history)
+    drawn: dict[Any, Any] = {}
+    page = render_run_report(
+        session, run_id, history=history, all_charts=all_charts, _figures=drawn
+    )
     run = store.load_run(session, run_id)
     folder = reports_dir / dataset_folder_name(run.dataset)
     try:
@@ -167,7 +203,9 @@ def write_reports(
         linked = _rendered_runs(folder)
         _write_text(
             folder / "index.html",
-            render_dataset_index(session, run.dataset, history=history, linked_runs=linked),
+            render_dataset_index(
+                session, run.dataset, history=history, linked_runs=linked, _figures=drawn
+            ),
         )
         rendered = {
             name: _rendered_runs(reports_dir / dataset_folder_name(name))
@@ -193,13 +231,18 @@ def _runs_up_to(session: Session, run: store.StoredRun, history: int) -> list[st
     infos = store.list_runs(session, run.dataset)
     position = next((i for i, info in enumerate(infos) if info.id == run.id), 0)
     window = infos[position : position + history]
-    return [run if info.id == run.id else store.load_run(session, info.id) for info in window][::-1]
+    return [
+        run if info.id == run.id else store.load_run(session, info.id, readings=False)
+        for info in window
+    ][::-1]
 
 
-def _feature_section(index: int, result: store.StoredFeatureResult, reference: Profile):
+def _feature_section(
+    index: int, result: store.StoredFeatureResult, reference: Profile, draw: bool
+) -> _FeatureSection:
     profile = reference.features.get(result.feature)
     chart = None
-    if profile is not None:
+    if profile is not None and draw:
         shares = data.slot_shares(profile, result)
         chart = figures.distribution_chart(
             shares.labels, shares.reference, shares.current, special=shares.special
@@ -213,21 +256,43 @@ def _feature_section(index: int, result: store.StoredFeatureResult, reference: P
     )
 
 
+#: Panels of KL over runs on a dataset page: the features that drifted in those runs first,
+#: then the most moved others; a flat line in sampling noise needs no panel of its own.
+MAX_HISTORY_PANELS = 8
+
+
 def _history_context(
+    runs: list[store.StoredRun],
+    current: store.StoredRun | None,
+    order: list[str],
+    drawn: dict[Any, Any] | None = None,
+    *,
+    per_feature: bool,
+) -> dict[str, Any]:
+    """What the history section shows: the heatmap of every feature over the runs and, with
+    ``per_feature``, KL over runs of the features that matter. ``drawn`` keeps figures already
+    drawn for the same runs and feature order (the run page and the dataset page of the
+    newest run show the same)."""
+    key = tuple(r.id for r in runs)
+    cache = drawn if drawn is not None else {}
+    if key not in cache or cache[key]["order"] != order:
+        cache[key] = {**_history_data(runs, current, order), "runs": runs, "order": order}
+    context = dict(cache[key])
+    if per_feature and context["n_runs"]:
+        if "kl_chart" not in cache[key]:
+            cache[key]["kl_chart"] = _kl_panels(context)
+        context["kl_chart"] = cache[key]["kl_chart"]
+    else:
+        context["kl_chart"] = None
+    return context
+
+
+def _history_data(
     runs: list[store.StoredRun], current: store.StoredRun | None, order: list[str]
 ) -> dict[str, Any]:
     if not runs:
         return {"n_runs": 0, "kl_chart": None, "heatmap": None}
     matrix = data.history_matrix(runs, order)
-    histories = [
-        figures.FeatureHistory(
-            name=name,
-            kl=tuple(None if v != v else float(v) for v in matrix.kl[i]),
-            expected_kl=tuple(None if v != v else float(v) for v in matrix.expected_kl[i]),
-            drifted=tuple(bool(v) for v in matrix.drifted[i]),
-        )
-        for i, name in enumerate(matrix.features)
-    ]
     thresholds = (current.settings if current else {}).get("thresholds", {})
     kl_warning = thresholds.get("kl_warning") if isinstance(thresholds, dict) else None
     return {
@@ -235,11 +300,35 @@ def _history_context(
         "first": runs[0],
         "last": runs[-1],
         "kl_warning": kl_warning,
-        "kl_chart": figures.kl_history_chart(histories, matrix.run_labels, kl_warning=kl_warning),
+        "matrix": matrix,
         "heatmap": figures.kl_heatmap(
             matrix.features, matrix.run_labels, matrix.kl, matrix.drifted
         ),
     }
+
+
+def _kl_panels(context: dict[str, Any]) -> str:
+    """KL over runs for the features that drifted in these runs, then the most moved."""
+    matrix = context["matrix"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = matrix.kl / np.maximum(matrix.expected_kl, 1e-12)
+    # A feature never measured in these runs (all NaN) ranks last.
+    moved = np.where(np.isnan(ratio), -1.0, ratio).max(axis=1, initial=-1.0)
+    ranked = sorted(
+        range(len(matrix.features)),
+        key=lambda i: (not matrix.drifted[i].any(), -moved[i]),
+    )
+    histories = [
+        figures.FeatureHistory(
+            name=matrix.features[i],
+            kl=tuple(None if v != v else float(v) for v in matrix.kl[i]),
+            expected_kl=tuple(None if v != v else float(v) for v in matrix.expected_kl[i]),
+            drifted=tuple(bool(v) for v in matrix.drifted[i]),
+        )
+        for i in ranked[:MAX_HISTORY_PANELS]
+    ]
+    context["n_panels"] = len(histories)
+    return figures.kl_history_chart(histories, matrix.run_labels, kl_warning=context["kl_warning"])
 
 
 def _schema(schema_diff: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
 from driftmon.bins import Column, NumberColumn, ValueCounts
 from driftmon.errors import ConfigError, SourceError
@@ -352,21 +353,40 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
     )
     if numeric or not categorical_types:
         return array.to_pandas()
-    counted = pc.value_counts(array)
-    values, counts = counted.field("values"), counted.field("counts").to_numpy()
+    if pa.types.is_dictionary(data_type):
+        # a dictionary column's codes are counted straight from Arrow's buffer
+        values = array.dictionary
+        counts = np.bincount(_valid_codes(array), minlength=len(values))
+        n_missing = array.null_count
+    else:
+        counted = pc.value_counts(array)
+        values, counts = counted.field("values"), counted.field("counts").to_numpy()
+        n_missing = 0
     missing = values.is_null().to_numpy(zero_copy_only=False)
-    value_type = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
-    if pa.types.is_floating(value_type):
-        missing |= (
-            pc.is_nan(values.cast(value_type)).fill_null(False).to_numpy(zero_copy_only=False)
-        )
+    if pa.types.is_floating(values.type):
+        missing |= pc.is_nan(values).fill_null(False).to_numpy(zero_copy_only=False)
     kept = values.filter(pa.array(~missing)).to_pylist()
     return ValueCounts(
         values=kept,
         counts=counts[~missing].astype(np.int64, copy=False),
-        n_missing=int(counts[missing].sum()),
-        observed_type=_observed_type(value_type) if kept else None,
+        n_missing=n_missing + int(counts[missing].sum()),
+        observed_type=_observed_type(values.type) if kept else None,
     )
+
+
+def _valid_codes(array: pa.DictionaryArray) -> NDArray[np.integer]:
+    """The codes of a dictionary array's non-null values, viewed over its buffer."""
+    indices = array.indices
+    codes = np.frombuffer(
+        indices.buffers()[1],
+        dtype=indices.type.to_pandas_dtype(),
+        count=indices.offset + len(indices),
+    )[indices.offset :]
+    if array.null_count == 0:
+        return codes
+    bits = np.frombuffer(array.buffers()[0], dtype=np.uint8)
+    valid = np.unpackbits(bits, count=array.offset + len(array), bitorder="little")[array.offset :]
+    return codes[valid.view(bool)]
 
 
 def _observed_type(data_type: pa.DataType) -> str:

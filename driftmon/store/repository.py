@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from driftmon.errors import ReferenceNotFoundError, StoreError
 from driftmon.formatting import json_safe
@@ -43,6 +43,7 @@ __all__ = [
     "StoredFeatureResult",
     "StoredReference",
     "StoredRun",
+    "drifted_features_by_run",
     "list_datasets",
     "list_references",
     "list_runs",
@@ -435,20 +436,24 @@ def recent_readings(session: Session, dataset: str, limit: int) -> list[list[Rea
     return history
 
 
-def load_run(session: Session, run_id: int) -> StoredRun:
-    """One run with its settings, schema differences and every feature result.
+def load_run(session: Session, run_id: int, *, readings: bool = True) -> StoredRun:
+    """One run with its settings, schema differences, every feature result and (unless
+    ``readings`` is False: a history chart needs none) every reading.
 
     Raises
     ------
     StoreError
         No run has this id.
     """
-    found = session.execute(
+    query = (
         select(RunRow, DatasetRow.name, ReferenceProfileRow.version)
         .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
         .join(ReferenceProfileRow, ReferenceProfileRow.id == RunRow.reference_id)
         .where(RunRow.id == run_id)
-    ).one_or_none()
+    )
+    if not readings:
+        query = query.options(defer(RunRow.readings))
+    found = session.execute(query).one_or_none()
     if found is None:
         raise StoreError(
             f"run `{run_id}` does not exist in this database; "
@@ -470,7 +475,7 @@ def load_run(session: Session, run_id: int) -> StoredRun:
         flow_run_id=row.flow_run_id,
         driftmon_version=row.driftmon_version,
         features=[_stored_feature(f) for f in features],
-        readings=[Reading.from_dict(r) for r in row.readings or []],
+        readings=[Reading.from_dict(r) for r in row.readings or []] if readings else [],
     )
 
 
@@ -489,6 +494,21 @@ def load_latest_run(session: Session, dataset: str) -> StoredRun:
             f"`driftmon check {dataset} --source PATH`"
         )
     return load_run(session, latest[0].id)
+
+
+def drifted_features_by_run(session: Session, dataset: str) -> dict[int, list[str]]:
+    """Every run's drifted features (warning or critical), critical first, by run id."""
+    query = (
+        select(FeatureResultRow.run_id, FeatureResultRow.feature, FeatureResultRow.status)
+        .join(RunRow, RunRow.id == FeatureResultRow.run_id)
+        .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
+        .where(DatasetRow.name == dataset, FeatureResultRow.status.in_(DRIFTED_STATUSES))
+        .order_by(FeatureResultRow.run_id, FeatureResultRow.id)
+    )
+    found: dict[int, list[tuple[bool, str]]] = {}
+    for run_id, feature, status in session.execute(query):
+        found.setdefault(run_id, []).append((status != "critical", feature))
+    return {run_id: [name for _, name in sorted(pairs)] for run_id, pairs in found.items()}
 
 
 def set_report_path(session: Session, run_id: int, path: str) -> None:

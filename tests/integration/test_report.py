@@ -181,6 +181,27 @@ def test_every_drifted_feature_is_shown_with_its_chart(reports: Reports) -> None
     assert checked >= 5  # the example's four drifted batches and the evil column
 
 
+def test_features_that_did_not_move_get_a_note_and_all_charts_draws_them(
+    reports: Reports, tmp_path: Path
+) -> None:
+    run_id = reports.run_ids["orders"][0]  # the healthy first batch
+    with store.session_scope(reports.engine) as session:
+        run = store.load_run(session, run_id)
+        with_findings = {reading.feature for reading in run.findings}
+        quiet = [
+            f.feature for f in run.features if f.status == "ok" and f.feature not in with_findings
+        ]
+        assert quiet, "the healthy batch should have features that did not move"
+        default = _feature_sections(reports.paths["orders"][0].read_text(encoding="utf-8"))
+        full_path = write_reports(session, run_id, tmp_path, all_charts=True)
+    full = _feature_sections(full_path.read_text(encoding="utf-8"))
+    for feature in quiet:
+        assert "<img" not in default[feature]
+        assert "--all-charts" in default[feature]
+        assert '<img src="data:image/png;base64,' in full[feature]
+    assert all("<img" in section for section in full.values())
+
+
 def test_drifted_features_come_first_in_the_feature_table(reports: Reports) -> None:
     page = reports.paths["orders"][2].read_text(encoding="utf-8")  # shifted order_value
     table = page.split('<table class="features">', 1)[1].split("</table>", 1)[0]

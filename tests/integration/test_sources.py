@@ -557,3 +557,67 @@ def test_sample_of_a_large_source_is_uniform_and_exactly_max_rows(
     assert 9_400 < int((sample["position"] < n // 2).sum()) < 10_600
     again, _ = sample_rows(sources, max_rows=20_000, chunk_rows=50_000, seed=3)
     pd.testing.assert_frame_equal(again, sample)
+
+
+# --------------------------------------------------------------------------------------------
+# Counting chunks: Arrow's buffers and tallies give what pandas frames give
+
+
+def _awkward_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Nulls, NaN, infinities, integers, booleans and strings, plain and dictionary-encoded."""
+    numbers = rng.normal(10.0, 3.0, n)
+    numbers[rng.random(n) < 0.05] = np.nan
+    numbers[:3] = [np.inf, -np.inf, 1e308]
+    counts = pd.array(rng.integers(0, 20, n), dtype="Int64")
+    counts[rng.random(n) < 0.1] = pd.NA
+    plain = rng.choice(["DE", "FR", "GB", "new-a", "new-b"], n).astype(object)
+    plain[rng.random(n) < 0.07] = None
+    coded = pd.Categorical(rng.choice(["gold", "silver", "bronze", "tin"], n))
+    coded[rng.random(n) < 0.07] = np.nan
+    return pd.DataFrame(
+        {
+            "amount": numbers,
+            "count": counts,
+            "country": plain,
+            "tier": coded,
+            "flag": rng.random(n) < 0.3,
+        }
+    )
+
+
+@pytest.mark.parametrize("name", ["awkward.parquet", "awkward.csv"])
+def test_counting_arrow_chunks_equals_counting_the_pandas_frame(
+    tmp_path: Path, rng: np.random.Generator, name: str
+) -> None:
+    from driftmon.profile import fit_specs, profile_chunks, profile_frame
+
+    n = 12_345
+    frame = _awkward_frame(rng, n)
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        frame.to_parquet(path, index=False, row_group_size=5_000)  # chunks straddle groups
+    else:
+        frame.to_csv(path, index=False)
+    whole = pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
+    # bins fitted on another sample, with some categories left out so "other" is counted too
+    specs = fit_specs(_awkward_frame(rng, 2_000).head(500), max_categories={"country": 2})
+    hints = {
+        "numeric": [s for s, spec in specs.items() if spec.kind == "numeric"],
+        "categorical": [s for s, spec in specs.items() if spec.kind == "categorical"],
+    }
+
+    expected = profile_frame(whole, specs)
+    chunks = list(
+        iter_chunks(
+            FileSource(path), columns=list(specs), chunk_rows=3_001, as_chunks=True, **hints
+        )
+    )
+    counted = profile_chunks(chunks, specs)
+
+    assert max(len(c) for c in chunks) <= 3_001
+    kinds = {type(column).__name__ for chunk in chunks for column in chunk.columns.values()}
+    assert {"NumberColumn", "ValueCounts"} <= kinds  # the Arrow paths, not pandas, counted
+    assert counted.n_rows == n
+    for feature, profile in expected.features.items():
+        np.testing.assert_array_equal(counted.features[feature].counts, profile.counts, feature)
+        assert counted.features[feature].tally.observed_type == profile.tally.observed_type
