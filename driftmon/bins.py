@@ -10,18 +10,19 @@ chunk or machine line up with the reference's and merge by addition:
 - categorical: the reference's categories (most frequent first), one "other" slot for every value
   the reference did not keep or never saw, then the missing slot (``c + 2`` slots).
 
-Numeric counting uses a compiled kernel (numba) that looks most values up in a table from a fine
-grid of cells to bins instead of binary-searching the edges; see ``benchmarks/bench_counting.py``.
+Numeric counting looks most values up in a table from a fine grid of cells to bins instead of
+binary-searching the edges, a few numpy passes per cache-sized block that release the GIL; see
+``benchmarks/bench_counting.py``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-import numba
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
@@ -447,177 +448,229 @@ def _count_numeric(
     valid: NDArray[np.uint8] | None = None,
     offset: int = 0,
 ) -> ColumnCounts:
-    inner = spec.inner_edges
-    cell_origin, cell_scale, cell_start = _cell_table(inner)
+    """Count numbers (any int or float dtype; ``valid`` as in `NumberColumn`) into the slots.
+
+    Works through the column in cache-sized blocks with a handful of numpy passes each, all of
+    which release the GIL, so columns count in parallel threads. Exactly the counts of
+    `count_numeric_baseline`, and the moments of the finite values.
+    """
+    table = _cell_table(spec.inner_edges)
+    missing_slot = spec.missing_slot
+    ref_min, ref_max = spec.edges[0], spec.edges[-1]
     counts = np.zeros(spec.n_slots, dtype=np.int64)
-    stats = np.zeros(8, dtype=np.float64)
-    _count_numeric_kernel(
-        numbers,
-        _NO_BITMAP if valid is None else valid,
-        offset,
-        inner,
-        cell_origin,
-        cell_scale,
-        cell_start,
-        float(spec.edges[0]),
-        float(spec.edges[-1]),
-        0.0,
-        counts,
-        stats,
-    )
-    n_below, n_above, n_finite, total, total_sq, minimum, maximum, shift = stats
-    n = int(n_finite)
-    total, total_sq = float(total), float(total_sq)
-    if not n:
+    n_below = n_above = n_finite = 0
+    total = total_sq = 0.0
+    minimum, maximum = math.inf, -math.inf
+    shift = _first_finite(numbers, valid, offset)
+    scratch = _Scratch.get()
+    # values near the float limits overflow positions and sums: handled below, not warned
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, numbers.size, _BLOCK):
+            block = numbers[start : start + _BLOCK]
+            size = block.size
+            if valid is not None:
+                block = _nan_where_invalid(block, valid, offset + start, scratch)
+            finite = np.isfinite(block, out=scratch.finite[:size])
+            n_block_finite = int(np.count_nonzero(finite))
+            slots = table.bins(block, scratch)
+            if n_block_finite < size:
+                np.copyto(slots, missing_slot, where=np.isnan(block, out=scratch.flag[:size]))
+            counts += np.bincount(slots, minlength=spec.n_slots)
+            n_below += int(np.count_nonzero(np.less(block, ref_min, out=scratch.flag[:size])))
+            n_above += int(np.count_nonzero(np.greater(block, ref_max, out=scratch.flag[:size])))
+            if not n_block_finite:
+                continue
+            n_finite += n_block_finite
+            deviation = np.subtract(block, shift, out=scratch.deviation[:size])
+            low, high = np.fmin.reduce(block), np.fmax.reduce(block)
+            if n_block_finite < size:
+                np.copyto(deviation, 0.0, where=~finite)
+                if not (math.isfinite(low) and math.isfinite(high)):
+                    low, high = block[finite].min(), block[finite].max()
+            total += float(deviation.sum())
+            total_sq += float(np.square(deviation, out=deviation).sum())
+            minimum, maximum = min(minimum, float(low)), max(maximum, float(high))
+    if not n_finite:
         mean, m2 = 0.0, 0.0
     elif not (math.isfinite(total) and math.isfinite(total_sq)):
         # values near the float limits overflowed the sums
-        mean, m2 = _robust_moments(numbers, _NO_BITMAP if valid is None else valid, offset)
+        mean, m2 = _robust_moments(numbers, valid, offset)
     else:
-        mean = shift + total / n
+        mean = shift + total / n_finite
         squared = total * total
-        squared_mean = squared / n if math.isfinite(squared) else total * (total / n)
+        squared_mean = squared / n_finite if math.isfinite(squared) else total * (total / n_finite)
         m2 = max(total_sq - squared_mean, 0.0)
     return ColumnCounts(
         counts=counts,
-        n_below=int(n_below),
-        n_above=int(n_above),
-        n_finite=n,
+        n_below=n_below,
+        n_above=n_above,
+        n_finite=n_finite,
         mean=float(mean),
         m2=float(m2),
-        minimum=float(minimum),
-        maximum=float(maximum),
+        minimum=minimum,
+        maximum=maximum,
         observed_type=seen_type,
     )
 
 
-def _cell_table(inner: NDArray[np.float64]) -> tuple[float, float, NDArray[np.int64]]:
-    """A uniform grid of cells over the inner edges, each mapped to the first bin it touches.
+#: Values per block: a block's scratch arrays stay in the CPU's cache between passes.
+_BLOCK = 1 << 16
+#: Upward steps from a cell's lowest bin; cells spanning more edges have their values searched.
+_MAX_STEPS = 2
 
-    The kernel starts at that bin and steps to the exact one, so the table only has to be
-    approximately right; with ~16 cells per bin most values need no step at all.
+
+@dataclass(frozen=True, slots=True)
+class _CellTable:
+    """A uniform grid of cells over the inner edges, so most values find their bin by a table
+    lookup and a step or two instead of a binary search (see ``benchmarks/bench_counting.py``).
+
+    A value's computed cell may be one off its true cell by rounding, so each cell starts at
+    the lowest bin of its two neighbours too and ``steps`` covers the highest: the result is
+    exactly ``np.searchsorted(inner, x, side="right")`` whatever rounding did.
     """
+
+    inner: NDArray[np.float64]
+    origin: float = 0.0
+    scale: float = 0.0  # cells per unit of the value; 0.0: no table, every value is searched
+    start: NDArray[np.intp] = field(default_factory=lambda: np.zeros(1, dtype=np.intp))
+    upper: NDArray[np.float64] = field(default_factory=lambda: np.zeros(1))  # bin b's upper edge
+    steps: int = 0
+    dense: NDArray[np.bool_] | None = None  # cells spanning too many edges to step through
+
+    def bins(self, block: NDArray[Any], scratch: _Scratch) -> NDArray[np.intp]:
+        """Bin index of every value of the block (NaN: an arbitrary bin, the caller's to fix)."""
+        size = block.size
+        if not self.scale:
+            return np.searchsorted(self.inner, block, side="right")
+        position = np.subtract(block, self.origin, out=scratch.position[:size])
+        position *= self.scale
+        np.fmax(position, 0.0, out=position)  # also NaN -> 0
+        np.fmin(position, self.start.size - 1, out=position)
+        cell = scratch.cell[:size]
+        np.copyto(cell, position, casting="unsafe")
+        slots = self.start.take(cell, out=scratch.slots[:size], mode="clip")
+        for _ in range(self.steps):
+            edge = self.upper.take(slots, out=scratch.edge[:size], mode="clip")
+            slots += np.greater_equal(block, edge, out=scratch.flag[:size])
+        if self.dense is not None:
+            searched = np.flatnonzero(self.dense.take(cell))
+            if searched.size:
+                slots[searched] = np.searchsorted(self.inner, block[searched], side="right")
+        return slots
+
+
+def _cell_table(inner: NDArray[np.float64]) -> _CellTable:
+    """The cell table of a numeric spec's inner edges: ~16 cells per bin, at most 65,536."""
     if inner.size < 2:
-        return 0.0, 0.0, np.zeros(1, dtype=np.int64)
+        return _CellTable(inner)
     n_cells = int(min(max(16 * (inner.size + 1), 256), 1 << 16))
     with np.errstate(over="ignore"):
         span = float(inner[-1] - inner[0])
-    if not np.isfinite(span) or not np.isfinite(n_cells / span):
-        # edges near the float limits: no table, the kernel's exact walk does all the work
-        return float(inner[0]), 0.0, np.zeros(1, dtype=np.int64)
+    resolution = float(np.spacing(max(abs(inner[0]), abs(inner[-1]))))
+    if not math.isfinite(span) or not math.isfinite(n_cells / span):
+        return _CellTable(inner)  # edges near the float limits: search every value
     scale = n_cells / span
-    cell_left = inner[0] + np.arange(n_cells) / scale
-    cell_start = np.searchsorted(inner, cell_left, side="right").astype(np.int64)
-    return float(inner[0]), scale, cell_start
+    if resolution * scale > 0.125:
+        return _CellTable(inner)  # cells near the float resolution: rounding beyond a cell
+    cell = np.arange(n_cells)
+    start = np.searchsorted(inner, inner[0] + (cell - 1) / scale, side="right")
+    end = np.searchsorted(inner, inner[0] + (cell + 2) / scale, side="left")
+    end[-1] = inner.size  # the last cell holds every value above the grid
+    spanned = end - start
+    dense = spanned > _MAX_STEPS
+    return _CellTable(
+        inner,
+        origin=float(inner[0]),
+        scale=scale,
+        start=start.astype(np.intp),
+        upper=np.append(inner, np.nan),  # nothing is >= NaN: the last bin is never left
+        steps=int(spanned[~dense].max(initial=0)),
+        dense=dense if dense.any() else None,
+    )
 
 
-#: "No validity bitmap": every value is valid (one compiled kernel serves both cases).
-_NO_BITMAP = np.zeros(0, dtype=np.uint8)
+class _Scratch:
+    """Work arrays for the blocks of a column, one set per thread and reused: fresh large
+    arrays cost a page fault every 4 KB, more than the counting itself on small VMs."""
+
+    _local = threading.local()
+
+    @classmethod
+    def get(cls) -> _Scratch:
+        scratch = getattr(cls._local, "scratch", None)
+        if scratch is None:
+            scratch = cls._local.scratch = cls(_BLOCK)
+        return scratch
+
+    def __init__(self, size: int) -> None:
+        self.position = np.empty(size, dtype=np.float64)
+        self.values = np.empty(size, dtype=np.float64)
+        self.deviation = np.empty(size, dtype=np.float64)
+        self.edge = np.empty(size, dtype=np.float64)
+        self.cell = np.empty(size, dtype=np.intp)
+        self.slots = np.empty(size, dtype=np.intp)
+        self.flag = np.empty(size, dtype=np.bool_)
+        self.finite = np.empty(size, dtype=np.bool_)
 
 
-@numba.njit(nogil=True, cache=True, inline="always")
-def _is_valid(valid, offset, i):  # pragma: no cover - compiled
-    if valid.size == 0:
-        return True
-    bit = offset + i
-    return (valid[bit >> 3] >> (bit & 7)) & 1 == 1
+def _valid_bits(valid: NDArray[np.uint8], bit_offset: int, size: int) -> NDArray[np.bool_]:
+    """Bits ``bit_offset ..`` of an Arrow validity bitmap as booleans."""
+    first_byte, skip = divmod(bit_offset, 8)
+    packed = valid[first_byte : first_byte + (skip + size + 7) // 8]
+    return np.unpackbits(packed, bitorder="little")[skip : skip + size].view(np.bool_)
 
 
-@numba.njit(nogil=True, cache=True)
-def _count_numeric_kernel(
-    values,
-    valid,
-    offset,
-    inner,
-    cell_origin,
-    cell_scale,
-    cell_start,
-    ref_min,
-    ref_max,
-    shift,
-    counts,
-    stats,
-):  # pragma: no cover - compiled
-    n_inner = inner.size
-    n_cells = cell_start.size
-    missing = counts.size - 1
-    below = 0
-    above = 0
-    n_finite = 0
-    total = 0.0
-    total_sq = 0.0
-    minimum = np.inf
-    maximum = -np.inf
-    # Shift the sums by the first finite value: it keeps the sum of squares precise for data
-    # far from zero (or from the reference), whatever the batch's location.
-    for i in range(values.size):
-        if values[i] - values[i] == 0 and _is_valid(valid, offset, i):
-            shift = values[i]
-            break
-    for i in range(values.size):
-        x = values[i]
-        if x != x or not _is_valid(valid, offset, i):
-            counts[missing] += 1
-            continue
-        # ref_min <= inner[0] and inner[-1] <= ref_max, so range checks only run in outer bins
-        if n_inner == 0 or x < inner[0]:
-            b = 0
-            if x < ref_min:
-                below += 1
-            elif x > ref_max:
-                above += 1
-        elif x >= inner[n_inner - 1]:
-            b = n_inner
-            if x > ref_max:
-                above += 1
-        else:
-            position = (x - cell_origin) * cell_scale
-            if position < n_cells:  # false for NaN from inf * 0 as well
-                cell = int(position) if position > 0 else 0
-            else:
-                cell = n_cells - 1
-            b = cell_start[cell]
-            # Step to the exact bin: the invariant inner[b-1] <= x < inner[b] makes the result
-            # identical to np.searchsorted(inner, x, side="right") whatever rounding did.
-            while b > 0 and x < inner[b - 1]:
-                b -= 1
-            while b < n_inner and x >= inner[b]:
-                b += 1
-        counts[b] += 1
-        if x - x == 0:  # finite
-            n_finite += 1
-            d = x - shift
-            total += d
-            total_sq += d * d
-            if x < minimum:
-                minimum = x
-            if x > maximum:
-                maximum = x
-    stats[0] = below
-    stats[1] = above
-    stats[2] = n_finite
-    stats[3] = total
-    stats[4] = total_sq
-    stats[5] = minimum
-    stats[6] = maximum
-    stats[7] = shift
+def _nan_where_invalid(
+    block: NDArray[Any], valid: NDArray[np.uint8], bit_offset: int, scratch: _Scratch
+) -> NDArray[np.float64]:
+    """The block as floats, NaN where the bitmap marks a value invalid (whatever it holds)."""
+    values = scratch.values[: block.size]
+    np.copyto(values, block, casting="unsafe")
+    np.copyto(values, np.nan, where=~_valid_bits(valid, bit_offset, block.size))
+    return values
 
 
-@numba.njit(nogil=True, cache=True)
-def _robust_moments(values, valid, offset):  # pragma: no cover - compiled
-    """Mean and ``m2`` by Welford's updates on halved values: nothing overflows but ``m2``
-    itself, which becomes ``inf`` when the values' spread is beyond what a float can square."""
-    n = 0
-    mean = 0.0
-    m2 = 0.0
-    for i in range(values.size):
-        x = values[i]
-        if x - x == 0 and _is_valid(valid, offset, i):
-            half = x * 0.5
-            n += 1
-            delta = half - mean
-            mean += delta / n
-            m2 += delta * (half - mean)
+def _finite_values(
+    numbers: NDArray[Any], valid: NDArray[np.uint8] | None, offset: int
+) -> Iterator[NDArray[np.float64]]:
+    """The finite, valid values of a column, block by block, as floats."""
+    for start in range(0, numbers.size, _BLOCK):
+        block = numbers[start : start + _BLOCK].astype(np.float64)
+        keep = np.isfinite(block)
+        if valid is not None:
+            keep &= _valid_bits(valid, offset + start, block.size)
+        yield block[keep]
+
+
+def _first_finite(numbers: NDArray[Any], valid: NDArray[np.uint8] | None, offset: int) -> float:
+    """The first finite, valid value (0.0 if none): the moments are summed around it, which
+    keeps the sum of squares precise for data far from zero, whatever the batch's location."""
+    for values in _finite_values(numbers, valid, offset):
+        if values.size:
+            return float(values[0])
+    return 0.0
+
+
+def _robust_moments(
+    numbers: NDArray[Any], valid: NDArray[np.uint8] | None, offset: int
+) -> tuple[float, float]:
+    """Mean and ``m2`` of the finite values by Chan's merge of blocks of halved values:
+    nothing overflows but ``m2`` itself, which becomes ``inf`` when the values' spread is
+    beyond what a float can square."""
+    n, mean, m2 = 0, 0.0, 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for values in _finite_values(numbers, valid, offset):
+            k = values.size
+            if not k:
+                continue
+            halves = values * 0.5
+            block_mean = float(np.sum(halves / k))
+            block_m2 = float(np.sum(np.square(halves - block_mean)))
+            total = n + k
+            delta = block_mean - mean
+            m2 = m2 + block_m2 + delta * delta * (n * k / total)
+            mean = mean * (n / total) + block_mean * (k / total)
+            n = total
     return mean * 2.0, m2 * 4.0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
@@ -430,25 +429,25 @@ def _pool_sparse_bins(
     return pooled_ref.reshape(shape), pooled_cur.reshape(shape)
 
 
-@numba.njit(cache=True, nogil=True)
-def _greedy_groups(expected, min_expected):  # pragma: no cover - compiled
-    """Group index per bin (row-wise): close a group once it expects ``min_expected`` rows."""
+def _greedy_groups(expected: NDArray[np.float64], min_expected: float) -> NDArray[np.int64]:
+    """Group index per bin (row-wise): close a group once it expects ``min_expected`` rows.
+
+    Walks the bins once, every row (feature) at a time in numpy.
+    """
     n_rows, width = expected.shape
     group = np.zeros((n_rows, width), dtype=np.int64)
-    for row in range(n_rows):
-        current = 0
-        running = 0.0
-        for j in range(width):
-            group[row, j] = current
-            running += expected[row, j]
-            if running >= min_expected and j < width - 1:
-                current += 1
-                running = 0.0
-        if running < min_expected and current > 0:
-            # the last group is short: merge it into the one before
-            for j in range(width):
-                if group[row, j] == current:
-                    group[row, j] = current - 1
+    current = np.zeros(n_rows, dtype=np.int64)
+    running = np.zeros(n_rows)
+    for j in range(width):
+        group[:, j] = current
+        running += expected[:, j]
+        if j < width - 1:
+            closed = running >= min_expected
+            current += closed
+            running[closed] = 0.0
+    # a short last group joins the one before it
+    short = (running < min_expected) & (current > 0)
+    group[short[:, None] & (group == current[:, None])] -= 1
     return group
 
 

@@ -23,12 +23,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
-
-import apprise
 
 from driftmon.alerts import Message
 from driftmon.errors import ConfigError, NotificationError
+
+if TYPE_CHECKING:
+    import apprise
 
 __all__ = ["Target", "parse_targets", "send"]
 
@@ -43,16 +46,13 @@ _URL_HELP = (
     "`mailto://user:password@smtp.example.com?to=ops@example.com` "
     "(all schemes: https://github.com/caronc/apprise/wiki)"
 )
-_NOTIFY_TYPES = {
-    "info": apprise.NotifyType.INFO,
-    "warning": apprise.NotifyType.WARNING,
-    "failure": apprise.NotifyType.FAILURE,
-}
+#: Message level -> apprise's ``NotifyType`` value (the enum is looked up when sending).
+_NOTIFY_TYPES = {"info": "INFO", "warning": "WARNING", "failure": "FAILURE"}
 # Loggers that can print a URL, its path or its headers while apprise sends: apprise itself
 # (e.g. "Unparseable URL <raw url>" at ERROR, "Loaded JSON URL: ...+Header=value" at DEBUG)
 # and urllib3, which logs request paths (webhook tokens) at DEBUG.
 _SCRUBBED_LOGGERS = (
-    apprise.LOGGER_NAME,
+    "apprise",
     "urllib3.connectionpool",
     "urllib3.poolmanager",
     "urllib3.util.retry",
@@ -165,7 +165,7 @@ def send(
     if not (math.isfinite(timeout_seconds) and timeout_seconds > 0):
         raise ConfigError(f"notify: timeout_seconds must be positive, got `{timeout_seconds}`")
     try:
-        notify_type = _NOTIFY_TYPES[message.level]
+        notify_type = _apprise().NotifyType[_NOTIFY_TYPES[message.level]]
     except KeyError:
         raise NotificationError(
             f"message level `{message.level}` is not one of `info`, `warning`, `failure`"
@@ -177,7 +177,7 @@ def send(
             f"build targets with parse_targets(). {_URL_HELP}"
         )
     secrets |= {target.url}
-    notifier = apprise.Apprise()
+    notifier = _apprise().Apprise()
     notifier.add(plugin)
     reason = ""
     with _SCRUBBER.hiding(secrets):
@@ -207,7 +207,7 @@ def _renders_markdown(plugin: object) -> bool:
     """Whether the channel's own (first) format is Markdown."""
     formats = getattr(plugin, "notify_format", ())
     native = formats[0] if isinstance(formats, tuple) and formats else formats
-    return native == apprise.NotifyFormat.MARKDOWN
+    return native == _apprise().NotifyFormat.MARKDOWN
 
 
 def _key(url: str) -> str:
@@ -226,7 +226,7 @@ def _load(url: str, position: int) -> tuple[Target | None, str]:
         return Target(url=url, key=_key(url), label=label), ""
     scheme = _scheme_and_host(url)[0]
     where = f"target {position} `{'://'.join(_scheme_and_host(url))}`"
-    if scheme not in apprise.NotificationManager():
+    if scheme not in _apprise().NotificationManager():
         return None, f"{where}: apprise has no `{scheme}://` scheme"
     said = _scrub("; ".join(warnings), _ordered(secrets))
     return None, f"{where}: apprise could not load it ({said or 'no reason given'})"
@@ -239,7 +239,7 @@ def _instantiate(url: str) -> tuple[apprise.NotifyBase | None, frozenset[str], l
     # host is treated as secret.
     secrets = _secrets(url, shown="://".join(_scheme_and_host(url)))
     with _SCRUBBER.hiding(secrets), _warnings_of_this_thread() as warnings:
-        plugin = apprise.Apprise.instantiate(url)
+        plugin = _apprise().Apprise.instantiate(url)
         if plugin is not None:
             # apprise's privacy rendering masks what it knows to be secret; hide that too.
             secrets = _secrets(url, shown=plugin.url(privacy=True))
@@ -255,7 +255,7 @@ def _scheme_and_host(url: str) -> tuple[str, str]:
 
 def _with_timeouts(url: str, timeout_seconds: float) -> str:
     """``url`` with apprise's connect (``cto``) and read (``rto``) timeouts, unless set."""
-    parsed = apprise.URLBase.parse_url(url, verify_host=False) or {}
+    parsed = _apprise().URLBase.parse_url(url, verify_host=False) or {}
     options = parsed.get("qsd") or {}
     extra = [f"{name}={timeout_seconds!r}" for name in ("cto", "rto") if name not in options]
     if not extra:
@@ -272,11 +272,12 @@ def _attempt(
     one the plain text, declared as text so apprise escapes it for HTML channels (e-mail).
     """
     use_markdown = markdown and message.markdown is not None
+    formats = _apprise().NotifyFormat
     result = notifier.notify(
         body=message.markdown if use_markdown else message.body,
         title=message.title,
         notify_type=notify_type,
-        body_format=apprise.NotifyFormat.MARKDOWN if use_markdown else apprise.NotifyFormat.TEXT,
+        body_format=formats.MARKDOWN if use_markdown else formats.TEXT,
     )
     try:
         if result:
@@ -299,7 +300,7 @@ def _secrets(url: str, *, shown: str) -> frozenset[str]:
     Hidden parts shorter than `_MIN_HIDDEN` are left alone: masking ``p`` or ``5`` everywhere
     would garble every message and hide nothing worth hiding.
     """
-    parsed = apprise.URLBase.parse_url(url, verify_host=False) or {}
+    parsed = _apprise().URLBase.parse_url(url, verify_host=False) or {}
     always = [url, parsed.get("password"), *(parsed.get("qsd+") or {}).values()]
     if not parsed:
         # apprise cannot even split it: hide all but the scheme and host we show.
@@ -410,9 +411,17 @@ def _warnings_of_this_thread() -> Iterator[list[str]]:
                 messages.append(record.getMessage())
 
     handler = _Collect(logging.WARNING)
-    logger = logging.getLogger(apprise.LOGGER_NAME)
+    logger = logging.getLogger(_apprise().LOGGER_NAME)
     logger.addHandler(handler)
     try:
         yield messages
     finally:
         logger.removeHandler(handler)
+
+
+def _apprise() -> ModuleType:
+    """apprise, imported when a notification target is first parsed or sent to: loading its
+    plugins costs a tenth of a second that a check without notifications never pays."""
+    import apprise
+
+    return apprise

@@ -19,9 +19,9 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress
+from types import ModuleType
 from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -50,18 +50,6 @@ _VERSION = 1
 _HEADER = struct.Struct("<8sII7q")
 _U64 = np.dtype("<u8")
 _I64 = np.dtype("<i8")
-
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2 = np.uint64(0x94D049BB133111EB)
-_S27 = np.uint64(27)
-_S30 = np.uint64(30)
-_S31 = np.uint64(31)
-_S6 = np.uint64(6)
-_LOW_6 = np.uint64(63)
-_ONE = np.uint64(1)
 
 
 def hash_keys(keys: Sequence[str]) -> NDArray[np.uint64]:
@@ -93,7 +81,7 @@ def hash_keys(keys: Sequence[str]) -> NDArray[np.uint64]:
     True
     """
     data, offsets = _encode(keys, "hash_keys")
-    return _hash_kernel(data, offsets)
+    return _hash(data, offsets)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -252,24 +240,46 @@ class Vocabulary:
     def _lookup(self, keys: Sequence[str]) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
         """Whether each key was seen, and its index in the exact part (-1 if not there)."""
         data, offsets = _encode(keys, "Vocabulary.contains")
-        hashes = _hash_kernel(data, offsets)
+        hashes = _hash(data, offsets)
         positions = np.searchsorted(self.exact_hashes, hashes, side="left")
-        found = np.empty(hashes.size, dtype=np.bool_)
-        matched = np.empty(hashes.size, dtype=np.int64)
-        _contains_kernel(
-            data,
-            offsets,
-            hashes,
-            positions,
-            self.exact_hashes,
-            self.exact_bytes,
-            self.exact_offsets,
-            self.bloom_words,
-            np.uint64(64 * self.bloom_words.size),
-            self.bloom_probes,
-            found,
-            matched,
-        )
+        n_bits = np.uint64(64 * self.bloom_words.size)
+        if data.size > _SMALL_BYTES:
+            found = np.empty(hashes.size, dtype=np.bool_)
+            matched = np.empty(hashes.size, dtype=np.int64)
+            _kernels().contains_kernel(
+                data,
+                offsets,
+                hashes,
+                positions,
+                self.exact_hashes,
+                self.exact_bytes,
+                self.exact_offsets,
+                self.bloom_words,
+                n_bits,
+                self.bloom_probes,
+                found,
+                matched,
+            )
+            return found, matched
+        # few keys (a check's long tail): the same lookup in numpy, numba never loaded
+        matched = np.full(hashes.size, -1, dtype=np.int64)
+        n_exact = self.exact_hashes.size
+        for i in np.flatnonzero(positions < n_exact).tolist():
+            key = data[offsets[i] : offsets[i + 1]].tobytes()
+            j = int(positions[i])
+            # scan the whole run of equal hashes: distinct keys may share a 64-bit hash
+            while j < n_exact and self.exact_hashes[j] == hashes[i]:
+                if (
+                    self.exact_bytes[self.exact_offsets[j] : self.exact_offsets[j + 1]].tobytes()
+                    == key
+                ):
+                    matched[i] = j
+                    break
+                j += 1
+        found = matched >= 0
+        if n_bits:
+            rest = np.flatnonzero(~found)
+            found[rest] = _bloom_has(self.bloom_words, n_bits, self.bloom_probes, hashes[rest])
         return found, matched
 
     def to_bytes(self) -> bytes:
@@ -515,7 +525,7 @@ class VocabularyBuilder:
         exact_keys = list(exact)
         exact_counts = np.fromiter(exact.values(), dtype=np.int64, count=len(exact))
         data, offsets = _encode(exact_keys, "VocabularyBuilder.build")
-        hashes = _hash_kernel(data, offsets)
+        hashes = _hash(data, offsets)
         order = np.argsort(hashes, kind="stable")
         exact_hashes = hashes[order]
         exact_bytes, exact_offsets = _take_keys(data, offsets, order)
@@ -525,7 +535,7 @@ class VocabularyBuilder:
         n_approximate = int(evicted.size - _isin_sorted(evicted, exact_hashes).sum())
         bloom_words = np.zeros(-(-BLOOM_BITS_PER_VALUE * evicted.size // 64), dtype=np.uint64)
         if evicted.size:
-            _bloom_insert_kernel(
+            _kernels().bloom_insert_kernel(
                 evicted, bloom_words, np.uint64(64 * bloom_words.size), BLOOM_PROBES
             )
         n_singletons = (
@@ -580,9 +590,9 @@ def _argsort_keys(keys: list[str]) -> NDArray[np.intp]:
     compiled speed instead of `sorted` comparing str objects.
     """
     data, offsets = _encode(keys, "vocabulary")
-    prefixes = _prefix_kernel(data, offsets)
+    prefixes = _kernels().prefix_kernel(data, offsets)
     order = np.argsort(prefixes, kind="stable")
-    _sort_prefix_runs_kernel(data, offsets, prefixes, order)
+    _kernels().sort_prefix_runs_kernel(data, offsets, prefixes, order)
     return order
 
 
@@ -644,8 +654,12 @@ def _encode(keys: Sequence[str], where: str) -> tuple[NDArray[np.uint8], NDArray
     data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     offsets = np.zeros(len(keys) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), out=offsets[1:])
-    if data.size != len(text):
-        offsets = _byte_offsets_kernel(data, offsets)
+    if data.size != len(text):  # some keys are not ASCII: count their bytes
+        if data.size > _SMALL_BYTES:
+            offsets = _kernels().byte_offsets_kernel(data, offsets)
+        else:
+            lengths = [len(key.encode("utf-8", "surrogatepass")) for key in keys]
+            np.cumsum(lengths, out=offsets[1:])
     return data, offsets
 
 
@@ -677,180 +691,60 @@ def _take_keys(
     """The keys reordered: ``keys[order]`` as a new buffer and offsets."""
     new_offsets = np.zeros(order.size + 1, dtype=np.int64)
     np.cumsum(np.diff(offsets)[order], out=new_offsets[1:])
+    if data.size <= _SMALL_BYTES:
+        starts, stops = offsets[:-1][order].tolist(), offsets[1:][order].tolist()
+        joined = b"".join([data[a:b].tobytes() for a, b in zip(starts, stops, strict=True)])
+        return np.frombuffer(joined, dtype=np.uint8), new_offsets
     new_data = np.empty(data.size, dtype=np.uint8)
-    _take_keys_kernel(data, offsets, order, new_offsets, new_data)
+    _kernels().take_keys_kernel(data, offsets, order, new_offsets, new_data)
     return new_data, new_offsets
 
 
-@numba.njit(nogil=True, cache=True)
-def _mix64(x):  # pragma: no cover - compiled
-    # splitmix64's finalizer (Stafford's Mix13); all operands uint64 so numba keeps uint64.
-    x = (x ^ (x >> _S30)) * _MIX_1
-    x = (x ^ (x >> _S27)) * _MIX_2
-    return x ^ (x >> _S31)
+#: Inputs up to this many bytes are hashed and looked up in numpy: loading the compiled kernels
+#: (numba, ~1 s a process) only pays off for larger ones.
+_SMALL_BYTES = 1 << 16
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 
 
-@numba.njit(nogil=True, cache=True)
-def _hash_kernel(data, offsets):  # pragma: no cover - compiled
-    n = offsets.size - 1
-    out = np.empty(n, dtype=np.uint64)
-    for i in range(n):
-        h = _FNV_OFFSET
-        for j in range(offsets[i], offsets[i + 1]):
-            h = (h ^ np.uint64(data[j])) * _FNV_PRIME
-        out[i] = _mix64(h)
-    return out
+def _hash(data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """`hash_keys` of encoded keys: compiled for large inputs, numpy for small ones."""
+    if data.size > _SMALL_BYTES:
+        return _kernels().hash_kernel(data, offsets)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    hashes = np.full(lengths.size, _FNV_OFFSET, dtype=np.uint64)
+    for position in range(int(lengths.max(initial=0))):
+        live = np.flatnonzero(lengths > position)
+        hashes[live] = (hashes[live] ^ data[starts[live] + position]) * _FNV_PRIME
+    return _mix64(hashes)
 
 
-@numba.njit(nogil=True, cache=True)
-def _byte_offsets_kernel(data, char_offsets):  # pragma: no cover - compiled
-    # Every code point (lone surrogates too, with surrogatepass) starts with a byte that is not
-    # a continuation byte 0b10xxxxxx, so counting those maps character to byte offsets.
-    out = np.empty_like(char_offsets)
-    out[0] = 0
-    position = 0
-    chars = 0
-    size = data.size
-    for i in range(char_offsets.size - 1):
-        target = char_offsets[i + 1]
-        while chars < target:
-            position += 1
-            while position < size and (data[position] & 0xC0) == 0x80:
-                position += 1
-            chars += 1
-        out[i + 1] = position
-    return out
+def _mix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """splitmix64's finalizer, as `driftmon.vocabulary_kernels` computes it (uint64 wraps)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
-@numba.njit(nogil=True, cache=True)
-def _take_keys_kernel(data, offsets, order, new_offsets, new_data):  # pragma: no cover
-    for i in range(order.size):
-        source = offsets[order[i]]
-        target = new_offsets[i]
-        for j in range(new_offsets[i + 1] - target):
-            new_data[target + j] = data[source + j]
-
-
-@numba.njit(nogil=True, cache=True)
-def _less_or_equal(data, offsets, a, b):  # pragma: no cover - compiled
-    start_a = offsets[a]
-    start_b = offsets[b]
-    length_a = offsets[a + 1] - start_a
-    length_b = offsets[b + 1] - start_b
-    for j in range(min(length_a, length_b)):
-        if data[start_a + j] != data[start_b + j]:
-            return data[start_a + j] < data[start_b + j]
-    return length_a <= length_b
-
-
-@numba.njit(nogil=True, cache=True)
-def _prefix_kernel(data, offsets):  # pragma: no cover - compiled
-    # The first 8 bytes of each key as one big-endian number, zero padded: sorting by it
-    # orders keys by their bytes except within runs of equal prefixes.
-    n = offsets.size - 1
-    prefixes = np.zeros(n, dtype=np.uint64)
-    for i in range(n):
-        prefix = np.uint64(0)
-        for j in range(8):
-            byte = data[offsets[i] + j] if offsets[i] + j < offsets[i + 1] else 0
-            prefix = (prefix << np.uint64(8)) | np.uint64(byte)
-        prefixes[i] = prefix
-    return prefixes
-
-
-@numba.njit(nogil=True, cache=True)
-def _sort_prefix_runs_kernel(data, offsets, prefixes, order):  # pragma: no cover - compiled
-    n = order.size
-    merged = np.empty(n, dtype=order.dtype)
-    low = 0
-    while low < n:
-        high = low + 1
-        while high < n and prefixes[order[high]] == prefixes[order[low]]:
-            high += 1
-        if high - low > 1:
-            _merge_sort_run(data, offsets, order, merged, low, high)
-        low = high
-
-
-@numba.njit(nogil=True, cache=True)
-def _merge_sort_run(data, offsets, order, merged, low, high):  # pragma: no cover - compiled
-    width = 1
-    while width < high - low:
-        for start in range(low, high, 2 * width):
-            middle = min(start + width, high)
-            stop = min(start + 2 * width, high)
-            i = start
-            j = middle
-            for k in range(start, stop):
-                if i < middle and (j >= stop or _less_or_equal(data, offsets, order[i], order[j])):
-                    merged[k] = order[i]
-                    i += 1
-                else:
-                    merged[k] = order[j]
-                    j += 1
-        order[low:high] = merged[low:high]
-        width *= 2
-
-
-@numba.njit(nogil=True, cache=True)
-def _bloom_insert_kernel(hashes, words, n_bits, n_probes):  # pragma: no cover - compiled
-    for i in range(hashes.size):
-        # Double hashing: probe p_i = (h1 + i * h2) mod m with h2 odd, derived from the hash.
-        position = hashes[i]
-        step = _mix64(hashes[i] + _GOLDEN_GAMMA) | _ONE
-        for _ in range(n_probes):
-            bit = position % n_bits
-            words[bit >> _S6] |= _ONE << (bit & _LOW_6)
-            position += step
-
-
-@numba.njit(nogil=True, cache=True)
-def _bloom_has(words, n_bits, n_probes, h):  # pragma: no cover - compiled
-    position = h
-    step = _mix64(h + _GOLDEN_GAMMA) | _ONE
+def _bloom_has(
+    words: NDArray[np.uint64], n_bits: np.uint64, n_probes: int, hashes: NDArray[np.uint64]
+) -> NDArray[np.bool_]:
+    """Whether every probe bit of each hash is set (double hashing, as the kernels insert)."""
+    position = hashes.copy()
+    step = _mix64(hashes + _GOLDEN_GAMMA) | np.uint64(1)
+    present = np.ones(hashes.size, dtype=np.bool_)
     for _ in range(n_probes):
         bit = position % n_bits
-        if not (words[bit >> _S6] >> (bit & _LOW_6)) & _ONE:
-            return False
+        present &= ((words[bit >> np.uint64(6)] >> (bit & np.uint64(63))) & np.uint64(1)) == 1
         position += step
-    return True
+    return present
 
 
-@numba.njit(nogil=True, cache=True)
-def _contains_kernel(
-    data,
-    offsets,
-    hashes,
-    positions,
-    exact_hashes,
-    exact_bytes,
-    exact_offsets,
-    words,
-    n_bits,
-    n_probes,
-    out,
-    matched,
-):  # pragma: no cover - compiled
-    n_exact = exact_hashes.size
-    for i in range(hashes.size):
-        h = hashes[i]
-        start = offsets[i]
-        length = offsets[i + 1] - start
-        found = False
-        matched[i] = -1
-        # Scan the whole run of equal hashes: distinct keys may share a 64-bit hash.
-        j = positions[i]
-        while not found and j < n_exact and exact_hashes[j] == h:
-            other = exact_offsets[j]
-            if exact_offsets[j + 1] - other == length:
-                found = True
-                for b in range(length):
-                    if data[start + b] != exact_bytes[other + b]:
-                        found = False
-                        break
-            if found:
-                matched[i] = j
-            j += 1
-        if not found and n_bits > 0:
-            found = _bloom_has(words, n_bits, n_probes, h)
-        out[i] = found
+def _kernels() -> ModuleType:
+    """The compiled kernels, imported on first use: loading numba costs ~1 s a process, which
+    a check whose categories are all kept never needs to pay."""
+    from driftmon import vocabulary_kernels
+
+    return vocabulary_kernels

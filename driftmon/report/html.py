@@ -7,11 +7,19 @@ registered as filters.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemBytecodeCache,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 
 from driftmon.formatting import DASH, format_number, format_p_value, format_share
 
@@ -44,9 +52,23 @@ def _environment() -> Environment:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            bytecode_cache=_bytecode_cache(),
         )
         env.filters.update(
             num=format_number, pct=format_share, pval=format_p_value, time=format_time
         )
         _ENVIRONMENT = env
     return _ENVIRONMENT
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates kept in the user's cache folder (``$XDG_CACHE_HOME/driftmon`` or
+    ``~/.cache/driftmon``): compiling them costs more than drawing a small report. None
+    (compile every time) when that folder cannot be created."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    folder = Path(base) / "driftmon" / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))

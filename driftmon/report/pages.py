@@ -256,8 +256,8 @@ def _feature_section(
     )
 
 
-#: Panels of KL over runs on a dataset page: the features that drifted in those runs first,
-#: then the most moved others; a flat line in sampling noise needs no panel of its own.
+#: Panels of KL over runs on a dataset page, for features that drifted in those runs (most
+#: moved first); a flat line in sampling noise needs no panel of its own.
 MAX_HISTORY_PANELS = 8
 
 
@@ -278,12 +278,15 @@ def _history_context(
     if key not in cache or cache[key]["order"] != order:
         cache[key] = {**_history_data(runs, current, order), "runs": runs, "order": order}
     context = dict(cache[key])
-    if per_feature and context["n_runs"]:
+    # KL over runs only of features that drifted in these runs: the heatmap already shows
+    # that every other feature stayed within its noise
+    if per_feature and context["n_runs"] and context["matrix"].drifted.any():
         if "kl_chart" not in cache[key]:
             cache[key]["kl_chart"] = _kl_panels(context)
         context["kl_chart"] = cache[key]["kl_chart"]
     else:
         context["kl_chart"] = None
+    context["per_feature"] = per_feature
     return context
 
 
@@ -308,16 +311,13 @@ def _history_data(
 
 
 def _kl_panels(context: dict[str, Any]) -> str:
-    """KL over runs for the features that drifted in these runs, then the most moved."""
+    """KL over runs for the features that drifted in these runs, most moved first."""
     matrix = context["matrix"]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = matrix.kl / np.maximum(matrix.expected_kl, 1e-12)
     # A feature never measured in these runs (all NaN) ranks last.
     moved = np.where(np.isnan(ratio), -1.0, ratio).max(axis=1, initial=-1.0)
-    ranked = sorted(
-        range(len(matrix.features)),
-        key=lambda i: (not matrix.drifted[i].any(), -moved[i]),
-    )
+    ranked = sorted(np.flatnonzero(matrix.drifted.any(axis=1)).tolist(), key=lambda i: -moved[i])
     histories = [
         figures.FeatureHistory(
             name=matrix.features[i],

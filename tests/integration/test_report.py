@@ -23,7 +23,12 @@ from sqlalchemy import Engine
 from driftmon import StoreError, pipeline, store
 from driftmon.examples import generate_example_data
 from driftmon.options import DatasetOptions
-from driftmon.report import dataset_folder_name, render_run_report, write_reports
+from driftmon.report import (
+    dataset_folder_name,
+    render_dataset_index,
+    render_run_report,
+    write_reports,
+)
 
 EVIL = "<script>alert(1)</script>"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -265,10 +270,23 @@ def test_index_pages_link_to_every_run_report(reports: Reports) -> None:
         index = (reports.folder / folder / "index.html").read_text(encoding="utf-8")
         for path in paths:
             assert f'href="{path.name}"' in index
-        assert 'src="data:image/png;base64,' in index  # KL chart and heatmap
+        # the heatmap, and KL over runs of the features that drifted (both datasets drifted)
+        assert index.count('src="data:image/png;base64,') == 2
     for path in reports.folder.rglob("*.html"):
         for target in re.findall(r'href="([^"#]+)"', path.read_text(encoding="utf-8")):
             assert (path.parent / target).resolve().is_file(), f"{path}: broken link {target}"
+
+
+def test_a_dataset_page_without_drift_shows_the_heatmap_and_no_kl_panels(tmp_path: Path) -> None:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'driftmon.db'}")
+    example = generate_example_data(tmp_path / "orders", reference_rows=4_000, batch_rows=1_000)
+    _reference(engine, "orders", example.reference)
+    run_ids = _check_all(engine, "orders", [example.reference], datetime(2026, 11, 1, tzinfo=UTC))
+    with store.session_scope(engine) as session:
+        assert store.load_run(session, run_ids[0]).verdict == "ok"  # the reference itself
+        page = render_dataset_index(session, "orders")
+    assert page.count('src="data:image/png;base64,') == 1
+    assert "No feature drifted in these runs" in page
 
 
 def test_render_run_report_names_a_missing_run(reports: Reports) -> None:

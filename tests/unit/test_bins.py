@@ -687,11 +687,67 @@ def test_categorical_counts_do_not_depend_on_row_order(values, data):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # moments of +-1e308 overflow, as in numpy
 @PROPERTY_SETTINGS
 @given(values=hnp.arrays(np.float64, st.integers(0, 200), elements=st.floats()))
-def test_compiled_counting_equals_the_baseline_for_any_float(values):
+def test_table_counting_equals_the_baseline_for_any_float(values):
     expected = searchsorted_counts(PROPERTY_SPEC.edges, values)
 
     np.testing.assert_array_equal(count_values(PROPERTY_SPEC, values).counts, expected)
     np.testing.assert_array_equal(bins.count_numeric_baseline(PROPERTY_SPEC, values), expected)
+
+
+EDGE_SETS = st.lists(
+    st.one_of(
+        st.floats(-1e6, 1e6),
+        st.floats(-1.0, 1.0),
+        st.integers(-1000, 1000).map(float),
+        st.floats(0.0, 1e-9),  # clusters: cells spanning several edges, searched
+    ),
+    min_size=2,
+    max_size=70,
+    unique=True,
+).map(sorted)
+
+
+@PROPERTY_SETTINGS
+@given(inner=EDGE_SETS, data=st.data())
+def test_table_counting_equals_the_baseline_for_any_edges(inner, data):
+    spec = BinSpec("x", NUMERIC, edges=(inner[0] - 1.0, *inner, inner[-1] + 1.0))
+    near_edges = np.concatenate([inner, np.nextafter(inner, -np.inf), np.nextafter(inner, np.inf)])
+    values = np.concatenate(
+        [
+            data.draw(hnp.arrays(np.float64, st.integers(0, 100), elements=st.floats())),
+            near_edges,
+            np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).uniform(
+                inner[0] - 1.0, inner[-1] + 1.0, 500
+            ),
+        ]
+    )
+    with np.errstate(all="ignore"):
+        counted = count_values(spec, values)
+
+    np.testing.assert_array_equal(counted.counts, searchsorted_counts(spec.edges, values))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.float32])
+@pytest.mark.parametrize("offset", [0, 3, 8, 13])
+def test_numbers_in_arrow_layout_count_only_their_valid_values(rng, dtype, offset):
+    """Values under a cleared validity bit are missing, whatever they hold; several blocks."""
+    n = 150_000
+    values = (rng.normal(0.0, 3.0, n + offset) * 10).astype(dtype)
+    is_valid = rng.random(n + offset) > 0.1
+    bitmap = np.packbits(is_valid, bitorder="little")
+    spec = fit_bins(rng.normal(0.0, 30.0, 5_000))
+    column = bins.NumberColumn(values[offset:], bitmap, offset)
+
+    counted = count_values(spec, column)
+
+    kept = values[offset:].astype(np.float64)
+    kept[~is_valid[offset:]] = np.nan
+    np.testing.assert_array_equal(counted.counts, searchsorted_counts(spec.edges, kept))
+    finite = kept[np.isfinite(kept)]
+    assert counted.n_finite == finite.size
+    assert counted.mean == pytest.approx(finite.mean(), rel=1e-12)
+    assert counted.m2 == pytest.approx(np.sum((finite - finite.mean()) ** 2), rel=1e-9)
+    assert (counted.minimum, counted.maximum) == (finite.min(), finite.max())
 
 
 def test_counting_with_edges_near_the_float_limit_equals_the_baseline():

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from driftmon import vocabulary as vocabulary_module
 from driftmon.errors import ConfigError, InputDataError
 from driftmon.vocabulary import (
     BLOOM_BITS_PER_VALUE,
@@ -121,6 +122,29 @@ def test_hash_keys_rejects_keys_that_are_not_strings() -> None:
         hash_keys(["a", None])  # type: ignore[list-item]
     with pytest.raises(InputDataError, match="single str"):
         hash_keys("abc")
+
+
+def test_compiled_and_numpy_paths_hash_look_up_and_build_alike(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small inputs are hashed and looked up in numpy, large ones by the compiled kernels:
+    forced either way, both equal the pure-Python reference hash and each other."""
+    keys = [*AWKWARD_KEYS, "x" * 300, *_random_keys(rng, 3_000)]
+    probe = [*keys[:1_500], *_random_keys(rng, 20_000, prefix="#")]
+    results = []
+    for small_bytes in (-1, 1 << 30):  # compiled, then numpy
+        monkeypatch.setattr(vocabulary_module, "_SMALL_BYTES", small_bytes)
+        assert hash_keys(keys).tolist() == [_reference_hash(key) for key in keys]
+        built = Vocabulary.from_keys(keys, cap=1_000)  # an exact part and a Bloom part
+        assert built.approximate
+        results.append((built.to_bytes(), built.contains(probe), built.counts_of(probe)))
+    (compiled_bytes, compiled_seen, compiled_counts), (numpy_bytes, numpy_seen, numpy_counts) = (
+        results
+    )
+    assert compiled_bytes == numpy_bytes
+    assert compiled_seen.tolist() == numpy_seen.tolist()
+    assert compiled_seen[:1_500].all() and 0 < compiled_seen[1_500:].sum() < 100
+    assert compiled_counts.tolist() == numpy_counts.tolist()
 
 
 # --- exact membership --------------------------------------------------------------------------
