@@ -17,19 +17,26 @@ binary-searching the edges, a few numpy passes per cache-sized block that releas
 
 from __future__ import annotations
 
+import functools
+import heapq
 import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from driftmon._lazy import lazy_module
 from driftmon.errors import ConfigError, InputDataError
 from driftmon.options import DEFAULT_MAX_CATEGORIES, DEFAULT_N_BINS, DEFAULT_VOCABULARY_CAP
 from driftmon.vocabulary import Vocabulary, VocabularyBuilder
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported when first used: never by a file check
 
 __all__ = [
     "CATEGORICAL",
@@ -454,7 +461,7 @@ def _count_numeric(
     which release the GIL, so columns count in parallel threads. Exactly the counts of
     `count_numeric_baseline`, and the moments of the finite values.
     """
-    table = _cell_table(spec.inner_edges)
+    table = _cell_table_of(spec.edges)
     missing_slot = spec.missing_slot
     ref_min, ref_max = spec.edges[0], spec.edges[-1]
     counts = np.zeros(spec.n_slots, dtype=np.int64)
@@ -484,7 +491,7 @@ def _count_numeric(
             deviation = np.subtract(block, shift, out=scratch.deviation[:size])
             low, high = np.fmin.reduce(block), np.fmax.reduce(block)
             if n_block_finite < size:
-                np.copyto(deviation, 0.0, where=~finite)
+                np.copyto(deviation, 0.0, where=np.logical_not(finite, out=scratch.flag[:size]))
                 if not (math.isfinite(low) and math.isfinite(high)):
                     low, high = block[finite].min(), block[finite].max()
             total += float(deviation.sum())
@@ -544,19 +551,25 @@ class _CellTable:
             return np.searchsorted(self.inner, block, side="right")
         position = np.subtract(block, self.origin, out=scratch.position[:size])
         position *= self.scale
-        np.fmax(position, 0.0, out=position)  # also NaN -> 0
-        np.fmin(position, self.start.size - 1, out=position)
+        np.clip(position, 0.0, self.start.size - 1, out=position)
         cell = scratch.cell[:size]
+        # NaN casts to an arbitrary integer, which take's "clip" mode keeps in the table
         np.copyto(cell, position, casting="unsafe")
         slots = self.start.take(cell, out=scratch.slots[:size], mode="clip")
         for _ in range(self.steps):
             edge = self.upper.take(slots, out=scratch.edge[:size], mode="clip")
             slots += np.greater_equal(block, edge, out=scratch.flag[:size])
         if self.dense is not None:
-            searched = np.flatnonzero(self.dense.take(cell))
+            searched = np.flatnonzero(self.dense.take(cell, mode="clip"))
             if searched.size:
                 slots[searched] = np.searchsorted(self.inner, block[searched], side="right")
         return slots
+
+
+@functools.lru_cache(maxsize=1024)
+def _cell_table_of(edges: tuple[float, ...]) -> _CellTable:
+    """`_cell_table` of a spec's edges, built once per spec and process, not once per chunk."""
+    return _cell_table(np.asarray(edges[1:-1], dtype=np.float64))
 
 
 def _cell_table(inner: NDArray[np.float64]) -> _CellTable:
@@ -645,6 +658,9 @@ def _finite_values(
 def _first_finite(numbers: NDArray[Any], valid: NDArray[np.uint8] | None, offset: int) -> float:
     """The first finite, valid value (0.0 if none): the moments are summed around it, which
     keeps the sum of squares precise for data far from zero, whatever the batch's location."""
+    head = numbers[:64]
+    if valid is None and head.size and np.isfinite(head[0]):
+        return float(head[0])  # the usual case, without copying a block
     for values in _finite_values(numbers, valid, offset):
         if values.size:
             return float(values[0])
@@ -707,7 +723,10 @@ def _count_distinct(
     key_counts = counts_of_values[occurring]
     if collect is not None:
         collect.add(keys.tolist(), key_counts)
-    slot_of_key = pd.Index(spec.categories, dtype=object).get_indexer(keys)
+    slot_of = {category: slot for slot, category in enumerate(spec.categories)}
+    slot_of_key = np.fromiter(
+        (slot_of.get(key, -1) for key in keys.tolist()), dtype=np.intp, count=keys.size
+    )
     other_mask = slot_of_key < 0
     slot_of_key[other_mask] = spec.other_slot
     counts = np.bincount(slot_of_key, weights=key_counts, minlength=spec.n_slots)
@@ -754,7 +773,7 @@ def category_keys(values: pd.Index | ArrayLike) -> NDArray[np.object_]:
     """`category_key` of every value, as an object array; strings (the common case, and the
     costly one with millions of distinct values) are their own keys."""
     array = np.asarray(values, dtype=object)
-    if pd.api.types.infer_dtype(array, skipna=False) == "string":
+    if all(isinstance(value, str) for value in array.tolist()):
         return array
     return np.asarray([category_key(value) for value in array], dtype=object)
 
@@ -814,18 +833,15 @@ def _top_counts(keys: NDArray[np.object_], counts: NDArray[np.int64], limit: int
 
     Distinct raw values may share a key (5, "5", 5.0), so counts are summed per key first.
     """
-    if keys.size == 0:
-        return {}
-    by_key = pd.Series(counts, index=pd.Index(keys, dtype=object))
-    if not by_key.index.is_unique:
-        by_key = by_key.groupby(level=0, sort=False).sum()
-    candidates = by_key.nlargest(limit, keep="all")
-    return _top(dict(zip(candidates.index.tolist(), candidates.tolist(), strict=True)), limit)
+    totals: dict[str, int] = {}
+    for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+        totals[key] = totals.get(key, 0) + count
+    return _top(totals, limit)
 
 
 def _top(counts: Mapping[str, int], limit: int) -> dict[str, int]:
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return dict(ordered[:limit])
+    """The ``limit`` largest counts, ties by key; a heap, as tails can hold many keys."""
+    return dict(heapq.nsmallest(limit, counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _merge_top(left: Mapping[str, int], right: Mapping[str, int], limit: int) -> dict[str, int]:

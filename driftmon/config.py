@@ -131,7 +131,7 @@ class DatasetSettings(_Strict):
     vocabulary_cap: Annotated[int, Field(ge=1)] = _D.vocabulary_cap
     alpha: Annotated[float, Field(ge=0)] = _D.alpha
     correction: Literal["bh", "holm", "none"] = _D.correction
-    chunk_rows: Annotated[int, Field(ge=1_000)] = _D.chunk_rows
+    chunk_rows: Annotated[int | None, Field(ge=1_000)] = _D.chunk_rows
     reference_sample_rows: Annotated[int, Field(ge=1_000)] = _D.reference_sample_rows
     thresholds: ThresholdSettings = ThresholdSettings()
     feature: dict[str, FeatureSettings] = {}

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from driftmon.errors import ConfigError
 
 __all__ = [
+    "CHUNK_VALUES",
     "DEFAULT_ALPHA",
     "DEFAULT_MAX_CATEGORIES",
     "DEFAULT_N_BINS",
@@ -157,6 +158,10 @@ class ScheduleOptions:
     interval_seconds: int | None = None
 
 
+#: Values read at a time when ``chunk_rows`` is not set: 128 MB as floats.
+CHUNK_VALUES = 16_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class DatasetOptions:
     """Everything that decides how one dataset is fitted, read, judged and notified.
@@ -168,7 +173,9 @@ class DatasetOptions:
     - ``alpha`` (0.5): the Jeffreys pseudo-count, see `driftmon.divergence`.
     - ``correction`` ("bh"): Benjamini-Hochberg controls the false-discovery rate across a
       batch's features and, when nothing drifted, bounds the chance of any false flag.
-    - ``chunk_rows`` (100,000): rows read at a time; ~16 MB of floats for 20 columns.
+    - ``chunk_rows`` (None: as many rows as hold `CHUNK_VALUES` values of the columns read,
+      ~128 MB of floats, between 10,000 and 1,000,000 rows): rows read at a time. Larger
+      chunks cost less per value; the bound keeps memory flat for wide tables.
     - ``reference_sample_rows`` (1,000,000): bins are fitted on a uniform sample this large;
       quantile edges from a million rows are within a thousandth of the population's.
     - ``thresholds``: see `driftmon.policy.Thresholds`.
@@ -185,7 +192,7 @@ class DatasetOptions:
     vocabulary_cap: int = DEFAULT_VOCABULARY_CAP
     alpha: float = DEFAULT_ALPHA
     correction: Literal["bh", "holm", "none"] = "bh"
-    chunk_rows: int = 100_000
+    chunk_rows: int | None = None
     reference_sample_rows: int = 1_000_000
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     feature: Mapping[str, FeatureOptions] = field(default_factory=dict)
@@ -193,6 +200,12 @@ class DatasetOptions:
     notify: tuple[str, ...] = ()
     resolve_after: int = DEFAULT_RESOLVE_AFTER
     calibration: CalibrationOptions | None = None
+
+    def rows_per_chunk(self, n_columns: int) -> int:
+        """``chunk_rows``, or by default as many rows as hold `CHUNK_VALUES` values."""
+        if self.chunk_rows is not None:
+            return self.chunk_rows
+        return min(max(CHUNK_VALUES // max(n_columns, 1), 10_000), 1_000_000)
 
     def kinds(self) -> dict[str, str]:
         """The features whose kind is set explicitly."""

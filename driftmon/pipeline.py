@@ -85,11 +85,12 @@ def build_reference_profile(
     """
     files = check_reference_source(source_spec, options)
     columns = list(options.features) if options.features is not None else None
+    all_columns = sources.column_names(files[0])
     sample, n_total = sources.sample_rows(
         files,
         columns=columns,
         max_rows=options.reference_sample_rows,
-        chunk_rows=options.chunk_rows,
+        chunk_rows=options.rows_per_chunk(len(columns or all_columns)),
         on_progress=_reporter("sampling reference"),
     )
     if n_total == 0:
@@ -103,7 +104,6 @@ def build_reference_profile(
         max_categories=options.max_categories_for(names),
         vocabulary_cap=options.vocabulary_cap,
     )
-    all_columns = sources.column_names(files[0])
     if n_total <= len(sample):
         profile = profile_frame(sample, specs)
         profile = Profile(profile.features, profile.n_rows, tuple(all_columns))
@@ -111,7 +111,7 @@ def build_reference_profile(
         chunks = sources.iter_source_chunks(
             files,
             columns=list(specs),
-            chunk_rows=options.chunk_rows,
+            chunk_rows=options.rows_per_chunk(len(specs)),
             **_type_hints(specs),
             on_progress=_reporter("counting reference"),
             as_chunks=True,
@@ -220,7 +220,7 @@ def profile_batch(plan: BatchPlan, reference: Profile, options: DatasetOptions) 
     chunks = sources.iter_chunks(
         plan.source,
         columns=present,
-        chunk_rows=options.chunk_rows,
+        chunk_rows=options.rows_per_chunk(len(present)),
         **_type_hints({n: specs[n] for n in present}),
         on_progress=_reporter(f"reading {plan.description}"),
         as_chunks=True,

@@ -12,12 +12,12 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
+from driftmon._lazy import lazy_module
 from driftmon.bins import (
     CATEGORICAL,
     DEFAULT_MAX_CATEGORIES,
@@ -32,6 +32,11 @@ from driftmon.bins import (
 )
 from driftmon.errors import ConfigError, InputDataError, SchemaError
 from driftmon.vocabulary import DEFAULT_VOCABULARY_CAP, Vocabulary, VocabularyBuilder
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported when first used: never by a file check
 
 __all__ = ["Chunk", "FeatureProfile", "Profile", "fit_specs", "profile_chunks", "profile_frame"]
 

@@ -19,11 +19,15 @@ from driftmon.profile import FeatureProfile
 from driftmon.store import StoredFeatureResult, StoredRun
 
 __all__ = [
+    "KL_FLOOR",
     "SEVERITY_ORDER",
+    "HeatCell",
+    "Heatmap",
     "HistoryMatrix",
     "SlotShares",
     "drifted_features",
     "flatten_settings",
+    "heatmap",
     "history_matrix",
     "severity_key",
     "slot_shares",
@@ -35,6 +39,17 @@ __all__ = [
 SEVERITY_ORDER = ("critical", "warning", "ok", "empty")
 DRIFTED = ("warning", "critical")
 OUT_OF_RANGE_LABEL = "outside reference range"
+#: KL below this is drawn as this on log scales (KL can be exactly 0).
+KL_FLOOR = 1e-4
+#: matplotlib's cividis colour map at 33 even stops (readable by colour-blind people; tested
+#: against matplotlib), so a heatmap can be coloured without loading matplotlib.
+CIVIDIS = (
+    "#00224e", "#00285b", "#002e6a", "#053371", "#1a386f", "#273e6e", "#32436d", "#3b496c",
+    "#434e6c", "#4b546c", "#535a6d", "#5a5f6e", "#61656f", "#686a71", "#6f7073", "#767676",
+    "#7d7c78", "#848279", "#8c8878", "#938e78", "#9b9476", "#a39a74", "#aba072", "#b4a76f",
+    "#bcae6c", "#c4b468", "#cdbb63", "#d5c25e", "#dec958", "#e7d150", "#f0d846", "#f9e03a",
+    "#fee838",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +158,80 @@ def history_matrix(runs: Sequence[StoredRun], order: Sequence[str] = ()) -> Hist
         expected_kl=expected,
         drifted=drifted,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class HeatCell:
+    """One feature in one run: background and text colour, a tooltip, and drift."""
+
+    colour: str
+    ink: str
+    title: str
+    drifted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Heatmap:
+    """KL of every feature in every run as coloured table cells (log colour scale)."""
+
+    features: tuple[str, ...]
+    run_labels: tuple[str, ...]
+    rows: tuple[tuple[HeatCell, ...], ...]
+    low: float
+    high: float
+    gradient: str  # the colour scale as a CSS gradient, for the legend
+
+
+def heatmap(matrix: HistoryMatrix) -> Heatmap:
+    """The history matrix as a table of colours: KL on a log scale from the smallest measured
+    KL (at least `KL_FLOOR`) to the largest, in cividis; unmeasured cells white.
+
+    Examples
+    --------
+    >>> m = HistoryMatrix(("x",), ("#1", "#2"), (1, 2), np.array([[0.001, 0.5]]),
+    ...                   np.array([[0.01, 0.01]]), np.array([[False, True]]))
+    >>> [(cell.colour, cell.drifted) for cell in heatmap(m).rows[0]]
+    [('#00224e', False), ('#fee838', True)]
+    """
+    kl = np.asarray(matrix.kl, dtype=np.float64)
+    finite = kl[np.isfinite(kl)]
+    low = max(KL_FLOOR, float(finite.min())) if finite.size else KL_FLOOR
+    high = max(float(finite.max()) if finite.size else 1.0, low * 10)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        position = (np.log10(np.maximum(kl, low)) - np.log10(low)) / np.log10(high / low)
+    stops = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in CIVIDIS], dtype=float)
+    grid = np.linspace(0.0, 1.0, len(CIVIDIS))
+    rgb = np.rint(
+        np.stack(
+            [np.interp(np.nan_to_num(position, nan=0.0), grid, stops[:, k]) for k in range(3)],
+            -1,
+        )
+    ).astype(np.int64)
+    dark = (rgb @ np.array([0.299, 0.587, 0.114])) < 140
+    rows = []
+    for i, feature in enumerate(matrix.features):
+        cells = []
+        for j, run_label in enumerate(matrix.run_labels):
+            value = kl[i, j]
+            drifted = bool(matrix.drifted[i, j])
+            if not np.isfinite(value):
+                cells.append(
+                    HeatCell("#ffffff", "#1d1d1f", f"{feature} · {run_label}: not measured", False)
+                )
+                continue
+            red, green, blue = rgb[i, j].tolist()
+            cells.append(
+                HeatCell(
+                    colour=f"#{red:02x}{green:02x}{blue:02x}",
+                    ink="#ffffff" if dark[i, j] else "#1d1d1f",
+                    title=f"{feature} · {run_label}: KL {value:.3g}"
+                    + (", drifted" if drifted else ""),
+                    drifted=drifted,
+                )
+            )
+        rows.append(tuple(cells))
+    gradient = "linear-gradient(to right, " + ", ".join(CIVIDIS) + ")"
+    return Heatmap(matrix.features, matrix.run_labels, tuple(rows), low, high, gradient)
 
 
 def flatten_settings(settings: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

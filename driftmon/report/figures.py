@@ -19,15 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
+
+from driftmon.report.data import KL_FLOOR
 
 __all__ = [
     "OKABE_ITO",
     "FeatureHistory",
     "distribution_chart",
-    "kl_heatmap",
     "kl_history_chart",
 ]
 
@@ -48,8 +48,6 @@ CURRENT_COLOUR = OKABE_ITO["orange"]
 DPI = 90
 #: Value bins drawn at most per distribution chart; the rest are summed into one bar.
 MAX_BARS = 30
-#: KL below this is drawn at this value on log axes (smoothed KL can be exactly 0).
-KL_FLOOR = 1e-4
 _LABEL_CHARS = 28
 _WIDTH = 4.6
 
@@ -224,98 +222,6 @@ def kl_history_chart(
     ax.set_ylim(-(rows - 1) * (1 + gap_y) - 0.3, 1.25)
     ax.set_axis_off()
     ax.text(-0.34, 0.5, "KL (log)", rotation=90, fontsize=7, va="center")
-    return _to_data_uri(fig)
-
-
-def kl_heatmap(
-    features: Sequence[str],
-    run_labels: Sequence[str],
-    kl: NDArray[np.float64],
-    drifted: NDArray[np.bool_],
-) -> str:
-    """Features x runs heatmap of KL (log colour scale, cividis), drifted cells dotted.
-
-    ``kl`` and ``drifted`` have shape ``(features, runs)``; NaN cells (not measured) stay blank.
-    Labels are plain texts and the colour bar a small image, in one Axes without ticks:
-    matplotlib's tick machinery cost most of this figure's time.
-    """
-    kl = np.asarray(kl, dtype=np.float64)
-    n_features, n_runs = kl.shape if kl.size else (len(features), len(run_labels))
-    n_features, n_runs = max(n_features, 1), max(n_runs, 1)
-    label_width = max((len(_short(f)) for f in features), default=4) * 0.055 + 0.15
-    width = label_width + 1.4 + 0.2 * max(n_runs, 8)
-    height = 1.05 + 0.2 * n_features
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_axis_off()
-    # cells in inches from the bottom left: columns of 0.2 x rows of 0.2
-    cell = 0.2 * n_features / max(n_features, 1)
-    x0, y0 = label_width, 0.8
-    grid_width = width - label_width - 1.2
-    ax.set_xlim(0, width)
-    ax.set_ylim(0, height)
-    finite = kl[np.isfinite(kl)]
-    low = max(KL_FLOOR, float(finite.min())) if finite.size else KL_FLOOR
-    high = max(float(finite.max()) if finite.size else 1.0, low * 10)
-    norm = LogNorm(vmin=low, vmax=high)
-    extent = (x0, x0 + grid_width, y0, y0 + cell * n_features)
-    if kl.size:
-        ax.imshow(
-            np.ma.masked_invalid(np.maximum(kl, KL_FLOOR)),
-            aspect="auto",
-            cmap="cividis",
-            norm=norm,
-            interpolation="nearest",
-            extent=extent,
-        )
-    column = grid_width / n_runs
-    rows, cols = np.nonzero(np.asarray(drifted, dtype=bool))
-    ax.plot(
-        x0 + (cols + 0.5) * column,
-        y0 + (n_features - rows - 0.5) * cell,
-        linestyle="none",
-        marker="o",
-        markersize=3,
-        color=OKABE_ITO["vermillion"],
-    )
-    for i, name in enumerate(features):
-        y = y0 + (n_features - i - 0.5) * cell
-        ax.text(x0 - 0.05, y, _short(name), ha="right", va="center", fontsize=6.5, parse_math=False)
-    step = max(1, math.ceil(len(run_labels) / 12))
-    for i in list(range(len(run_labels) - 1, -1, -step))[::-1]:  # always the newest run
-        ax.text(
-            x0 + (i + 0.5) * column,
-            y0 - 0.05,
-            _short(run_labels[i], 16),
-            rotation=35,
-            ha="right",
-            va="top",
-            fontsize=6,
-            parse_math=False,
-            rotation_mode="anchor",
-        )
-    # colour bar: a gradient image and three labels
-    bar_x = x0 + grid_width + 0.25
-    levels = np.logspace(np.log10(low), np.log10(high), 64)[::-1, None]
-    ax.imshow(
-        levels,
-        aspect="auto",
-        cmap="cividis",
-        norm=norm,
-        extent=(bar_x, bar_x + 0.12, extent[2], extent[3]),
-    )
-    for value, y in ((high, extent[3]), (low, extent[2])):
-        ax.text(bar_x + 0.17, y, f"{value:.2g}", va="center", fontsize=6)
-    ax.text(
-        bar_x + 0.17,
-        (extent[2] + extent[3]) / 2,
-        "KL (nats)",
-        rotation=90,
-        va="center",
-        fontsize=6.5,
-    )
-    ax.set_xlim(0, width)
-    ax.set_ylim(0, height)
     return _to_data_uri(fig)
 
 

@@ -21,7 +21,7 @@ from driftmon import store
 from driftmon.compare import BinContribution
 from driftmon.errors import StoreError
 from driftmon.profile import Profile
-from driftmon.report import data, figures
+from driftmon.report import data
 from driftmon.report.html import render_page
 from driftmon.report.paths import dataset_folder_name, run_report_path
 
@@ -244,6 +244,8 @@ def _feature_section(
     chart = None
     if profile is not None and draw:
         shares = data.slot_shares(profile, result)
+        from driftmon.report import figures  # matplotlib loads only when a chart is drawn
+
         chart = figures.distribution_chart(
             shares.labels, shares.reference, shares.current, special=shares.special
         )
@@ -304,14 +306,14 @@ def _history_data(
         "last": runs[-1],
         "kl_warning": kl_warning,
         "matrix": matrix,
-        "heatmap": figures.kl_heatmap(
-            matrix.features, matrix.run_labels, matrix.kl, matrix.drifted
-        ),
+        "heatmap": data.heatmap(matrix),
     }
 
 
 def _kl_panels(context: dict[str, Any]) -> str:
     """KL over runs for the features that drifted in these runs, most moved first."""
+    from driftmon.report import figures
+
     matrix = context["matrix"]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = matrix.kl / np.maximum(matrix.expected_kl, 1e-12)

@@ -18,16 +18,16 @@ import gzip
 import io
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from driftmon._lazy import lazy_module
 from driftmon.bins import Column, NumberColumn, ValueCounts
 from driftmon.errors import ConfigError, SourceError
 from driftmon.profile import Chunk
@@ -47,8 +47,12 @@ from driftmon.sources.locate import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     # Imported where SQL is used, so reading files never loads SQLAlchemy.
     import sqlalchemy
+else:
+    pd = lazy_module("pandas")  # imported when first used: never by a file check
 
 __all__ = ["column_names", "iter_chunks", "iter_source_chunks", "sample_rows"]
 
@@ -57,6 +61,7 @@ __all__ = ["column_names", "iter_chunks", "iter_source_chunks", "sample_rows"]
 _MIN_CSV_BLOCK = 4 << 20
 _MAX_CSV_BLOCK = 512 << 20
 _CSV_SAMPLE_BYTES = 1 << 20
+_PARQUET_BUFFER_BYTES = 1 << 20
 _PARSE_PROBE_ROWS = 64
 _DICTIONARY_STRING = pa.dictionary(pa.int32(), pa.string())
 _UNBALANCED_QUOTE_HINT = (
@@ -258,7 +263,7 @@ def sample_rows(
 # --------------------------------------------------------------------------------------------
 # Dispatch
 
-_Chunk: TypeAlias = tuple[pd.DataFrame, int, int | None]
+_Chunk: TypeAlias = "tuple[pd.DataFrame | pa.RecordBatch, int, int | None]"
 
 
 def _read(
@@ -303,7 +308,7 @@ def _read(
             continue
         if isinstance(piece, pa.RecordBatch):
             piece = _arrow_chunk(piece, numeric) if as_chunks else piece.to_pandas()
-        if isinstance(piece, pd.DataFrame):
+        if not isinstance(piece, Chunk):  # a DataFrame
             piece.index = pd.RangeIndex(n_rows, n_rows + len(piece))
         n_rows += len(piece)
         yield piece, done, total
@@ -360,18 +365,32 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
         n_missing = array.null_count
     else:
         counted = pc.value_counts(array)
-        values, counts = counted.field("values"), counted.field("counts").to_numpy()
+        values, counts = counted.field("values"), _as_numpy(counted.field("counts"))
         n_missing = 0
-    missing = values.is_null().to_numpy(zero_copy_only=False)
+    missing_flags = values.is_null()
     if pa.types.is_floating(values.type):
-        missing |= pc.is_nan(values).fill_null(False).to_numpy(zero_copy_only=False)
-    kept = values.filter(pa.array(~missing)).to_pylist()
+        missing_flags = pc.or_(missing_flags, pc.is_nan(values).fill_null(False))
+    missing = _as_bools(missing_flags)
+    kept = values.filter(pc.invert(missing_flags)).to_pylist()
     return ValueCounts(
         values=kept,
         counts=counts[~missing].astype(np.int64, copy=False),
         n_missing=n_missing + int(counts[missing].sum()),
         observed_type=_observed_type(values.type) if kept else None,
     )
+
+
+def _as_bools(flags: pa.BooleanArray) -> NDArray[np.bool_]:
+    """A boolean Arrow array without nulls as numpy booleans."""
+    return _as_numpy(pc.cast(flags, pa.uint8())).view(np.bool_)
+
+
+def _as_numpy(array: pa.Array) -> NDArray[Any]:
+    """A primitive Arrow array without nulls as a numpy view of its buffer (pyarrow's
+    ``to_numpy`` imports pandas, which a file check otherwise never needs)."""
+    return np.frombuffer(
+        array.buffers()[1], dtype=array.type.to_pandas_dtype(), count=array.offset + len(array)
+    )[array.offset :]
 
 
 def _valid_codes(array: pa.DictionaryArray) -> NDArray[np.integer]:
@@ -430,8 +449,16 @@ def _progress_weights(sources: Sequence[Source]) -> list[int] | None:
 
 
 def _open_parquet(path: Path, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
+    """The file, read through a 1 MB buffer one batch at a time. Arrow's default pre-buffering
+    (for object stores) loads a whole row group first: 0.5 s and its size in memory for a
+    1M-row group on a local disk, for nothing."""
     try:
-        return pq.ParquetFile(path, read_dictionary=list(read_dictionary) or None)
+        return pq.ParquetFile(
+            path,
+            read_dictionary=list(read_dictionary) or None,
+            pre_buffer=False,
+            buffer_size=_PARQUET_BUFFER_BYTES,
+        )
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(
             f"`{path}` is not a readable Parquet file ({exc}); check that it was written "
@@ -510,8 +537,8 @@ def _is_string_type(data_type: pa.DataType) -> bool:
 # CSV
 
 
-def _csv_head(path: Path) -> tuple[list[str], float]:
-    """The header's column names and the mean bytes per data row in the first megabyte."""
+def _csv_head(path: Path) -> tuple[list[str], int]:
+    """The header's column names and the longest line's bytes in the first megabyte."""
     try:
         if path.name.lower().endswith(".gz"):
             with gzip.open(path, "rb") as handle:
@@ -533,9 +560,8 @@ def _csv_head(path: Path) -> tuple[list[str], float]:
     header_bytes = sample.find(b"\n") + 1 or len(sample)
     if len(sample) < _CSV_SAMPLE_BYTES and not sample[header_bytes:].strip():
         raise SourceError(f"`{path}` has no data rows; check that the file was written completely")
-    data_lines = sample.count(b"\n") - 1
-    row_bytes = (len(sample) - header_bytes) / data_lines if data_lines > 0 else len(sample)
-    return header, max(row_bytes, 1.0)
+    longest = max(map(len, sample.split(b"\n")))
+    return header, longest
 
 
 def _read_csv(
@@ -545,48 +571,112 @@ def _read_csv(
     numeric: set[str],
     categorical: set[str],
 ) -> Iterator[_Chunk]:
-    header, row_bytes = _csv_head(path)
+    """Columns hinted numeric are parsed as numbers by Arrow's reader, the fast way; when one
+    holds text, the file is read again as text from the first row not yet yielded, so every
+    chunk's column is numbers if all its values parse, else strings, as for any column."""
+    header, longest_line = _csv_head(path)
     selected = _select_columns(header, requested, f"CSV file `{path}`")
     read_columns = selected or header[:1]
-    block_size = int(min(max(row_bytes * chunk_rows * 1.1, _MIN_CSV_BLOCK), _MAX_CSV_BLOCK))
-    # Every column is read as text and parsed per chunk below: pyarrow infers types from the
-    # first block only and fails on a later block that does not fit (ints then "1.5").
+    typed = [name for name in read_columns if name in numeric]
+    try:
+        yield from _read_csv_as(path, selected, read_columns, chunk_rows, numeric, categorical,
+                                typed, longest_line, skip_rows=0)  # fmt: skip
+    except _TextInNumbers as exc:
+        yield from _read_csv_as(path, selected, read_columns, chunk_rows, numeric, categorical,
+                                [], longest_line, skip_rows=exc.rows_done)  # fmt: skip
+
+
+class _TextInNumbers(Exception):
+    """A column read as numbers holds text after ``rows_done`` rows were yielded."""
+
+    def __init__(self, rows_done: int) -> None:
+        super().__init__(rows_done)
+        self.rows_done = rows_done
+
+
+def _read_csv_as(
+    path: Path,
+    selected: list[str],
+    read_columns: list[str],
+    chunk_rows: int,
+    numeric: set[str],
+    categorical: set[str],
+    typed: list[str],
+    longest_line: int,
+    *,
+    skip_rows: int,
+) -> Iterator[_Chunk]:
+    """Chunks of the CSV file, ``typed`` columns read as float64, the others as text (parsed
+    per chunk), the first ``skip_rows`` rows read and dropped."""
+    # Small blocks stream fastest (Arrow parses one while reading the next); a block must hold
+    # the longest row, so it is many times the longest line seen at the start of the file.
+    block_size = int(min(max(64 * longest_line, _MIN_CSV_BLOCK), _MAX_CSV_BLOCK))
+    # Text columns are parsed per chunk below: pyarrow infers types from the first block only
+    # and fails on a later block that does not fit (ints then "1.5").
+    column_types = {
+        name: _DICTIONARY_STRING if name in categorical else pa.string() for name in read_columns
+    }
+    column_types.update(dict.fromkeys(typed, pa.float64()))
     convert = pa_csv.ConvertOptions(
-        column_types={
-            name: _DICTIONARY_STRING if name in categorical else pa.string()
-            for name in read_columns
-        },
-        include_columns=read_columns,
-        strings_can_be_null=True,
+        column_types=column_types, include_columns=read_columns, strings_can_be_null=True
     )
     total = path.stat().st_size
     raw = pa.OSFile(str(path), "r")
     try:
         stream = pa.CompressedInputStream(raw, "gzip") if path.name.lower().endswith(".gz") else raw
-        batches = _csv_batches(path, stream, block_size, convert)
-        current = next(batches, None)
-        position = raw.tell()
-        start_bytes = 0
-        rows_done = 0
-        while current is not None:
-            following = next(batches, None)
-            end_bytes = total if following is None else min(position, total)
-            for start in range(0, current.num_rows, chunk_rows):
-                piece = current.slice(start, chunk_rows)
-                parsed = _parse_csv_batch(piece, path, rows_done, numeric)
+        pending: list[pa.RecordBatch] = []
+        n_pending = 0
+        rows_done = rows_read = 0
+        batches = _csv_batches(path, stream, block_size, convert, typed=bool(typed))
+        while True:
+            try:
+                batch = next(batches, None)
+            except _TextInNumbers:
+                raise _TextInNumbers(rows_done) from None
+            if batch is not None:
+                rows_read += batch.num_rows
+                if rows_read <= skip_rows:
+                    continue
+                if rows_read - batch.num_rows < skip_rows:
+                    batch = batch.slice(skip_rows - (rows_read - batch.num_rows))
+                pending.append(batch)
+                n_pending += batch.num_rows
+                if n_pending < chunk_rows:
+                    continue
+            if not n_pending:
+                return
+            # blocks are joined into chunks of chunk_rows: counting a chunk has a fixed cost
+            combined = _joined_batches(pending)
+            n_whole = n_pending if batch is None else n_pending - n_pending % chunk_rows
+            for start in range(0, n_whole, chunk_rows):
+                piece = combined.slice(start, min(chunk_rows, n_whole - start))
+                parsed = _parse_csv_batch(piece, path, skip_rows + rows_done, numeric)
                 rows_done += piece.num_rows
-                through = (start + piece.num_rows) / current.num_rows
-                done = start_bytes + round((end_bytes - start_bytes) * through)
-                yield (parsed if selected else parsed.select([])), done, total
-            start_bytes = end_bytes
-            position = raw.tell()
-            current = following
+                done = total if batch is None and start + chunk_rows >= n_whole else raw.tell()
+                yield (parsed if selected else parsed.select([])), min(done, total), total
+            pending = [combined.slice(n_whole)] if n_whole < n_pending else []
+            n_pending -= n_whole
+            if batch is None:
+                return
     finally:
         raw.close()
 
 
+def _joined_batches(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    """Record batches (each dictionary column with its own dictionary) as one batch."""
+    if len(batches) == 1:
+        return batches[0]
+    table = pa.Table.from_batches(batches).unify_dictionaries().combine_chunks()
+    return table.to_batches(max_chunksize=table.num_rows)[0]
+
+
 def _csv_batches(
-    path: Path, stream: pa.NativeFile, block_size: int, convert: pa_csv.ConvertOptions
+    path: Path,
+    stream: pa.NativeFile,
+    block_size: int,
+    convert: pa_csv.ConvertOptions,
+    *,
+    typed: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     try:
         reader = pa_csv.open_csv(
@@ -595,6 +685,8 @@ def _csv_batches(
         yield from reader
     except (pa.ArrowException, OSError) as exc:
         message = str(exc)
+        if typed and "CSV conversion error to double" in message:
+            raise _TextInNumbers(0) from exc
         if message.startswith("Empty CSV file"):
             raise SourceError(
                 f"CSV file `{path}` is empty; write a header line and data rows"
@@ -615,7 +707,7 @@ def _parse_csv_batch(
     arrays = []
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         typed = _parse_text_column(column, try_boolean=name not in numeric)
-        if typed is column:
+        if typed is column and not pa.types.is_floating(column.type):
             _reject_line_breaks(column, path, name, first_row)
         arrays.append(typed)
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
@@ -627,6 +719,8 @@ def _parse_text_column(column: pa.Array, *, try_boolean: bool) -> pa.Array:
     Dictionary columns parse their (few) distinct values and keep the codes, so the result is
     the same values as without the categorical hint, only as pandas ``category`` dtype.
     """
+    if pa.types.is_floating(column.type):  # read as numbers already
+        return column
     if isinstance(column, pa.DictionaryArray):
         values = _parse_text_values(column.dictionary, try_boolean)
         if values is None or len(values) == 0:

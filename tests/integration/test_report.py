@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import html
 import re
+import subprocess
+import sys
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +28,6 @@ from driftmon.examples import generate_example_data
 from driftmon.options import DatasetOptions
 from driftmon.report import (
     dataset_folder_name,
-    render_dataset_index,
     render_run_report,
     write_reports,
 )
@@ -270,23 +272,67 @@ def test_index_pages_link_to_every_run_report(reports: Reports) -> None:
         index = (reports.folder / folder / "index.html").read_text(encoding="utf-8")
         for path in paths:
             assert f'href="{path.name}"' in index
-        # the heatmap, and KL over runs of the features that drifted (both datasets drifted)
-        assert index.count('src="data:image/png;base64,') == 2
+        # KL over runs of the features that drifted (both datasets drifted); the heatmap is a table
+        assert index.count('src="data:image/png;base64,') == 1
+        assert '<table class="heatmap">' in index
     for path in reports.folder.rglob("*.html"):
         for target in re.findall(r'href="([^"#]+)"', path.read_text(encoding="utf-8")):
             assert (path.parent / target).resolve().is_file(), f"{path}: broken link {target}"
 
 
-def test_a_dataset_page_without_drift_shows_the_heatmap_and_no_kl_panels(tmp_path: Path) -> None:
-    engine = store.open_store(f"sqlite:///{tmp_path / 'driftmon.db'}")
-    example = generate_example_data(tmp_path / "orders", reference_rows=4_000, batch_rows=1_000)
-    _reference(engine, "orders", example.reference)
-    run_ids = _check_all(engine, "orders", [example.reference], datetime(2026, 11, 1, tzinfo=UTC))
-    with store.session_scope(engine) as session:
-        assert store.load_run(session, run_ids[0]).verdict == "ok"  # the reference itself
-        page = render_dataset_index(session, "orders")
-    assert page.count('src="data:image/png;base64,') == 1
+def test_a_dataset_page_without_drift_draws_no_chart_and_loads_no_matplotlib(
+    tmp_path: Path,
+) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from datetime import UTC, datetime
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_report import _check_all, _reference
+        from driftmon import store
+        from driftmon.examples import generate_example_data
+        from driftmon.report import render_dataset_index
+
+        root = Path({str(tmp_path)!r})
+        engine = store.open_store(f"sqlite:///{{root / 'driftmon.db'}}")
+        example = generate_example_data(root / "orders", reference_rows=4_000, batch_rows=1_000)
+        _reference(engine, "orders", example.reference)
+        start = datetime(2026, 11, 1, tzinfo=UTC)
+        run_ids = _check_all(engine, "orders", [example.reference], start)
+        with store.session_scope(engine) as session:
+            assert store.load_run(session, run_ids[0]).verdict == "ok"  # the reference itself
+            page = render_dataset_index(session, "orders")
+        (root / "page.html").write_text(page, encoding="utf-8")
+        print("matplotlib" in sys.modules)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "False"
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert 'src="data:image/png;base64,' not in page
     assert "No feature drifted in these runs" in page
+    assert '<table class="heatmap">' in page
+
+
+def test_heatmap_cells_show_each_runs_kl_and_drift(reports: Reports) -> None:
+    dataset = f"shop {EVIL}"
+    index = (reports.folder / dataset_folder_name(dataset) / "index.html").read_text("utf-8")
+    titles = [html.unescape(t) for t in re.findall(r'<td style="[^"]*" title="([^"]*)"', index)]
+    with store.session_scope(reports.engine) as session:
+        runs = [store.load_run(session, run_id) for run_id in reports.run_ids[dataset]]
+    expected = set()
+    for run in runs:
+        for feature in run.features:
+            if feature.kl is None:
+                continue
+            suffix = ", drifted" if feature.status in ("warning", "critical") else ""
+            expected.add((feature.feature, f"KL {feature.kl:.3g}{suffix}"))
+    shown = {(t.split(" · ")[0], t.split(": ", 1)[1]) for t in titles if "not measured" not in t}
+    assert shown == expected
+    assert any(EVIL in t and "drifted" in t for t in titles)  # escaped, yet shown as text
+    assert EVIL not in index  # the raw name never reaches the markup
 
 
 def test_render_run_report_names_a_missing_run(reports: Reports) -> None:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import http.server
+import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from driftmon.errors import ConfigError, DriftmonError
@@ -94,3 +100,63 @@ def test_a_healthy_api_passes_the_check() -> None:
         check_api(f"http://127.0.0.1:{server.server_address[1]}/api")
     finally:
         server.shutdown()
+
+
+_LOADED = """
+import json, sys
+from driftmon.cli import app
+sys.argv = ["driftmon", *sys.argv[1:]]
+try:
+    app()
+except SystemExit as exit:
+    code = exit.code
+watched = ["prefect", "pandas", "matplotlib", "numba", "apprise", "scipy.stats"]
+print(json.dumps({"code": code, "loaded": [m for m in watched if m in sys.modules]}))
+"""
+
+
+def _loaded_by_check(tmp_path: Path, batch: pd.DataFrame, name: str) -> dict[str, object]:
+    path = tmp_path / name
+    batch.to_parquet(path, index=False)
+    command = [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    done = subprocess.run(
+        [*command, "check", "shop", "--source", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""},
+        cwd=tmp_path,
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded["code"] == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return loaded
+
+
+def test_a_file_check_loads_only_what_it_needs(tmp_path: Path) -> None:
+    """No Prefect without an API, no pandas for a file, no matplotlib unless a chart is
+    drawn (a feature moved), no numba for a few categories: each costs a large share of a
+    one-second check."""
+    rng = np.random.default_rng(5)
+
+    def frame(n: int, shift: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "amount": rng.normal(shift, 1.0, n),
+                "tier": rng.choice(["gold", "silver", "bronze"], n),
+                "sku": [f"sku-{i}" for i in rng.zipf(1.3, n) % 5_000],  # a long tail
+            }
+        )
+
+    frame(20_000, 0.0).to_parquet(tmp_path / "reference.parquet", index=False)
+    command = [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    subprocess.run(
+        [*command, "reference", "shop", "--source", str(tmp_path / "reference.parquet")],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+
+    quiet = _loaded_by_check(tmp_path, frame(5_000, 0.0), "2026-11-01.parquet")
+    moved = _loaded_by_check(tmp_path, frame(5_000, 1.0), "2026-11-02.parquet")
+
+    assert quiet == {"code": 0, "loaded": []}
+    assert moved == {"code": 0, "loaded": ["matplotlib"]}  # its distribution chart

@@ -6,6 +6,7 @@ import pytest
 
 from driftmon.config import find_config, load_settings
 from driftmon.errors import ConfigError
+from driftmon.options import CHUNK_VALUES, DatasetOptions
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "driftmon.toml"
 
@@ -118,3 +119,18 @@ def test_a_feature_override_that_contradicts_the_dataset_names_its_key(tmp_path:
     )
     with pytest.raises(ConfigError, match=r"datasets.d.feature.x.thresholds: need 0 < kl_warning"):
         load_settings(path)
+
+
+@pytest.mark.parametrize(
+    ("chunk_rows", "n_columns", "expected"),
+    [
+        (None, 25, CHUNK_VALUES // 25),  # 640,000 rows of 25 columns: 128 MB of floats
+        (None, 4, 1_000_000),  # narrow tables: at most a million rows
+        (None, 5_000, 10_000),  # very wide ones: at least ten thousand
+        (250_000, 25, 250_000),  # a configured size is used as is
+    ],
+)
+def test_rows_per_chunk_hold_a_bounded_number_of_values(
+    chunk_rows: int | None, n_columns: int, expected: int
+) -> None:
+    assert DatasetOptions(chunk_rows=chunk_rows).rows_per_chunk(n_columns) == expected

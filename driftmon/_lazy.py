@@ -1,0 +1,31 @@
+"""Modules imported on first use.
+
+pandas costs a fifth of a second to import, and a check of a Parquet or CSV file never needs
+it: readers hand numbers and tallies to counting in Arrow's form. Modules that need pandas for
+other inputs refer to it through `lazy_module`, which imports it when first touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+
+class _LazyModule(ModuleType):
+    """Stands in for a module until an attribute is first read, then forwards to it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._module: ModuleType | None = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        module = self._module
+        if module is None:
+            module = self._module = importlib.import_module(self.__name__)
+        return getattr(module, attribute)
+
+
+def lazy_module(name: str) -> Any:
+    """``name``, imported the first time one of its attributes is used."""
+    return _LazyModule(name)
