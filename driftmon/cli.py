@@ -216,13 +216,13 @@ def check(
 ) -> None:
     """Check one batch against the dataset's active reference."""
     with _user_errors():
-        settings, config_path = _settings()
-        options = settings.dataset(dataset)
         from driftmon import sources
 
         # cheap checks first: a wrong path, batch time or dataset answers at once
         moment = sources.parse_batch_time(batch_time) if batch_time else None
         sources.parse_source(source)
+        settings, config_path = _settings()
+        options = settings.dataset(dataset)
         from driftmon import store
 
         db_url = _db_url(settings)

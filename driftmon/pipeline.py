@@ -224,6 +224,7 @@ def profile_batch(plan: BatchPlan, reference: Profile, options: DatasetOptions) 
         **_type_hints({n: specs[n] for n in present}),
         on_progress=_reporter(f"reading {plan.description}"),
         as_chunks=True,
+        read_ahead=True,
     )
     return profile_chunks(chunks, {n: specs[n] for n in present}, columns=all_columns)
 

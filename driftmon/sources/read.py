@@ -16,9 +16,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import queue
+import threading
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -63,6 +65,7 @@ _MAX_CSV_BLOCK = 512 << 20
 _CSV_SAMPLE_BYTES = 1 << 20
 _PARQUET_BUFFER_BYTES = 1 << 20
 _PARSE_PROBE_ROWS = 64
+_T = TypeVar("_T")
 _DICTIONARY_STRING = pa.dictionary(pa.int32(), pa.string())
 _UNBALANCED_QUOTE_HINT = (
     'this usually means an unbalanced quote `"`: close it (values spanning lines are not '
@@ -100,6 +103,7 @@ def iter_chunks(
     categorical: Collection[str] = (),
     on_progress: Progress | None = None,
     as_chunks: bool = False,
+    read_ahead: bool = False,
 ) -> Iterator[pd.DataFrame | Chunk]:
     """Stream a source as DataFrames (or, for counting, `Chunk`s) of at most ``chunk_rows`` rows.
 
@@ -121,6 +125,10 @@ def iter_chunks(
     as_chunks
         Yield files' chunks as `driftmon.profile.Chunk`s for counting: numbers stay in Arrow's
         buffers and categorical columns arrive tallied, so nothing large is allocated.
+    read_ahead
+        Read the next chunk in a background thread while the caller works on this one (at
+        most one chunk ahead, so memory stays bounded by two chunks): decoding and counting
+        both release the GIL, so on two cores they overlap. Errors arrive in the caller.
 
     Yields
     ------
@@ -133,10 +141,56 @@ def iter_chunks(
         The file is missing, unreadable, malformed or has no data rows, a requested column
         does not exist, or the query fails.
     """
-    for frame, done, total in _read(source, columns, chunk_rows, numeric, categorical, as_chunks):
+    pieces = _read(source, columns, chunk_rows, numeric, categorical, as_chunks)
+    for frame, done, total in _ahead(pieces) if read_ahead else pieces:
         if on_progress is not None:
             on_progress(done, total)
         yield frame
+
+
+def _ahead(items: Iterator[_T]) -> Iterator[_T]:
+    """The items, produced one ahead of the consumer by a thread; its error re-raised here.
+    If the consumer stops early, the thread stops at its next item."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        handoff.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            else:
+                handoff.put(("end", None))
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # the file's handles, now rather than at garbage collection
+        except BaseException as error:  # handed to the consumer, re-raised there
+            handoff.put(("error", error))
+
+    producer = threading.Thread(target=produce, name="driftmon-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while producer.is_alive():
+            try:
+                handoff.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        producer.join()
 
 
 def iter_source_chunks(

@@ -177,6 +177,107 @@ def test_large_parquet_file_streams_in_bounded_chunks(
     assert progress[-1] == (n, n)
 
 
+# Counts a file in a fresh interpreter and prints the peak of Arrow's memory pool: every
+# buffer Arrow decodes into comes from that pool, so a reader that materialised a whole row
+# group (or file) would show it there, however the chunks it hands on are sliced.
+_PEAK_ARROW_MEMORY = """
+import sys
+import pyarrow as pa
+from driftmon.sources import FileSource, iter_chunks
+chunks = iter_chunks(
+    FileSource(sys.argv[1]), chunk_rows=50_000, numeric=["x", "y"], categorical=["k"],
+    as_chunks=True, read_ahead=sys.argv[2] == "ahead",
+)
+rows = sum(len(chunk) for chunk in chunks)
+print(rows, pa.default_memory_pool().max_memory())
+"""
+
+
+@pytest.mark.parametrize("read_ahead", ["ahead", "in-step"])
+def test_a_huge_row_group_is_read_in_bounded_slices(
+    tmp_path: Path, rng: np.random.Generator, read_ahead: str
+) -> None:
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 2_000_000
+    path = tmp_path / "one-row-group.parquet"
+    table = pa.table(
+        {
+            "x": rng.normal(size=n),
+            "y": rng.normal(size=n),
+            "k": pa.array(rng.choice(["a", "b", "c"], n)).dictionary_encode(),
+        }
+    )
+    pq.write_table(table, path, row_group_size=n)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 1
+    one_row_group = table.nbytes  # 40 MB decoded
+
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_ARROW_MEMORY, str(path), read_ahead],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows, peak = map(int, done.stdout.split())
+
+    assert rows == n
+    # two 50,000-row slices are 2 MB; Arrow's page buffers add a few MB
+    assert peak < one_row_group * 0.4, f"peak {peak / 1e6:.1f} MB of Arrow memory"
+
+
+def test_read_ahead_yields_the_same_chunks_and_progress_in_order(
+    tmp_path: Path, orders: pd.DataFrame
+) -> None:
+    path = _write(pd.concat([orders] * 10, ignore_index=True), tmp_path / "orders.parquet")
+
+    def read(read_ahead: bool) -> tuple[list[pd.DataFrame], list[tuple[int, int | None]]]:
+        progress: list[tuple[int, int | None]] = []
+        chunks = list(
+            iter_chunks(
+                FileSource(path),
+                chunk_rows=700,
+                read_ahead=read_ahead,
+                on_progress=lambda done, total: progress.append((done, total)),
+            )
+        )
+        return chunks, progress
+
+    (in_step, in_step_progress), (ahead, ahead_progress) = read(False), read(True)
+    assert len(ahead) == len(in_step) == 15
+    for a, b in zip(ahead, in_step, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert ahead_progress == in_step_progress
+
+
+def test_read_ahead_raises_the_readers_error_after_the_good_chunks(tmp_path: Path) -> None:
+    rows = "".join(f"{i},x{i}\n" for i in range(300_000))
+    path = tmp_path / "late.csv"
+    path.write_text("a,b\n" + rows + "3,4,5\n")
+    seen = 0
+    with pytest.raises(SourceError, match=r"late\.csv` is malformed.*Expected 2 columns, got 3"):
+        for chunk in iter_chunks(FileSource(path), chunk_rows=50_000, read_ahead=True):
+            seen += len(chunk)
+    assert 0 < seen < 300_000
+
+
+def test_a_consumer_that_stops_early_stops_the_read_ahead_thread(
+    tmp_path: Path, orders: pd.DataFrame
+) -> None:
+    import threading
+
+    path = _write(pd.concat([orders] * 20, ignore_index=True), tmp_path / "orders.parquet")
+    chunks = iter_chunks(FileSource(path), chunk_rows=100, read_ahead=True)
+    first = next(chunks)
+    chunks.close()  # what a `break` out of the loop or an error in the consumer does
+
+    assert len(first) == 100
+    assert not [t for t in threading.enumerate() if t.name == "driftmon-read-ahead"]
+
+
 @pytest.mark.parametrize("name", ["orders.csv", "orders.csv.gz"])
 def test_csv_progress_counts_bytes_up_to_the_file_size(
     tmp_path: Path, orders: pd.DataFrame, name: str
