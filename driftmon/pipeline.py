@@ -90,7 +90,12 @@ def build_reference_profile(
         files,
         columns=columns,
         max_rows=options.reference_sample_rows,
-        chunk_rows=options.rows_per_chunk(len(columns or all_columns)),
+        # the sample holds up to 2.25x its rows while it is drawn: chunks of at most a quarter
+        # of it keep the transient memory of reading small beside that
+        chunk_rows=min(
+            options.rows_per_chunk(len(columns or all_columns)),
+            max(options.reference_sample_rows // 4, 10_000),
+        ),
         on_progress=_reporter("sampling reference"),
     )
     if n_total == 0:

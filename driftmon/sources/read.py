@@ -259,8 +259,9 @@ def sample_rows(
     Why: bins are fitted on a sample when the reference is larger than memory. Every row gets
     a random priority key; the rows with the ``max_rows`` smallest keys form the sample, so
     each subset of that size is equally likely. Rows whose key cannot make the cut any more are
-    dropped as they stream by and the kept rows are compacted only when they reach twice
-    ``max_rows``, so the work is linear and peak memory about ``2 * max_rows`` rows. The sample
+    dropped as they stream by and the kept rows are compacted (each kept frame filtered, then
+    joined) when they reach 1.25 ``max_rows``, so the work stays linear (compactions get rarer
+    as the cut tightens) and peak memory is about 2.25 ``max_rows`` rows plus a chunk. The sample
     keeps the source's row order; with at most ``max_rows`` rows it is all of them. The keys do
     not depend on ``chunk_rows``, so the sample does not either.
     """
@@ -281,13 +282,22 @@ def sample_rows(
 
     def compact() -> None:
         nonlocal n_kept, threshold
-        frame = pd.concat(kept_frames, ignore_index=True)
         keys = np.concatenate(kept_keys)
         positions = np.concatenate(kept_positions)
+        frames = kept_frames
         if len(keys) > max_rows:
-            smallest = np.argpartition(keys, max_rows - 1)[:max_rows]
-            frame, keys, positions = frame.take(smallest), keys[smallest], positions[smallest]
-            threshold = float(keys.max())
+            threshold = float(np.partition(keys, max_rows - 1)[max_rows - 1])
+            keep = keys < threshold
+            ties = np.flatnonzero(keys == threshold)  # one, unless two keys are equal
+            keep[ties[: max_rows - int(keep.sum())]] = True
+            # filtered frame by frame: joining them first would hold every kept row twice
+            bounds = np.cumsum([len(frame) for frame in kept_frames])[:-1]
+            frames = [
+                frame.iloc[np.flatnonzero(part)]
+                for frame, part in zip(kept_frames, np.split(keep, bounds), strict=True)
+            ]
+            keys, positions = keys[keep], positions[keep]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         kept_frames[:], kept_keys[:], kept_positions[:] = [frame], [keys], [positions]
         n_kept = len(keys)
 
@@ -306,7 +316,7 @@ def sample_rows(
             kept_keys.append(keys)
             kept_positions.append(positions)
             n_kept += len(keys)
-        if n_kept >= 2 * max_rows:
+        if n_kept >= max_rows + max_rows // 4:
             compact()
     compact()
     order = np.argsort(kept_positions[0], kind="stable")

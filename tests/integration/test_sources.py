@@ -658,6 +658,10 @@ def test_sample_of_a_large_source_is_uniform_and_exactly_max_rows(
     assert 9_400 < int((sample["position"] < n // 2).sum()) < 10_600
     again, _ = sample_rows(sources, max_rows=20_000, chunk_rows=50_000, seed=3)
     pd.testing.assert_frame_equal(again, sample)
+    # exactly the rows whose priority keys (one draw per row, in row order) are smallest
+    keys = np.random.default_rng(3).random(n)
+    expected = np.sort(np.argpartition(keys, 20_000 - 1)[:20_000])
+    np.testing.assert_array_equal(sample["position"].to_numpy(), expected.astype(np.float64))
 
 
 # --------------------------------------------------------------------------------------------
