@@ -160,3 +160,34 @@ def test_a_file_check_loads_only_what_it_needs(tmp_path: Path) -> None:
 
     assert quiet == {"code": 0, "loaded": []}
     assert moved == {"code": 0, "loaded": ["matplotlib"]}  # its distribution chart
+
+
+def test_a_check_against_an_unreachable_api_is_one_error_line(tmp_path: Path) -> None:
+    """The CLI checks the configured API before any work: one `error:` line, exit 1, no
+    Prefect traceback (the port is one nothing listens on)."""
+    reference = tmp_path / "reference.parquet"
+    pd.DataFrame({"amount": np.arange(1_000.0)}).to_parquet(reference, index=False)
+    executable = str(Path(sys.executable).with_name("driftmon"))
+    driftmon = [executable, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    local = {**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""}
+    subprocess.run(
+        [*driftmon, "reference", "shop", "--source", str(reference)],
+        check=True,
+        capture_output=True,
+        env=local,
+        cwd=tmp_path,
+    )
+
+    done = subprocess.run(
+        [*driftmon, "check", "shop", "--source", str(reference)],
+        capture_output=True,
+        text=True,
+        env={**local, "PREFECT_API_URL": "http://127.0.0.1:9/api"},
+        cwd=tmp_path,
+    )
+
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: the Prefect API at `http://127.0.0.1:9/api` does not answer")
+    assert "DRIFTMON_PREFECT=never" in lines[0]

@@ -142,6 +142,31 @@ def test_csv_column_that_turns_to_text_in_a_later_chunk_is_strings_in_that_chunk
     assert all(c["other"].dtype == np.float64 for c in chunks)
 
 
+def test_a_csv_file_read_in_several_segments_loses_and_repeats_no_row(tmp_path: Path) -> None:
+    # ~30 MB: several of the reader's segments. CRLF line ends, blank lines, no final line end,
+    # and text in the numeric column far into the file (its segment is read again as text)
+    n = 2_000_000
+    lines = [f"{i},{i % 7}" for i in range(n)]
+    lines[1_700_000] = "1700000,seven"
+    for at in (5, 1_000_000, 1_500_001):
+        lines[at] += "\r\n"  # followed by a blank line
+    path = tmp_path / "long.csv"
+    path.write_bytes(("a,b\r\n" + "\r\n".join(lines)).encode())
+
+    chunks = list(iter_chunks(FileSource(path), chunk_rows=300_000, numeric=["a", "b"]))
+
+    whole = pd.concat(chunks)
+    assert len(whole) == n
+    np.testing.assert_array_equal(whole["a"].to_numpy(), np.arange(n, dtype=np.float64))
+    text = [c for c in chunks if c["b"].dtype != np.float64]
+    assert len(text) == 1 and "seven" in set(text[0]["b"])
+    expected = pd.Series([i % 7 for i in range(n)], dtype=object)
+    expected[1_700_000] = "seven"
+    # the text chunk keeps its numbers as strings ("5"), as any column with text does
+    numbers = whole["b"].map(lambda v: v if v == "seven" else int(float(v)))
+    assert numbers.tolist() == expected.tolist()
+
+
 def test_csv_blank_column_reads_as_float_nan(tmp_path: Path) -> None:
     path = tmp_path / "blank.csv"
     path.write_text("a,b\n1,\n2,\n")
@@ -254,14 +279,15 @@ def test_read_ahead_yields_the_same_chunks_and_progress_in_order(
 
 
 def test_read_ahead_raises_the_readers_error_after_the_good_chunks(tmp_path: Path) -> None:
-    rows = "".join(f"{i},x{i}\n" for i in range(300_000))
+    # beyond the first segment the reader parses (16 MB)
+    rows = "".join(f"{i},x{i}\n" for i in range(2_000_000))
     path = tmp_path / "late.csv"
     path.write_text("a,b\n" + rows + "3,4,5\n")
     seen = 0
     with pytest.raises(SourceError, match=r"late\.csv` is malformed.*Expected 2 columns, got 3"):
         for chunk in iter_chunks(FileSource(path), chunk_rows=50_000, read_ahead=True):
             seen += len(chunk)
-    assert 0 < seen < 300_000
+    assert 0 < seen < 2_000_000
 
 
 def test_a_consumer_that_stops_early_stops_the_read_ahead_thread(
