@@ -26,7 +26,15 @@ from typing import Any, Literal
 
 from driftmon.errors import ConfigError, DriftmonError
 
-__all__ = ["PREFECT_ENV", "Mode", "check_api", "choose_mode", "prefect_api_url", "run_job"]
+__all__ = [
+    "PREFECT_ENV",
+    "Mode",
+    "check_api",
+    "choose_mode",
+    "heartbeats_wanted",
+    "prefect_api_url",
+    "run_job",
+]
 
 #: ``always`` runs every job through Prefect (a temporary server if no API is configured),
 #: ``never`` runs none through it, ``auto`` (or unset) through it when an API is configured.
@@ -66,21 +74,40 @@ def prefect_api_url(
     (default ``$PREFECT_HOME/profiles.toml``, ``PREFECT_HOME`` default ``~/.prefect``), the
     active one being ``PREFECT_PROFILE`` or the file's ``active``. An empty value means none.
     """
+    url, where = _prefect_setting(("PREFECT_API_URL",), ("api", "url"), environ, cwd)
+    # an empty value in the environment or prefect.toml means none, and says where
+    if isinstance(url, str) and (url.strip() or not where.startswith("profile")):
+        return url.strip() or None, where
+    return None, "no Prefect API configured"
+
+
+def _prefect_setting(
+    names: tuple[str, ...],
+    toml_key: tuple[str, str],
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> tuple[Any, str]:
+    """A Prefect setting as the user set it (None if nowhere) and where: the environment,
+    ``prefect.toml`` in the working directory, then the active profile of
+    ``PREFECT_PROFILES_PATH`` (default ``$PREFECT_HOME/profiles.toml``, ``PREFECT_HOME`` default
+    ``~/.prefect``), the active one being ``PREFECT_PROFILE`` or the file's ``active``."""
     environ = os.environ if environ is None else environ
-    if "PREFECT_API_URL" in environ:
-        return environ["PREFECT_API_URL"].strip() or None, "PREFECT_API_URL in the environment"
+    for name in names:
+        if name in environ:
+            return environ[name], f"{name} in the environment"
     local = (cwd or Path.cwd()) / "prefect.toml"
-    url = _toml(local).get("api", {}).get("url")
-    if isinstance(url, str):
-        return url.strip() or None, f"{local}"
+    value = _toml(local).get(toml_key[0], {}).get(toml_key[1])
+    if value is not None:
+        return value, f"{local}"
     home = Path(environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
     profiles_path = Path(environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
     profiles = _toml(profiles_path.expanduser())
     active = environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
-    url = profiles.get("profiles", {}).get(active, {}).get("PREFECT_API_URL")
-    if isinstance(url, str) and url.strip():
-        return url.strip(), f"profile `{active}` in {profiles_path}"
-    return None, "no Prefect API configured"
+    settings = profiles.get("profiles", {}).get(active, {})
+    for name in names:
+        if name in settings:
+            return settings[name], f"profile `{active}` in {profiles_path}"
+    return None, "the active profile"
 
 
 def choose_mode(force: str | None = None, environ: Mapping[str, str] | None = None) -> Mode:
@@ -133,6 +160,8 @@ def run_job(mode: Mode, job: str, **params: Any) -> Any:
         return getattr(jobs, job)(jobs.local_steps(), **params)
     for key, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     import flows
 
     flow = {
@@ -140,7 +169,28 @@ def run_job(mode: Mode, job: str, **params: Any) -> Any:
         "check_batch": flows.check_batch_flow,
         "check_new_batches": flows.check_new_batches_flow,
     }[job]
-    return flow(**params)
+    if heartbeats_wanted():
+        return flow(**params)
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return flow(**params)
+
+
+def heartbeats_wanted(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> bool:
+    """Whether the user set Prefect's flow-run heartbeats (anywhere Prefect reads settings).
+
+    Heartbeats let a server notice a crashed run of a deployment (after three missed beats,
+    by default nine minutes); a command's run reports its own end within seconds. And their
+    thread, which sleeps in one-second steps, is joined at the end of every flow run: about
+    1 s more per command (``benchmarks/bench_prefect.py``). So a command's flow runs without
+    them unless the user set them; deployments served by ``driftmon serve`` keep Prefect's
+    default."""
+    value, _ = _prefect_setting(
+        ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY"),
+        ("flows", "heartbeat_frequency"),
+        environ,
+        cwd,
+    )
+    return value is not None
 
 
 def _toml(path: Path) -> dict[str, Any]:

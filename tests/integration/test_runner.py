@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from driftmon.errors import ConfigError, DriftmonError
-from driftmon.runner import check_api, choose_mode, prefect_api_url
+from driftmon.runner import check_api, choose_mode, heartbeats_wanted, prefect_api_url
 
 URL = "http://127.0.0.1:4200/api"
 
@@ -73,6 +73,20 @@ def test_driftmon_prefect_forces_or_forbids_prefect(tmp_path: Path) -> None:
     assert choose_mode("always", bare).reason == "--prefect"
     with pytest.raises(ConfigError, match="DRIFTMON_PREFECT is `sometimes`"):
         choose_mode(None, {**bare, "DRIFTMON_PREFECT": "sometimes"})
+
+
+def test_heartbeats_stay_off_for_commands_unless_the_user_set_them(tmp_path: Path) -> None:
+    bare = {"PREFECT_HOME": str(tmp_path / "none")}
+    assert not heartbeats_wanted(bare, cwd=tmp_path)
+    assert heartbeats_wanted({**bare, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "60"}, cwd=tmp_path)
+    assert heartbeats_wanted({**bare, "PREFECT_RUNNER_HEARTBEAT_FREQUENCY": "60"}, cwd=tmp_path)
+    profile = _profiles(
+        tmp_path / "home",
+        'active = "team"\n[profiles.team]\nPREFECT_FLOWS_HEARTBEAT_FREQUENCY = "90"\n',
+    )
+    assert heartbeats_wanted(profile, cwd=tmp_path)
+    (tmp_path / "prefect.toml").write_text("[flows]\nheartbeat_frequency = 30\n")
+    assert heartbeats_wanted(bare, cwd=tmp_path)
 
 
 def test_an_unreachable_api_is_one_clear_error() -> None:
