@@ -483,20 +483,26 @@ def _count_numeric(
             if n_block_finite < size:
                 np.copyto(slots, missing_slot, where=np.isnan(block, out=scratch.flag[:size]))
             counts += np.bincount(slots, minlength=spec.n_slots)
-            n_below += int(np.count_nonzero(np.less(block, ref_min, out=scratch.flag[:size])))
-            n_above += int(np.count_nonzero(np.greater(block, ref_max, out=scratch.flag[:size])))
+            # NaN-ignoring extremes: the block's values out of the reference's range are counted
+            # only if there are any (usually none: most blocks skip both passes)
+            low, high = float(np.fmin.reduce(block)), float(np.fmax.reduce(block))
+            if low < ref_min:
+                n_below += int(np.count_nonzero(np.less(block, ref_min, out=scratch.flag[:size])))
+            if high > ref_max:
+                n_above += int(
+                    np.count_nonzero(np.greater(block, ref_max, out=scratch.flag[:size]))
+                )
             if not n_block_finite:
                 continue
             n_finite += n_block_finite
             deviation = np.subtract(block, shift, out=scratch.deviation[:size])
-            low, high = np.fmin.reduce(block), np.fmax.reduce(block)
             if n_block_finite < size:
                 np.copyto(deviation, 0.0, where=np.logical_not(finite, out=scratch.flag[:size]))
                 if not (math.isfinite(low) and math.isfinite(high)):
-                    low, high = block[finite].min(), block[finite].max()
+                    low, high = float(block[finite].min()), float(block[finite].max())
             total += float(deviation.sum())
             total_sq += float(np.square(deviation, out=deviation).sum())
-            minimum, maximum = min(minimum, float(low)), max(maximum, float(high))
+            minimum, maximum = min(minimum, low), max(maximum, high)
     if not n_finite:
         mean, m2 = 0.0, 0.0
     elif not (math.isfinite(total) and math.isfinite(total_sq)):
