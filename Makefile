@@ -30,6 +30,8 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_counting.py
+	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_check.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache reports/*/ reports/index.html driftmon.db demo
