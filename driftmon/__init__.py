@@ -1,8 +1,23 @@
 """driftmon: data-drift monitoring with histogram profiles and smoothed KL divergence.
 
-The pure core (bins, divergences, profiles, comparison) is importable without side effects:
-no logging setup, no database engine, no matplotlib backend. Names are loaded when first
-used, so ``import driftmon`` (and the `driftmon` command's help) costs next to nothing.
+Compare new data with data you trust, in one call (DataFrames, Parquet / CSV paths or
+profiles):
+
+>>> import driftmon, numpy as np, pandas as pd
+>>> rng = np.random.default_rng(1)
+>>> reference = pd.DataFrame({"amount": rng.normal(50, 10, 5_000)})
+>>> report = driftmon.check(reference, pd.DataFrame({"amount": rng.normal(60, 10, 1_000)}))
+>>> report.verdict, report.drifted
+('critical', ('amount',))
+
+``report.to_pandas()`` is the feature table, ``report.save_html(path)`` the report page, and
+in Jupyter the report shows itself. ``driftmon.Monitor(db=..., config=...)`` keeps
+references, runs, alerts and reports in a database as the ``driftmon`` command does. See
+the README's "Python" section, and `driftmon.api`.
+
+Everything else exported here is the pure core (bins, divergences, profiles, comparison),
+importable without side effects. Names load when first used, so ``import driftmon`` (and the
+`driftmon` command's help) costs next to nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +30,10 @@ from typing import Any
 #: Public name -> the module that defines it.
 _EXPORTS = {
     "DEFAULT_ALPHA": "driftmon.options",
+    "DriftReport": "driftmon.api",
+    "Monitor": "driftmon.api",
+    "check": "driftmon.api",
+    "profile": "driftmon.api",
     "MEASURES": "driftmon.compare",
     "BinSpec": "driftmon.bins",
     "Comparison": "driftmon.compare",

@@ -330,10 +330,12 @@ def history(
         settings, _ = _settings()
         engine = store.open_store(_db_url(settings))
         with store.session_scope(engine) as session:
-            _require_dataset(session, dataset)
+            store.require_dataset(session, dataset)
             runs = store.list_runs(session, dataset, limit=limit)
     if as_json:
-        out.print_json(json.dumps([_run_dict(r) for r in runs]))
+        from driftmon.results import run_summary
+
+        out.print_json(json.dumps([run_summary(r) for r in runs]))
         return
     if not runs:
         out.print(f"No runs yet for [bold]{_text(dataset)}[/].")
@@ -459,11 +461,13 @@ def alerts(
             raise DriftmonError(f"unexpected extra argument `{alert_id}`; did you mean `ack`?")
         with store.session_scope(engine) as session:
             if dataset_or_ack:
-                _require_dataset(session, dataset_or_ack)
+                store.require_dataset(session, dataset_or_ack)
             found = store.list_alerts(session, dataset_or_ack, include_resolved=include_resolved)
     now = datetime.now(UTC)
     if as_json:
-        out.print_json(json.dumps([_alert_dict(a, now) for a in found]))
+        from driftmon.results import alert_summary
+
+        out.print_json(json.dumps([alert_summary(a, now) for a in found]))
         return
     if not found:
         out.print("No open alerts." if not include_resolved else "No alerts.")
@@ -586,7 +590,7 @@ def report(
         settings, _ = _settings()
         engine = store.open_store(_db_url(settings))
         with store.session_scope(engine) as session:
-            _require_dataset(session, dataset)
+            store.require_dataset(session, dataset)
             run = (
                 store.load_run(session, run_id)
                 if run_id is not None
@@ -796,38 +800,6 @@ def _short_key(batch_key: str) -> str:
     return Path(first).name if "/" in first else first
 
 
-def _run_dict(run: Any) -> dict[str, Any]:
-    return {
-        "run_id": run.id,
-        "batch_key": run.batch_key,
-        "batch_time": run.batch_time.isoformat() if run.batch_time else None,
-        "reference_version": run.reference_version,
-        "verdict": run.verdict,
-        "n_rows": run.n_rows,
-        "n_drifted": run.n_drifted,
-        "max_kl": run.max_kl,
-        "started_at": run.started_at.isoformat() if run.started_at else None,
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "report_path": run.report_path,
-    }
-
-
-def _alert_dict(alert: Any, now: datetime) -> dict[str, Any]:
-    return {
-        "id": alert.id,
-        "dataset": alert.dataset,
-        "feature": alert.feature,
-        "signal": alert.signal,
-        "severity": alert.severity,
-        "state": alert.state,
-        "message": alert.message,
-        "opened_at": alert.opened_at.isoformat(),
-        "open_seconds": round(((alert.resolved_at or now) - alert.opened_at).total_seconds()),
-        "acknowledged_by": alert.acknowledged_by,
-        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-    }
-
-
 def _duration(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
@@ -869,15 +841,6 @@ def _db_url(settings: Any) -> str:
     from driftmon.store import default_database_url
 
     return state.db_url or settings.database or default_database_url()
-
-
-def _require_dataset(session: Any, dataset: str) -> None:
-    from driftmon import store
-
-    known = store.list_datasets(session)
-    if dataset not in known:
-        listed = ", ".join(known) or "none yet"
-        raise DriftmonError(f"unknown dataset `{dataset}` (known datasets: {listed})")
 
 
 @contextmanager

@@ -192,19 +192,29 @@ class Settings(_Strict):
     defaults: DatasetSettings = DatasetSettings()
     datasets: dict[str, dict[str, Any]] = {}
 
-    def dataset(self, name: str) -> DatasetOptions:
+    def dataset(self, name: str, overrides: Mapping[str, Any] | None = None) -> DatasetOptions:
         """A dataset's settings resolved: ``[defaults]`` overlaid with ``[datasets.NAME]``,
-        plus the notification targets of ``DRIFTMON_NOTIFY``."""
+        then with ``overrides`` (the same keys, given as keyword arguments in Python), plus the
+        notification targets of ``DRIFTMON_NOTIFY``."""
         try:
-            return self.dataset_settings(name).resolve()
+            return self.dataset_settings(name, overrides).resolve()
         except ConfigError as error:
-            raise ConfigError(f"datasets.{name}.{error}") from None
+            where = "" if overrides else f"datasets.{name}."
+            raise ConfigError(f"{where}{error}") from None
 
-    def dataset_settings(self, name: str) -> DatasetSettings:
+    def dataset_settings(
+        self, name: str, overrides: Mapping[str, Any] | None = None
+    ) -> DatasetSettings:
         """A dataset's validated settings, before resolution."""
+        if overrides:
+            try:  # on their own first, so that an error names the keyword at fault
+                DatasetSettings.model_validate(overrides)
+            except ValidationError as error:
+                raise ConfigError(_describe(error)) from None
         merged = _deep_merge(
             self.defaults.model_dump(exclude_unset=True), self.datasets.get(name, {})
         )
+        merged = _deep_merge(merged, dict(overrides or {}))
         try:
             return DatasetSettings.model_validate(merged)
         except ValidationError as error:

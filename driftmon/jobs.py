@@ -10,7 +10,7 @@ same job, same results, no server to start and nothing imported from Prefect.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,16 +69,18 @@ def build_reference(
     steps: Steps,
     *,
     dataset: str,
-    source: str,
+    source: str | sources.Source,
     db_url: str | None = None,
     config_path: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build and store a new reference version for ``dataset`` from ``source``.
 
-    Returns the stored reference's version, row count and feature names, and the features
-    with no usable values (not monitored).
+    ``overrides`` are dataset settings given in Python (`driftmon.Monitor`), over the
+    configuration's. Returns the stored reference's version, row count and feature names, and
+    the features with no usable values (not monitored).
     """
-    options = load_settings(config_path).dataset(dataset)
+    options = load_settings(config_path).dataset(dataset, overrides)
     engine = store.open_store(db_url)
     profile, description, calibrated = steps.build_reference_profile(source, options)
     info = steps.save_reference(engine, dataset, profile, description, options, calibrated)
@@ -103,25 +105,31 @@ def check_batch(
     steps: Steps,
     *,
     dataset: str,
-    source: str,
+    source: str | sources.Source,
     batch_key: str | None = None,
     db_url: str | None = None,
     config_path: str | None = None,
     on_duplicate: str = "replace",
     batch_time: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    reports_dir: str | None = None,
 ) -> CheckResult:
-    """Check one batch file against the dataset's active reference and record the run.
+    """Check one batch file (or source) against the dataset's active reference and record
+    the run.
 
-    ``batch_time`` (ISO 8601) overrides the batch time its path or modification time gives.
-    Detected drift is a result, not a failure, and so is an undelivered notification (it stays
-    pending for the next run) or a report that could not be drawn.
+    ``batch_time`` (ISO 8601) overrides the batch time its path or modification time gives;
+    ``overrides`` as in `build_reference`; ``reports_dir`` over the configuration's. Detected
+    drift is a result, not a failure, and so
+    is an undelivered notification (it stays pending for the next run) or a report that
+    could not be drawn.
     """
     config = load_settings(config_path)
     engine = store.open_store(db_url)
     moment = sources.parse_batch_time(batch_time) if batch_time else None
     plan = pipeline.plan_batch(source, batch_key, moment)
-    options = config.dataset(dataset)
-    return _check(steps, engine, dataset, plan, options, on_duplicate, config.reports_dir)
+    options = config.dataset(dataset, overrides)
+    reports = reports_dir or config.reports_dir
+    return _check(steps, engine, dataset, plan, options, on_duplicate, reports)
 
 
 def check_new_batches(

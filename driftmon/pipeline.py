@@ -73,7 +73,7 @@ class BatchPlan:
 
 
 def build_reference_profile(
-    source_spec: str, options: DatasetOptions
+    source_spec: str | sources.Source, options: DatasetOptions
 ) -> tuple[Profile, str, dict[str, dict[str, float]] | None]:
     """Read reference data, fit bins on (a sample of) it and count all of it.
 
@@ -195,10 +195,16 @@ def load_reference(engine: Engine, dataset: str) -> store.StoredReference:
 
 
 def plan_batch(
-    source_spec: str, batch_key: str | None = None, batch_time: datetime | None = None
+    source_spec: str | sources.Source,
+    batch_key: str | None = None,
+    batch_time: datetime | None = None,
 ) -> BatchPlan:
-    """Resolve a batch given on the command line: exactly one file, with its batch key and
-    batch time (``batch_time`` wins over the one its path or modification time gives)."""
+    """Resolve a batch given on the command line (exactly one file) or in Python (a source),
+    with its batch key and batch time (``batch_time`` wins over the one its path or
+    modification time gives)."""
+    if not isinstance(source_spec, str):
+        sources.column_names(source_spec)
+        return _plan(source_spec, batch_key, batch_time)
     files = sources.parse_source(source_spec)
     if len(files) != 1:
         raise SourceError(
@@ -494,13 +500,16 @@ def _plan(source: sources.Source, batch_key: str | None, batch_time: datetime | 
     )
 
 
-def check_reference_source(source_spec: str, options: DatasetOptions) -> list[sources.FileSource]:
-    """Resolve reference files and check that every column the config names exists.
+def check_reference_source(
+    source_spec: str | sources.Source, options: DatasetOptions
+) -> list[sources.Source]:
+    """Resolve reference files (or take the source given) and check that every column the
+    config names exists.
 
     Cheap (file names and headers only), so the CLI runs it before Prefect starts: a typo in
     ``features``, ``exclude`` or a ``feature.NAME`` table must not pass silently.
     """
-    files = sources.parse_source(source_spec)
+    files = sources.parse_source(source_spec) if isinstance(source_spec, str) else [source_spec]
     available = sources.column_names(files[0])
     named = {
         "features": list(options.features or []),

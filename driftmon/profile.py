@@ -47,12 +47,18 @@ SUMMARY_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _PARALLEL_MIN_CELLS = 2_000_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class FeatureProfile:
     """One feature: its bin spec and what counting data into it gave."""
 
     spec: BinSpec
     tally: ColumnCounts
+
+    def __repr__(self) -> str:
+        return (
+            f"<FeatureProfile {self.spec.name!r} {self.spec.kind}: {self.n_rows:,} rows, "
+            f"{self.spec.n_slots} slots, {self.n_missing:,} missing>"
+        )
 
     def __post_init__(self) -> None:
         if self.tally.counts.shape != (self.spec.n_slots,):
@@ -186,7 +192,7 @@ class FeatureProfile:
         return cls(BinSpec.from_dict(data["spec"]), tally)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Profile:
     """Every monitored feature of one data set (or batch), plus the columns that arrived.
 
@@ -197,6 +203,15 @@ class Profile:
     features: Mapping[str, FeatureProfile]
     n_rows: int
     columns: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        kinds = [f.spec.kind for f in self.features.values()]
+        shown = ", ".join(list(self.features)[:8]) + (", ..." if len(kinds) > 8 else "")
+        return (
+            f"<Profile: {self.n_rows:,} rows, {len(kinds)} features "
+            f"({kinds.count('numeric')} numeric, {kinds.count('categorical')} categorical): "
+            f"{shown}>"
+        )
 
     @property
     def column_types(self) -> dict[str, str | None]:

@@ -12,7 +12,14 @@ from driftmon.compare import Comparison, FeatureResult
 from driftmon.formatting import format_p_value, json_safe, markdown_code, markdown_text
 from driftmon.policy import STATUSES, Verdict
 
-__all__ = ["BatchFailure", "CheckResult", "FeatureRow", "build_check_result"]
+__all__ = [
+    "BatchFailure",
+    "CheckResult",
+    "FeatureRow",
+    "alert_summary",
+    "build_check_result",
+    "run_summary",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +40,7 @@ class FeatureRow:
         return {"name": data.pop("name"), "kind": data.pop("kind"), "status": self.status, **data}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class CheckResult:
     """The outcome of checking one batch: stored run, per-feature rows and schema changes.
 
@@ -59,6 +66,13 @@ class CheckResult:
     drifted: tuple[str, ...] = field(default=())
     notifications: dict[str, int] = field(default_factory=dict)
     label: str = ""
+
+    def __repr__(self) -> str:
+        drifted = ", ".join(self.drifted) or "none"
+        return (
+            f"<CheckResult {self.dataset!r} run {self.run_id}: {self.verdict}, "
+            f"{self.n_rows:,} rows, {len(self.features)} features, drifted: {drifted}>"
+        )
 
     def with_delivery(self, sent: int, pending: int) -> CheckResult:
         """This result with the outcome of delivering its notifications."""
@@ -202,3 +216,38 @@ def build_check_result(
 
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else float(f"{value:.{digits}g}")
+
+
+def run_summary(run: Any) -> dict[str, Any]:
+    """A stored run's headline (`driftmon history --json`, `Monitor.history`)."""
+    return {
+        "run_id": run.id,
+        "batch_key": run.batch_key,
+        "batch_time": run.batch_time.isoformat() if run.batch_time else None,
+        "reference_version": run.reference_version,
+        "verdict": run.verdict,
+        "n_rows": run.n_rows,
+        "n_drifted": run.n_drifted,
+        "max_kl": run.max_kl,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "report_path": run.report_path,
+    }
+
+
+def alert_summary(alert: Any, now: datetime) -> dict[str, Any]:
+    """A stored alert with how long it has been open (`driftmon alerts --json`,
+    `Monitor.alerts`)."""
+    return {
+        "id": alert.id,
+        "dataset": alert.dataset,
+        "feature": alert.feature,
+        "signal": alert.signal,
+        "severity": alert.severity,
+        "state": alert.state,
+        "message": alert.message,
+        "opened_at": alert.opened_at.isoformat(),
+        "open_seconds": round(((alert.resolved_at or now) - alert.opened_at).total_seconds()),
+        "acknowledged_by": alert.acknowledged_by,
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+    }

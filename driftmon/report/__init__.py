@@ -17,6 +17,7 @@ _EXPORTS = {
     "render_dataset_index": "driftmon.report.pages",
     "render_overview": "driftmon.report.pages",
     "render_run_report": "driftmon.report.pages",
+    "render_summary": "driftmon.report.pages",
     "run_report_path": "driftmon.report.paths",
     "write_reports": "driftmon.report.pages",
 }

@@ -7,7 +7,7 @@ by the autoescaping templates of `driftmon.report.html`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +98,39 @@ def render_run_report(
         **_page_context(),
     }
     return render_page("run.html", context)
+
+
+def render_summary(
+    *,
+    dataset: str,
+    label: str,
+    n_rows: int,
+    verdict: str,
+    drifted: Sequence[str],
+    findings: Sequence[Any],
+    features: Sequence[store.StoredFeatureResult],
+    reference: Profile,
+) -> str:
+    """A check's summary as an HTML fragment for notebooks: the verdict, the feature table and
+    a chart of each feature that moved. Styles are scoped to the fragment, figures embedded."""
+    moved = {f.feature for f in features if f.status in data.DRIFTED} | {
+        getattr(f, "feature", None) for f in findings
+    }
+    ordered = data.sort_by_severity(features)
+    sections = [
+        _feature_section(i, result, reference, result.feature in moved)
+        for i, result in enumerate(ordered)
+    ]
+    context = {
+        "dataset": dataset,
+        "label": label,
+        "n_rows": n_rows,
+        "verdict": verdict,
+        "drifted": list(drifted),
+        "findings": list(findings),
+        "sections": sections,
+    }
+    return render_page("summary.html", context)
 
 
 def render_dataset_index(

@@ -228,6 +228,14 @@ def load_reference(session: Session, dataset: str, version: int | None = None) -
     return _stored_reference(session, _reference_row(session, dataset, version), dataset)
 
 
+def require_dataset(session: Session, dataset: str) -> None:
+    """Fail with the known datasets' names unless ``dataset`` has anything stored."""
+    known = list_datasets(session)
+    if dataset not in known:
+        listed = ", ".join(known) or "none yet"
+        raise StoreError(f"unknown dataset `{dataset}` (known datasets: {listed})")
+
+
 def require_reference(session: Session, dataset: str) -> ReferenceInfo:
     """The dataset's active reference without its profile: a cheap check that one exists.
 

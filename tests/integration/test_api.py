@@ -1,0 +1,224 @@
+"""The Python API (`driftmon.check`, `driftmon.profile`, `driftmon.Monitor`) on the example
+data, against the `driftmon` command run as a subprocess on the same files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import driftmon
+from driftmon.api import TABLE_COLUMNS
+from driftmon.examples import ExampleData, example_frames, generate_example_data
+
+DRIFTMON = str(Path(sys.executable).with_name("driftmon"))
+STORED_KEYS = {"run_id", "reference_version", "alerts", "report_path", "replaced", "skipped"}
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> ExampleData:
+    return generate_example_data(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def frames() -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, frozenset[str]]]:
+    return example_frames()
+
+
+def _cli_json(cwd: Path, *args: str) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DRIFTMON_CONFIG", "PREFECT_API_URL")}
+    env["DRIFTMON_PREFECT"] = "never"
+    done = subprocess.run(
+        [DRIFTMON, "--db", f"sqlite:///{cwd / 'cli.db'}", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout) if "--json" in args else {}
+
+
+def test_check_flags_exactly_the_features_changed_on_purpose(frames) -> None:
+    reference, batches, expected = frames
+    for name, batch in batches.items():
+        report = driftmon.check(reference, batch)
+        assert set(report.drifted) == expected[name], name
+        assert (report.verdict == "ok") == (not expected[name]), name
+
+
+def test_check_of_files_is_the_cli_json_without_the_stored_fields(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    batch = next(b for b in example.batches if example.expected_drift[b.name])
+    _cli_json(tmp_path, "reference", "orders", "--source", str(example.reference))
+    cli = _cli_json(tmp_path, "check", "orders", "--source", str(batch), "--json")
+
+    report = driftmon.check(example.reference, batch, dataset="orders")
+
+    expected = {k: v for k, v in cli.items() if k not in STORED_KEYS | {"notifications"}}
+    assert report.to_dict() == expected
+    assert report.verdict == cli["verdict"] != "ok"
+
+
+def test_monitor_check_is_the_cli_check(
+    example: ExampleData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = next(b for b in example.batches if example.expected_drift[b.name])
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "api").mkdir()
+    _cli_json(tmp_path / "cli", "reference", "orders", "--source", str(example.reference))
+    cli = _cli_json(tmp_path / "cli", "check", "orders", "--source", str(batch), "--json")
+
+    monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'api' / 'api.db'}")
+    monitor.reference("orders", example.reference)
+    monkeypatch.chdir(tmp_path / "api")  # reports go under ./reports, as for the CLI
+    report = monitor.check("orders", batch)
+
+    data = report.to_dict()
+    assert Path(str(data.pop("report_path"))).name == Path(str(cli.pop("report_path"))).name
+    assert data == cli
+    assert report.stored and report.result.run_id == 1
+
+
+def test_monitor_history_and_alerts_are_frames_of_what_the_cli_lists(
+    frames, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference, batches, expected = frames
+    monkeypatch.chdir(tmp_path)
+    monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'm.db'}")
+    monitor.reference("orders", reference)
+    names = sorted(batches)
+    for name in names:
+        monitor.check("orders", batches[name], batch_key=name, batch_time=name[:10])
+
+    history = monitor.history("orders")
+    alerts = monitor.alerts("orders")
+
+    assert list(history["batch_key"]) == names[::-1]  # newest first
+    assert list(history["n_drifted"]) == [len(expected[n]) for n in names[::-1]]
+    assert str(history["batch_time"].dtype).startswith("datetime64")
+    assert set(alerts["state"]) <= {"open", "escalated"}
+    assert set(alerts["feature"].dropna()) <= set().union(*expected.values())
+    with pytest.raises(driftmon.DriftmonError, match="unknown dataset `nope`"):
+        monitor.history("nope")
+
+
+def test_settings_are_keywords_validated_like_the_configuration(frames) -> None:
+    reference, batches, expected = frames
+    name = next(n for n in sorted(batches) if expected[n])
+    lenient = {"kl_warning": 50.0, "kl_critical": 100.0, "significance": 1e-300}
+
+    report = driftmon.check(reference, batches[name], thresholds=lenient)
+
+    assert set(report.drifted) < expected[name] or not report.drifted
+    with pytest.raises(driftmon.ConfigError, match=r"`n_bins`: Input should be greater than"):
+        driftmon.check(reference, batches[name], n_bins=0)
+    with pytest.raises(driftmon.ConfigError, match=r"unknown key `nbins`"):
+        driftmon.check(reference, batches[name], nbins=10)
+    with pytest.raises(driftmon.ConfigError, match=r"expected a pandas DataFrame.*got `list`"):
+        driftmon.check([1, 2, 3], batches[name])
+
+
+def test_a_profile_is_a_reusable_reference(frames) -> None:
+    reference, batches, _ = frames
+    name = sorted(batches)[1]
+    fitted = driftmon.profile(reference, n_bins=12)
+
+    from_profile = driftmon.check(fitted, batches[name], n_bins=12, batch_time=name)
+    from_frame = driftmon.check(reference, batches[name], n_bins=12, batch_time=name)
+
+    assert from_profile.to_dict() == from_frame.to_dict()
+    # 12 quantile bins of a continuous feature, and the missing slot
+    assert fitted.features["order_value"].spec.n_slots == 12 + 1
+    halves = driftmon.profile(reference.iloc[:10_000]).features["order_value"].counts
+    assert int(halves.sum()) == 10_000
+
+
+def test_reprs_are_a_few_words_not_data(frames) -> None:
+    reference, batches, _ = frames
+    fitted = driftmon.profile(reference)
+    report = driftmon.check(fitted, batches[sorted(batches)[0]])
+
+    assert repr(fitted).startswith("<Profile: 20,000 rows, ")
+    assert len(repr(fitted)) < 200 and "array" not in repr(fitted)
+    assert repr(report).startswith(f"<DriftReport 'data': {report.verdict}, 5,000 rows")
+    assert len(repr(report.result)) < 200
+
+
+def test_to_pandas_has_one_row_per_feature_most_severe_first(frames) -> None:
+    reference, batches, expected = frames
+    name = next(n for n in sorted(batches) if len(expected[n]) == 1)
+    report = driftmon.check(reference, batches[name])
+
+    table = report.to_pandas()
+
+    assert list(table.columns) == list(TABLE_COLUMNS)
+    assert set(table["name"]) == set(reference.columns)
+    assert table["name"].iloc[0] in expected[name]
+    assert table["status"].iloc[0] in ("warning", "critical")
+    drifted = table.set_index("name").loc[sorted(expected[name])[0]]
+    assert drifted["message"]  # what the finding says
+    row = next(f for f in report.result.features if f.name == table["name"].iloc[0])
+    assert table["kl"].iloc[0] == row.result.kl
+
+
+def test_save_html_writes_the_page_a_stored_run_gets(
+    frames, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference, batches, expected = frames
+    name = next(n for n in sorted(batches) if expected[n])
+    report = driftmon.check(reference, batches[name], dataset="orders", batch_time=name)
+    monkeypatch.chdir(tmp_path)
+    monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'm.db'}")
+    monitor.reference("orders", reference)
+    stored = monitor.check("orders", batches[name], batch_time=name)
+
+    path = report.save_html(tmp_path / "out" / "drift.html")
+
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    for feature in expected[name]:
+        assert feature in page
+    assert "data:image/png;base64," in page
+    assert "http://" not in page and "https://" not in page
+    # the stored run's page differs only in its run's identity and timestamps
+    stored_page = stored.save_html(tmp_path / "stored.html").read_text(encoding="utf-8")
+    assert _table(page, "features") == _table(stored_page, "features")
+
+
+def _table(page: str, css_class: str) -> str:
+    start = page.index(f'<table class="{css_class}">')
+    return page[start : page.index("</table>", start)]
+
+
+def test_the_notebook_view_shows_verdict_table_and_charts_of_what_moved(frames) -> None:
+    reference, batches, expected = frames
+    name = next(n for n in sorted(batches) if len(expected[n]) == 1)
+    odd = reference.rename(columns={"country": "<script>alert(1)</script>"})
+    batch = batches[name].rename(columns={"country": "<script>alert(1)</script>"})
+
+    view = driftmon.check(odd, batch)._repr_html_()
+
+    assert view.startswith('<div class="driftmon-summary">')
+    assert f'<span class="badge {driftmon.check(odd, batch).verdict}">' in view
+    assert view.count("<tr>") == 1 + len(reference.columns)  # the header and one per feature
+    assert view.count("data:image/png;base64,") == len(expected[name])
+    assert "<script>" not in view and "&lt;script&gt;" in view
+
+
+def test_a_clean_batch_has_no_chart_in_the_notebook_view() -> None:
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"x": rng.normal(size=4_000)})
+    current = pd.DataFrame({"x": rng.normal(size=1_000)})
+
+    report = driftmon.check(reference, current)
+
+    assert report.verdict == "ok" and report.drifted == ()
+    assert "data:image/png" not in report._repr_html_()
