@@ -50,6 +50,7 @@ _EXPORTS = {
     "SchemaDiff": "driftmon.compare",
     "SchemaError": "driftmon.errors",
     "SourceError": "driftmon.errors",
+    "Status": "driftmon.policy",
     "StoreError": "driftmon.errors",
     "Vocabulary": "driftmon.vocabulary",
     "adjust_p_values": "driftmon.divergence",

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from driftmon.errors import ConfigError
 from driftmon.formatting import format_p_value, markdown_code, markdown_text
 from driftmon.options import DEFAULT_RESOLVE_AFTER
-from driftmon.policy import Reading
+from driftmon.policy import SEVERITIES, Reading, Severity, Status
 
 __all__ = [
     "DEFAULT_RESOLVE_AFTER",
@@ -45,7 +45,6 @@ State = Literal["open", "escalated", "resolved"]
 Change = Literal["opened", "escalated", "de-escalated", "resolved", "held", "clearing"]
 NEWS = ("opened", "escalated", "de-escalated", "resolved")
 Key = tuple[str | None, str]
-_SEVERITY_RANK = {"warning": 1, "critical": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +57,7 @@ class Alert:
     id: int | None
     feature: str | None
     signal: str
-    severity: Literal["warning", "critical"]
+    severity: Severity
     state: State
     clear_streak: int
     message: str
@@ -144,11 +143,11 @@ def _retire(alert: Alert) -> AlertChange:
 def _state(findings: Sequence[Reading], severity: str) -> State:
     """``escalated`` when the window shows a warning turning critical, else ``open``: the
     same whatever order the batches arrived in."""
-    if severity != "critical":
+    if severity != Status.CRITICAL:
         return "open"
-    newest_critical = next(i for i, r in enumerate(findings) if r.severity == "critical")
+    newest_critical = next(i for i, r in enumerate(findings) if r.severity == Status.CRITICAL)
     earlier = findings[newest_critical + 1 :]
-    return "escalated" if any(r.severity == "warning" for r in earlier) else "open"
+    return "escalated" if any(r.severity == Status.WARNING for r in earlier) else "open"
 
 
 def _message(findings: Sequence[Reading], severity: str, resolve_after: int) -> str:
@@ -216,9 +215,9 @@ def _advance(alert: Alert, window: list[Reading], resolve_after: int) -> AlertCh
     severity = _worst(findings)
     streak = window.index(findings[0])
     change: Change
-    if _SEVERITY_RANK[severity] > _SEVERITY_RANK[alert.severity]:
+    if Status(severity).rank > Status(alert.severity).rank:
         change = "escalated"
-    elif _SEVERITY_RANK[severity] < _SEVERITY_RANK[alert.severity]:
+    elif Status(severity).rank < Status(alert.severity).rank:
         change = "de-escalated"
     else:
         change = "held" if streak == 0 else "clearing"
@@ -235,8 +234,8 @@ def _advance(alert: Alert, window: list[Reading], resolve_after: int) -> AlertCh
     return AlertChange(moved, change, newest)
 
 
-def _worst(findings: Sequence[Reading]) -> Literal["warning", "critical"]:
-    return max((r.severity for r in findings), key=lambda s: _SEVERITY_RANK[s])  # type: ignore[arg-type, return-value]
+def _worst(findings: Sequence[Reading]) -> Severity:
+    return max((Status(r.severity) for r in findings), key=lambda s: s.rank)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +285,7 @@ def compose_message(
             head = f"{change.change.upper()} [{alert.severity}] {where} / {alert.signal}"
         text.append(f"- {head}: {alert.message}")
         markdown.append(f"- *{markdown_text(head)}*: {markdown_text(alert.message)}")
-    drifted = [f for f in top_features if f.get("status") in ("warning", "critical")]
+    drifted = [f for f in top_features if f.get("status") in SEVERITIES]
     if drifted:
         text.append("Top drifted features:")
         markdown.append("Top drifted features:")
@@ -301,7 +300,7 @@ def compose_message(
         text.append(f"Report: {report_link}")
         markdown.append(f"Report: {markdown_text(report_link)}")
     escalation = any(c.change in ("opened", "escalated") for c in news)
-    critical = any(c.alert.severity == "critical" and c.change != "resolved" for c in news)
+    critical = any(c.alert.severity == Status.CRITICAL and c.change != "resolved" for c in news)
     level = "failure" if critical else ("warning" if escalation else "info")
     data = {
         "dataset": dataset,

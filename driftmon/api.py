@@ -32,6 +32,7 @@ from driftmon import jobs, pipeline, sources, store
 from driftmon.config import Settings, find_config, load_settings
 from driftmon.errors import ConfigError
 from driftmon.options import DatasetOptions
+from driftmon.policy import Status
 from driftmon.profile import Profile
 from driftmon.results import CheckResult, alert_summary, build_check_result, run_summary
 
@@ -169,8 +170,8 @@ class DriftReport:
 
     @property
     def verdict(self) -> str:
-        """``ok``, ``warning`` or ``critical``."""
-        return self.result.verdict
+        """``ok``, ``warning`` or ``critical`` (``empty`` if no feature had rows to judge)."""
+        return str(self.result.verdict)
 
     @property
     def drifted(self) -> tuple[str, ...]:
@@ -427,7 +428,7 @@ def _feature_records(unstored: _Unstored) -> list[store.StoredFeatureResult]:
         store.StoredFeatureResult(
             id=0,
             run_id=0,
-            status=statuses.get(result.name, "empty"),
+            status=statuses.get(result.name, Status.EMPTY),
             result=result,
             current_counts=(
                 [int(c) for c in unstored.current.features[result.name].counts]

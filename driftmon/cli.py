@@ -737,7 +737,11 @@ def _schema_changes(schema: dict[str, Any]) -> str:
 
 
 def _status_text(status: str) -> str:
-    colour = {"critical": "bold red", "warning": "yellow", "ok": "green"}.get(status, "dim")
+    from driftmon.policy import Status
+
+    colour = {Status.CRITICAL: "bold red", Status.WARNING: "yellow", Status.OK: "green"}.get(
+        status, "dim"
+    )
     return f"[{colour}]{status}[/]"
 
 
@@ -789,10 +793,10 @@ def _drift_exit_code(verdicts: list[str], fail_on: FailLevel | None) -> int:
     """3 when a checked batch's verdict reaches ``fail_on``, else 0 (drift is not an error)."""
     if fail_on is None:
         return 0
-    from driftmon.policy import STATUSES
+    from driftmon.policy import Status
 
-    level = STATUSES.index(fail_on.value)
-    return DRIFT_EXIT_CODE if any(STATUSES.index(v) >= level for v in verdicts) else 0
+    level = Status(fail_on.value).rank
+    return DRIFT_EXIT_CODE if any(Status(v).rank >= level for v in verdicts) else 0
 
 
 def _short_key(batch_key: str) -> str:

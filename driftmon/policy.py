@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 import numpy as np
@@ -42,9 +43,8 @@ from driftmon.profile import Profile
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "SEVERITIES",
-    "SIGNALS",
-    "STATUSES",
     "Reading",
+    "Status",
     "Thresholds",
     "Verdict",
     "calibrate_kl_thresholds",
@@ -52,20 +52,36 @@ __all__ = [
     "feature_status",
 ]
 
-#: Statuses from least to most severe. ``unmonitored``: the reference has no usable values of
-#: the feature; ``empty``: the batch had no rows of it to judge.
-STATUSES = ("unmonitored", "empty", "ok", "warning", "critical")
-SEVERITIES = ("warning", "critical")
-SIGNALS = (
-    "kl",
-    "category_share",
-    "new_categories",
-    "out_of_range",
-    "missing",
-    "schema",
-    "dataset",
-)
-Severity = Literal["warning", "critical"]
+
+class Status(StrEnum):
+    """Where a feature, a batch or a finding stands, from least to most severe.
+
+    ``unmonitored``: the reference has no usable values of the feature; ``empty``: the batch
+    had no rows of it to judge. Members are strings (``Status.OK == "ok"``), as stored and
+    printed.
+    """
+
+    UNMONITORED = "unmonitored"
+    EMPTY = "empty"
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Position from least (0, unmonitored) to most severe (4, critical)."""
+        return _STATUS_RANK[self]
+
+    @property
+    def is_drift(self) -> bool:
+        """Whether this status means the feature drifted (a warning or worse)."""
+        return self in SEVERITIES
+
+
+_STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
+#: The statuses a finding can have, and that mean drift.
+SEVERITIES = (Status.WARNING, Status.CRITICAL)
+Severity = Literal[Status.WARNING, Status.CRITICAL]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +129,7 @@ class Reading:
         return cls(
             feature=data.get("feature"),
             signal=str(data["signal"]),
-            severity=data.get("severity"),
+            severity=Status(data["severity"]) if data.get("severity") else None,
             value=data.get("value"),
             threshold=data.get("threshold"),
             p_value=data.get("p_value"),
@@ -129,8 +145,8 @@ class Verdict:
     observed (empty, missing or not monitored) neither holds nor clears.
     """
 
-    statuses: Mapping[str, str]
-    overall: str
+    statuses: Mapping[str, Status]
+    overall: Status
     drifted: tuple[str, ...] = ()
     readings: tuple[Reading, ...] = ()
     observed: tuple[str, ...] = field(default=())
@@ -141,20 +157,20 @@ class Verdict:
         return tuple(r for r in self.readings if r.fired)
 
 
-def feature_status(result: FeatureResult, thresholds: Thresholds) -> str:
+def feature_status(result: FeatureResult, thresholds: Thresholds) -> Status:
     """Status from the KL signal alone: ``critical`` / ``warning`` when KL clears that
     threshold and the corrected G-test is significant."""
     if not result.monitored:
-        return "unmonitored"
+        return Status.UNMONITORED
     if not result.measured or result.kl is None or result.p_value is None:
-        return "empty"
+        return Status.EMPTY
     if result.p_value >= thresholds.significance:
-        return "ok"
+        return Status.OK
     if result.kl >= thresholds.kl_critical:
-        return "critical"
+        return Status.CRITICAL
     if result.kl >= thresholds.kl_warning:
-        return "warning"
-    return "ok"
+        return Status.WARNING
+    return Status.OK
 
 
 def evaluate(
@@ -182,17 +198,17 @@ def evaluate(
     readings += _schema_readings(comparison)
 
     statuses = {
-        r.name: ("unmonitored" if not r.monitored else "empty") for r in comparison.features
+        r.name: (Status.EMPTY if r.monitored else Status.UNMONITORED) for r in comparison.features
     }
     for result in results:
-        statuses[result.name] = "ok"
+        statuses[result.name] = Status.OK
     for reading in readings:
         if (
             reading.fired
             and reading.feature in statuses
             and _rank(reading.severity) > _rank(statuses[reading.feature])
         ):
-            statuses[reading.feature] = reading.severity  # type: ignore[assignment]
+            statuses[reading.feature] = Status(reading.severity)
     drifted = tuple(
         sorted(
             (n for n, s in statuses.items() if s in SEVERITIES),
@@ -202,19 +218,19 @@ def evaluate(
     if results or comparison.schema.missing:
         readings.append(_dataset_reading(drifted, len(comparison.features), thresholds))
     severities = list(statuses.values()) + [r.severity for r in readings if r.fired]
-    overall = max(severities, key=_rank, default="empty")
+    overall = Status(max(severities, key=_rank, default=Status.EMPTY))
     return Verdict(statuses, overall, drifted, tuple(readings), tuple(r.name for r in results))
 
 
 def _rank(status: str | None) -> int:
-    return STATUSES.index(status) if status in STATUSES else -1
+    return Status(status).rank if status in _STATUS_RANK else -1
 
 
 def _kl_reading(result: FeatureResult, limit: Thresholds) -> Reading:
     status = feature_status(result, limit)
     p_text = format_p_value(result.p_value, sentence=True)
     if status in SEVERITIES:
-        threshold = limit.kl_critical if status == "critical" else limit.kl_warning
+        threshold = limit.kl_critical if status == Status.CRITICAL else limit.kl_warning
         top = ", ".join(
             f"{b.label} {format_share(b.reference_share)} → {format_share(b.current_share)}"
             for b in result.top_bins[:2]
@@ -243,7 +259,9 @@ def _share_change_reading(result: FeatureResult, limit: Thresholds) -> Reading:
     severity = _severity(size, limit.share_change_warning, limit.share_change_critical)
     if severity and p_value is not None and p_value < limit.significance:
         threshold = (
-            limit.share_change_critical if severity == "critical" else limit.share_change_warning
+            limit.share_change_critical
+            if severity == Status.CRITICAL
+            else limit.share_change_warning
         )
         message = (
             f"{result.name}: category {category} {'rose' if change > 0 else 'fell'} from "
@@ -347,7 +365,7 @@ def _unseen_reading(
         what = f"outside the reference range [{low:.4g}, {high:.4g}]"
         expectation = ""
     if fired:
-        threshold = limit.unseen_critical if severity == "critical" else limit.unseen_warning
+        threshold = limit.unseen_critical if severity == Status.CRITICAL else limit.unseen_warning
         message = f"{result.name}: {format_share(share)} of values are {what}{expectation}"
         if categorical and result.top_unseen:
             message += ", e.g. " + ", ".join(list(result.top_unseen)[:5])
@@ -362,7 +380,7 @@ def _missing_reading(result: FeatureResult, limit: Thresholds, p_value: float) -
     change = after - before
     severity = _severity(abs(change), limit.missing_warning, limit.missing_critical)
     if severity and p_value < limit.significance:
-        threshold = limit.missing_critical if severity == "critical" else limit.missing_warning
+        threshold = limit.missing_critical if severity == Status.CRITICAL else limit.missing_warning
         message = (
             f"{result.name}: missing values {'rose' if change > 0 else 'fell'} from "
             f"{format_share(before)} to {format_share(after)} of rows"
@@ -379,7 +397,7 @@ def _schema_readings(comparison: Comparison) -> list[Reading]:
         Reading(
             name,
             "schema",
-            "critical",
+            Status.CRITICAL,
             None,
             None,
             None,
@@ -396,7 +414,7 @@ def _schema_readings(comparison: Comparison) -> list[Reading]:
                 Reading(
                     result.name,
                     "schema",
-                    "warning",
+                    Status.WARNING,
                     None,
                     None,
                     None,
@@ -418,7 +436,7 @@ def _dataset_reading(drifted: Sequence[str], n_features: int, limit: Thresholds)
             f"{count} of {n_features} features drifted ({', '.join(drifted)}): check the "
             "source of this batch as a whole"
         )
-        severity: Severity | None = "critical"
+        severity: Severity | None = Status.CRITICAL
     else:
         message = f"{count} of {n_features} features drifted (< {limit.min_drifted_features})"
         severity = None
@@ -429,9 +447,9 @@ def _dataset_reading(drifted: Sequence[str], n_features: int, limit: Thresholds)
 
 def _severity(value: float, warning: float, critical: float) -> Severity | None:
     if value >= critical:
-        return "critical"
+        return Status.CRITICAL
     if value >= warning:
-        return "warning"
+        return Status.WARNING
     return None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from driftmon.alerts import AlertChange
 from driftmon.compare import Comparison, FeatureResult
 from driftmon.formatting import format_p_value, json_safe, markdown_code, markdown_text
-from driftmon.policy import STATUSES, Verdict
+from driftmon.policy import Status, Verdict
 
 __all__ = [
     "BatchFailure",
@@ -178,10 +178,10 @@ def build_check_result(
     label: str = "",
 ) -> CheckResult:
     rows = [
-        FeatureRow(result, verdict.statuses.get(result.name, "empty"))
+        FeatureRow(result, verdict.statuses.get(result.name, Status.EMPTY))
         for result in comparison.features
     ]
-    rows.sort(key=lambda f: (-STATUSES.index(f.status), -(f.result.kl or 0.0), f.name))
+    rows.sort(key=lambda f: (-Status(f.status).rank, -(f.result.kl or 0.0), f.name))
     return CheckResult(
         run_id=run_id,
         dataset=dataset,

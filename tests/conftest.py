@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 import tempfile
 
+import numpy as np
+import pytest
+
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
@@ -16,3 +19,9 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="driftmon-prefect-home-")
 os.environ.pop("DRIFTMON_CONFIG", None)
 os.environ.pop("DRIFTMON_DB_URL", None)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A seeded generator: every test's random data is the same on every run."""
+    return np.random.default_rng(20240611)

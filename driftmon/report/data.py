@@ -15,12 +15,12 @@ from numpy.typing import NDArray
 
 from driftmon.bins import NUMERIC
 from driftmon.compare import BinContribution
+from driftmon.policy import SEVERITIES, Status
 from driftmon.profile import FeatureProfile
 from driftmon.store import StoredFeatureResult, StoredRun
 
 __all__ = [
     "KL_FLOOR",
-    "SEVERITY_ORDER",
     "HeatCell",
     "Heatmap",
     "HistoryMatrix",
@@ -35,9 +35,8 @@ __all__ = [
     "top_bin_changes",
 ]
 
-#: Statuses from most to least urgent: the feature table's order.
-SEVERITY_ORDER = ("critical", "warning", "ok", "empty")
-DRIFTED = ("warning", "critical")
+#: The statuses of features that drifted.
+DRIFTED = SEVERITIES
 OUT_OF_RANGE_LABEL = "outside reference range"
 #: KL below this is drawn as this on log scales (KL can be exactly 0).
 KL_FLOOR = 1e-4
@@ -86,8 +85,11 @@ class HistoryMatrix:
 
 def severity_key(result: StoredFeatureResult) -> tuple[int, float, str]:
     """Sort key: most severe status first, then larger KL, then name."""
-    rank = SEVERITY_ORDER.index(result.status) if result.status in SEVERITY_ORDER else 2
-    return (rank, -(result.kl if result.kl is not None else -1.0), result.feature)
+    return (
+        -Status(result.status).rank,
+        -(result.kl if result.kl is not None else -1.0),
+        result.feature,
+    )
 
 
 def sort_by_severity(features: Sequence[StoredFeatureResult]) -> list[StoredFeatureResult]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, defer
 
 from driftmon.errors import ReferenceNotFoundError, StoreError
 from driftmon.formatting import json_safe
+from driftmon.policy import SEVERITIES, Status
 from driftmon.store.models import (
     DatasetRow,
     FeatureResultRow,
@@ -61,7 +62,7 @@ __all__ = [
 #: What `save_run` does when the dataset already has a run with the same batch key.
 ON_DUPLICATE = ("replace", "skip", "new")
 #: Feature statuses that count as drift in `RunInfo.n_drifted`.
-DRIFTED_STATUSES = ("warning", "critical")
+DRIFTED_STATUSES = tuple(str(status) for status in SEVERITIES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -515,7 +516,7 @@ def drifted_features_by_run(session: Session, dataset: str) -> dict[int, list[st
     )
     found: dict[int, list[tuple[bool, str]]] = {}
     for run_id, feature, status in session.execute(query):
-        found.setdefault(run_id, []).append((status != "critical", feature))
+        found.setdefault(run_id, []).append((status != Status.CRITICAL, feature))
     return {run_id: [name for _, name in sorted(pairs)] for run_id, pairs in found.items()}
 
 

@@ -30,11 +30,6 @@ from driftmon.sources import (
 
 
 @pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261101)
-
-
-@pytest.fixture
 def orders(rng: np.random.Generator) -> pd.DataFrame:
     n = 1_000
     return pd.DataFrame(

@@ -57,11 +57,6 @@ CHECK_SETTINGS = {"alpha": 0.5, "correction": "bh", "thresholds": {"warning": 0.
 
 
 @pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20240501)
-
-
-@pytest.fixture
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db' / 'driftmon.db'}"
 

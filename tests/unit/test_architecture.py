@@ -22,7 +22,23 @@ PURE_CORE = [
     "profile",
     "results",
     "vocabulary",
+    "vocabulary_kernels",
 ]
+#: The modules at the edges and those that orchestrate them: every other module is pure.
+EDGES_AND_ORCHESTRATION = {
+    "api",  # the Python API: runs the pipeline and jobs
+    "cli",
+    "config",  # reads the TOML file
+    "examples",  # writes example data files
+    "jobs",
+    "notify",
+    "pipeline",
+    "progress",  # writes progress to the terminal
+    "report",
+    "runner",
+    "sources",
+    "store",
+}
 FORBIDDEN = {
     "sqlalchemy",
     "prefect",
@@ -75,3 +91,15 @@ def test_importing_driftmon_loads_no_io_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert output == "[]"
+
+
+def test_every_module_is_either_pure_or_a_known_edge() -> None:
+    """A new module is pure unless it is added to the edges on purpose."""
+    modules = {
+        path.stem if path.is_file() else path.name
+        for path in PACKAGE.iterdir()
+        if (path.suffix == ".py" or (path / "__init__.py").exists())
+        and path.stem not in ("__init__", "_lazy")
+        and not path.name.startswith("__")
+    }
+    assert modules - EDGES_AND_ORCHESTRATION == set(PURE_CORE)

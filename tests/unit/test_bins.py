@@ -55,11 +55,6 @@ NUMBER_ARRAYS = hnp.arrays(np.float64, st.integers(0, 300), elements=NUMBERS)
 LABELS = st.lists(st.sampled_from(["a", "b", "c", "y", "z", None]), max_size=300)
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20240611)
-
-
 def searchsorted_counts(edges: tuple[float, ...], values) -> np.ndarray:
     """Independent numeric counting: searchsorted on the inner edges, NaN to the last slot."""
     numbers = np.asarray(values, dtype=np.float64)

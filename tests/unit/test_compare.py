@@ -24,11 +24,6 @@ MEASURES = {
 }
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20240611)
-
-
 def make_frame(rng: np.random.Generator, n: int, *, score_shift: float = 0.0) -> pd.DataFrame:
     """Features of different slot counts: 21 (score, amount), 5 (tier), 7 (region), 4 (flag)."""
     regions = np.array(["north", "south", "east", "west", "central"], dtype=object)

@@ -39,11 +39,6 @@ REVERSE_KL_EXAMPLE = 0.3 * math.log(0.3 / 0.4) + 0.7 * math.log(0.7 / 0.6)
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20240611)
-
-
 def _probability_rows(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Random probability vectors along the last axis, every bin strictly positive."""
     return rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])

@@ -44,11 +44,6 @@ PIECES = [*"abcXYZ019 _-", "日", "本", "語", "😀", "🎉", "\u0301", "\u032
 MASK_64 = (1 << 64) - 1
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261130)
-
-
 def _random_keys(rng: np.random.Generator, n: int, prefix: str = "") -> list[str]:
     lengths = rng.integers(0, 12, n)
     picks = rng.integers(0, len(PIECES), lengths.sum())
