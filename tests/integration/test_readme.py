@@ -1,0 +1,31 @@
+"""The README's Python section runs as written: its code blocks, in order, in one namespace,
+in an empty folder (it writes a database and reports there)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _python_section_blocks() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("\n## Python\n") :]
+    section = section[: section.index("\n## ", 1)]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_the_python_section_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = _python_section_blocks()
+    assert len(blocks) == 3
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)
+
+    assert (tmp_path / "drift.html").is_file()
+    assert (tmp_path / "driftmon.db").is_file()
+    assert list((tmp_path / "reports" / "orders").glob("run-*.html"))
