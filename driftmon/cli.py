@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from driftmon import progress
 from driftmon.errors import DriftmonError
@@ -418,51 +419,83 @@ def demo(
     out.print(f"  next:      {_command_name()} --db {db_url} history {DEMO_DATASET}")
 
 
-@app.command()
+class _ListByDefault(TyperGroup):
+    """``driftmon alerts DATASET`` is short for ``driftmon alerts list DATASET``."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["list", *args]
+        return super().resolve_command(ctx, args)
+
+
+alerts_app = typer.Typer(
+    cls=_ListByDefault,
+    invoke_without_command=True,
+    no_args_is_help=False,
+    help="List open alerts with how long they have been open (`alerts list [DATASET]`, or "
+    "just `alerts`), or acknowledge one (`alerts ack ID`).",
+)
+app.add_typer(alerts_app, name="alerts")
+
+_ALL = typer.Option("--all", help="Include resolved alerts.")
+_JSON_LIST = typer.Option("--json", help="Print a JSON list.")
+
+
+@alerts_app.callback()
 def alerts(
-    dataset_or_ack: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[DATASET | ack ID]",
-            help="A dataset to list, or `ack` followed by an alert id to acknowledge it.",
-        ),
-    ] = None,
-    alert_id: Annotated[int | None, typer.Argument(metavar="", hidden=True)] = None,
-    by: Annotated[
-        str | None, typer.Option(help="Who acknowledges (with `ack`). Default: $USER.")
-    ] = None,
-    include_resolved: Annotated[
-        bool, typer.Option("--all", help="Include resolved alerts.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    ctx: typer.Context,
+    include_resolved: Annotated[bool, _ALL] = False,
+    as_json: Annotated[bool, _JSON_LIST] = False,
 ) -> None:
     """List open alerts (all datasets, or one) with how long they have been open, or
-    acknowledge one: `driftmon alerts ack ID`."""
+    acknowledge one."""
+    if ctx.invoked_subcommand is None:
+        _list_alerts(None, include_resolved, as_json)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    dataset: Annotated[str | None, typer.Argument(help="Only this dataset.")] = None,
+    include_resolved: Annotated[bool, _ALL] = False,
+    as_json: Annotated[bool, _JSON_LIST] = False,
+) -> None:
+    """List open alerts (all datasets, or one), most severe and oldest first."""
+    _list_alerts(dataset, include_resolved, as_json)
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[int, typer.Argument(metavar="ID", help="The alert's id (see `alerts`).")],
+    by: Annotated[str | None, typer.Option(help="Who acknowledges. Default: $USER.")] = None,
+) -> None:
+    """Record that a person has seen an alert; it keeps its state and can still escalate."""
     with _user_errors():
         from driftmon import store
 
         settings, _ = _settings()
         engine = store.open_store(_db_url(settings))
-        if dataset_or_ack == "ack":
-            if alert_id is None:
-                raise DriftmonError("usage: driftmon alerts ack ID (ids: `driftmon alerts`)")
-            who = by or os.environ.get("USER") or "someone"
-            with store.session_scope(engine) as session:
-                alert = store.acknowledge_alert(session, alert_id, who)
-            out.print(
-                _plain(
-                    f"Acknowledged alert {alert.id} ({alert.dataset} / "
-                    f"{alert.feature if alert.feature is not None else 'dataset'} / "
-                    f"{alert.signal}) by {who}."
-                )
-            )
-            return
-        if alert_id is not None:
-            raise DriftmonError(f"unexpected extra argument `{alert_id}`; did you mean `ack`?")
+        who = by or os.environ.get("USER") or "someone"
         with store.session_scope(engine) as session:
-            if dataset_or_ack:
-                store.require_dataset(session, dataset_or_ack)
-            found = store.list_alerts(session, dataset_or_ack, include_resolved=include_resolved)
+            alert = store.acknowledge_alert(session, alert_id, who)
+    out.print(
+        _plain(
+            f"Acknowledged alert {alert.id} ({alert.dataset} / "
+            f"{alert.feature if alert.feature is not None else 'dataset'} / "
+            f"{alert.signal}) by {who}."
+        )
+    )
+
+
+def _list_alerts(dataset: str | None, include_resolved: bool, as_json: bool) -> None:
+    with _user_errors():
+        from driftmon import store
+
+        settings, _ = _settings()
+        engine = store.open_store(_db_url(settings))
+        with store.session_scope(engine) as session:
+            if dataset:
+                store.require_dataset(session, dataset)
+            found = store.list_alerts(session, dataset, include_resolved=include_resolved)
     now = datetime.now(UTC)
     if as_json:
         from driftmon.results import alert_summary
