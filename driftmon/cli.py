@@ -666,7 +666,7 @@ def serve() -> None:
         check_api(api_url)
         db_url = _db_url(settings)
         _prefect_env()
-        from flows.deployments import serve as serve_deployments
+        from driftmon.flows.deployments import serve as serve_deployments
 
         for name, dataset in scheduled.items():
             when = dataset.schedule.cron or f"every {dataset.schedule.interval_seconds} s"

@@ -162,7 +162,7 @@ def run_job(mode: Mode, job: str, **params: Any) -> Any:
         os.environ.setdefault(key, value)
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    import flows
+    from driftmon import flows
 
     flow = {
         "build_reference": flows.build_reference_flow,

@@ -7,7 +7,7 @@ I/O tasks retry, and not on user mistakes (a `DriftmonError`).
 
 from __future__ import annotations
 
-from flows.check import check_batch_flow, check_new_batches_flow
-from flows.reference import build_reference_flow
+from driftmon.flows.check import check_batch_flow, check_new_batches_flow
+from driftmon.flows.reference import build_reference_flow
 
 __all__ = ["build_reference_flow", "check_batch_flow", "check_new_batches_flow"]

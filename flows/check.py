@@ -10,6 +10,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from driftmon.flows._tasks import IO_TASK, PURE_TASK
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.runtime import flow_run
@@ -17,7 +18,6 @@ from prefect.runtime import flow_run
 from driftmon import jobs, pipeline
 from driftmon.formatting import markdown_code, markdown_text
 from driftmon.results import BatchFailure, CheckResult
-from flows._tasks import IO_TASK, PURE_TASK
 
 
 @task(name="publish drift table", **PURE_TASK)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from driftmon.flows.check import check_new_batches_flow
+
 from driftmon.config import Settings
-from flows.check import check_new_batches_flow
 
 
 def build_deployments(

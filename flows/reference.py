@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from driftmon.flows.check import STEPS
 from prefect import flow
 
 from driftmon import jobs
-from flows.check import STEPS
 
 
 @flow(name="driftmon-reference", log_prints=False)

@@ -56,7 +56,7 @@ IO_MODULES = {
     "driftmon.notify",
     "driftmon.report",
     "driftmon.cli",
-    "flows",
+    "driftmon.flows",
 }
 
 

@@ -7,11 +7,11 @@ import email.policy
 from pathlib import Path
 
 import pytest
+from driftmon.flows import build_reference_flow, check_batch_flow
 from receivers import Mailbox, Receiver, free_port, http_receiver
 
 from driftmon import store
 from driftmon.examples import ExampleData, generate_example_data
-from flows import build_reference_flow, check_batch_flow
 
 DATASET = "orders"
 

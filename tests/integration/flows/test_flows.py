@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from driftmon.flows import build_reference_flow, check_batch_flow, check_new_batches_flow
 
 from driftmon import store
 from driftmon.examples import ExampleData, generate_example_data
-from flows import build_reference_flow, check_batch_flow, check_new_batches_flow
 
 DATASET = "orders"
 
@@ -77,12 +77,12 @@ def test_check_new_processes_every_file_once_in_order(
 def test_a_failure_to_publish_the_artifact_is_a_warning_not_a_failed_check(
     example: ExampleData, with_reference: str, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
-    import flows.check
+    from driftmon.flows import check as check_flows
 
     def broken(result: object) -> None:
         raise RuntimeError("artifact API down")
 
-    monkeypatch.setattr(flows.check, "publish_drift_table", broken)
+    monkeypatch.setattr(check_flows, "publish_drift_table", broken)
     state = check_batch_flow(
         dataset=DATASET, source=str(example.batches[0]), db_url=with_reference, return_state=True
     )
@@ -95,9 +95,8 @@ def test_a_failure_to_publish_the_artifact_is_a_warning_not_a_failed_check(
 def test_a_dataset_with_any_unicode_name_gets_its_artifact(
     example: ExampleData, tmp_path: Path
 ) -> None:
+    from driftmon.flows.check import artifact_key
     from prefect.client.orchestration import get_client
-
-    from flows.check import artifact_key
 
     db_url = f"sqlite:///{tmp_path / 'driftmon.db'}"
     name = "café 注文 [/b] 🚀"
@@ -125,8 +124,9 @@ def test_a_failing_check_is_a_failed_flow_and_records_nothing(
 
 
 def test_each_scheduled_dataset_becomes_a_check_new_deployment(tmp_path: Path) -> None:
+    from driftmon.flows.deployments import build_deployments
+
     from driftmon.config import load_settings
-    from flows.deployments import build_deployments
 
     config = tmp_path / "driftmon.toml"
     config.write_text(
