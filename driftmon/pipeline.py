@@ -7,8 +7,6 @@ pure core; none of them holds SQL or reads files itself.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -176,7 +174,7 @@ def save_reference(
     source: str,
     options: DatasetOptions,
     calibrated: dict[str, dict[str, float]] | None = None,
-) -> store.ReferenceInfo:
+) -> store.ReferenceVersion:
     """Store a reference profile (and any calibrated thresholds) as the new active version."""
     with store.session_scope(engine) as session:
         return store.save_reference(
@@ -333,26 +331,13 @@ def record_run(
             report_link=report_link or result.report_path,
         )
         if message is not None:
-            payload = {
-                "title": message.title,
-                "body": message.body,
-                "markdown": message.markdown,
-                "level": message.level,
-                "data": message.data,
-            }
-            digest = hashlib.sha256(
-                json.dumps(message.data["changes"], sort_keys=True).encode()
-            ).hexdigest()[:16]
-            for target in targets:
-                store.enqueue_notification(
-                    session,
-                    dataset=dataset,
-                    run_id=run.id,
-                    target_key=target.key,
-                    target_label=target.label,
-                    dedupe_key=f"{dataset}|{run.id}|{target.key}|{digest}",
-                    payload=payload,
-                )
+            store.enqueue_message(
+                session,
+                dataset=dataset,
+                run_id=run.id,
+                message=message,
+                targets=[(target.key, target.label) for target in targets],
+            )
     return result
 
 

@@ -13,18 +13,11 @@ They return plain frozen dataclasses, never ORM rows.
 from __future__ import annotations
 
 from driftmon.store.alerts import (
-    OutboxItem,
     StoredAlert,
     acknowledge_alert,
     active_alerts,
     apply_alert_changes,
-    claim_notification,
-    due_notifications,
-    enqueue_notification,
     list_alerts,
-    list_notifications,
-    mark_notification_failed,
-    mark_notification_sent,
 )
 from driftmon.store.engine import (
     alembic_config,
@@ -36,9 +29,19 @@ from driftmon.store.engine import (
     session_scope,
     upgrade_database,
 )
+from driftmon.store.outbox import (
+    OutboxItem,
+    claim_notification,
+    due_notifications,
+    enqueue_message,
+    enqueue_notification,
+    list_notifications,
+    mark_notification_failed,
+    mark_notification_sent,
+)
 from driftmon.store.repository import (
-    ReferenceInfo,
-    RunInfo,
+    ReferenceVersion,
+    RunSummary,
     StoredFeatureResult,
     StoredReference,
     StoredRun,
@@ -60,8 +63,8 @@ from driftmon.store.repository import (
 
 __all__ = [
     "OutboxItem",
-    "ReferenceInfo",
-    "RunInfo",
+    "ReferenceVersion",
+    "RunSummary",
     "StoredAlert",
     "StoredFeatureResult",
     "StoredReference",
@@ -74,6 +77,7 @@ __all__ = [
     "default_database_url",
     "drifted_features_by_run",
     "due_notifications",
+    "enqueue_message",
     "enqueue_notification",
     "ensure_writable",
     "list_alerts",

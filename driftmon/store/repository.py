@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ON_DUPLICATE",
-    "ReferenceInfo",
-    "RunInfo",
+    "ReferenceVersion",
+    "RunSummary",
     "StoredFeatureResult",
     "StoredReference",
     "StoredRun",
@@ -61,12 +61,12 @@ __all__ = [
 
 #: What `save_run` does when the dataset already has a run with the same batch key.
 ON_DUPLICATE = ("replace", "skip", "new")
-#: Feature statuses that count as drift in `RunInfo.n_drifted`.
+#: Feature statuses that count as drift in `RunSummary.n_drifted`.
 DRIFTED_STATUSES = tuple(str(status) for status in SEVERITIES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReferenceInfo:
+class ReferenceVersion:
     """One stored reference version, without its (possibly large) profile."""
 
     id: int
@@ -81,14 +81,14 @@ class ReferenceInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class StoredReference(ReferenceInfo):
+class StoredReference(ReferenceVersion):
     """A reference version with its profile: what a check compares batches against."""
 
     profile: Profile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RunInfo:
+class RunSummary:
     """A checked batch's headline: what history tables and `save_run` callers need.
 
     ``batch_time`` is when the batch's data was produced (from ``--batch-time``, its file name
@@ -144,7 +144,7 @@ class StoredFeatureResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class StoredRun(RunInfo):
+class StoredRun(RunSummary):
     """A run with everything needed to rebuild its report from the store alone."""
 
     settings: Mapping[str, Any]
@@ -171,7 +171,7 @@ def save_reference(
     *,
     source: str,
     settings: Mapping[str, Any],
-) -> ReferenceInfo:
+) -> ReferenceVersion:
     """Store ``profile`` as the dataset's next version and make it the only active one.
 
     The dataset is created if it is new. ``settings`` records how the bins were fitted
@@ -237,7 +237,7 @@ def require_dataset(session: Session, dataset: str) -> None:
         raise StoreError(f"unknown dataset `{dataset}` (known datasets: {listed})")
 
 
-def require_reference(session: Session, dataset: str) -> ReferenceInfo:
+def require_reference(session: Session, dataset: str) -> ReferenceVersion:
     """The dataset's active reference without its profile: a cheap check that one exists.
 
     Raises
@@ -279,7 +279,7 @@ def list_datasets(session: Session) -> list[str]:
     return list(session.scalars(select(DatasetRow.name).order_by(DatasetRow.name)))
 
 
-def list_references(session: Session, dataset: str) -> list[ReferenceInfo]:
+def list_references(session: Session, dataset: str) -> list[ReferenceVersion]:
     """The dataset's reference versions, oldest first; empty for an unknown dataset."""
     rows = session.scalars(
         select(ReferenceProfileRow)
@@ -313,7 +313,7 @@ def save_run(
     on_duplicate: Literal["replace", "skip", "new"] = "replace",
     current: Profile | None = None,
     readings: Sequence[Reading] = (),
-) -> RunInfo:
+) -> RunSummary:
     """Store one checked batch: the run row and one result row per compared feature.
 
     ``statuses`` maps every feature of ``comparison`` to its policy status and ``readings`` are
@@ -324,7 +324,7 @@ def save_run(
 
     A run already stored under (``dataset``, ``batch_key``) is, by ``on_duplicate``:
     ``"replace"``d in place (same id, results replaced), kept as it is (``"skip"``; the
-    returned `RunInfo` is the existing run with ``skipped=True``), or joined by a ``"new"`` run
+    returned `RunSummary` is the existing run with ``skipped=True``), or joined by a ``"new"`` run
     under ``batch_key#2`` (then ``#3``...).
 
     Raises
@@ -404,7 +404,7 @@ def processed_batch_keys(session: Session, dataset: str) -> set[str]:
     )
 
 
-def list_runs(session: Session, dataset: str, limit: int | None = None) -> list[RunInfo]:
+def list_runs(session: Session, dataset: str, limit: int | None = None) -> list[RunSummary]:
     """The dataset's runs, newest batch first (by batch time, then check time, then id);
     empty for an unknown dataset."""
     query = (
@@ -533,7 +533,7 @@ def set_report_path(session: Session, run_id: int, path: str) -> None:
 # Helpers
 
 
-_RUN_INFO_FIELDS = tuple(RunInfo.__dataclass_fields__)
+_RUN_INFO_FIELDS = tuple(RunSummary.__dataclass_fields__)
 _NEWEST_BATCH_FIRST = (RunRow.batch_time.desc(), RunRow.started_at.desc(), RunRow.id.desc())
 #: ``#2``, ``#3``...: a batch key stored again beside the first (`save_run`'s "new").
 _DUPLICATE_SUFFIX = re.compile(r"#\d+$")
@@ -613,8 +613,8 @@ def _reference_version(session: Session, run: RunRow) -> int:
     return version
 
 
-def _reference_info(row: ReferenceProfileRow, dataset: str) -> ReferenceInfo:
-    return ReferenceInfo(**_reference_fields(row, dataset))
+def _reference_info(row: ReferenceProfileRow, dataset: str) -> ReferenceVersion:
+    return ReferenceVersion(**_reference_fields(row, dataset))
 
 
 def _stored_reference(session: Session, row: ReferenceProfileRow, dataset: str) -> StoredReference:
@@ -663,9 +663,9 @@ def _run_info(
     *,
     replaced: bool = False,
     skipped: bool = False,
-) -> RunInfo:
+) -> RunSummary:
     return record_from_row(
-        RunInfo,
+        RunSummary,
         row,
         dataset=dataset,
         reference_version=reference_version,

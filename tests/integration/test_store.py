@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 import driftmon
 from driftmon import Comparison, Profile, ReferenceNotFoundError, StoreError
 from driftmon.store import (
-    RunInfo,
+    RunSummary,
     alembic_config,
     default_database_url,
     list_datasets,
@@ -122,7 +122,7 @@ def _save_run(
     verdict: str = "critical",
     current: Profile | None = None,
     **options: Any,
-) -> RunInfo:
+) -> RunSummary:
     return save_run(
         session,
         dataset="orders",
