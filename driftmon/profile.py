@@ -213,6 +213,11 @@ class Profile:
             f"{shown}>"
         )
 
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Each feature's `FeatureProfile.summary` (moments and quantiles, or the top
+        categories), from the counts alone: what a profile says about its data at a glance."""
+        return {name: feature.summary() for name, feature in self.features.items()}
+
     @property
     def column_types(self) -> dict[str, str | None]:
         """Each monitored feature's type as the data arrived (None: only missing values)."""

@@ -139,6 +139,12 @@ def test_a_profile_is_a_reusable_reference(frames) -> None:
     assert fitted.features["order_value"].spec.n_slots == 12 + 1
     halves = driftmon.profile(reference.iloc[:10_000]).features["order_value"].counts
     assert int(halves.sum()) == 10_000
+    summary = fitted.summary()
+    assert summary["order_value"]["mean"] == pytest.approx(reference["order_value"].mean())
+    assert summary["country"]["top_categories"][0] == (
+        reference["country"].value_counts().index[0],
+        int(reference["country"].value_counts().iloc[0]),
+    )
 
 
 def test_reprs_are_a_few_words_not_data(frames) -> None:
