@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from driftmon import jobs, pipeline, sources, store
-from driftmon.config import Settings, find_config, load_settings
+from driftmon.config import NoConfig, find_config, load_settings
 from driftmon.errors import ConfigError
 from driftmon.options import DatasetOptions
 from driftmon.policy import Status
@@ -287,7 +287,7 @@ class Monitor:
     ) -> None:
         path = find_config(str(config) if config is not None else None)
         self.config_path = str(path) if path else None
-        self._settings: Settings = load_settings(self.config_path)
+        self._settings = load_settings(self.config_path)
         self.db_url = db or self._settings.database or store.default_database_url()
         self.reports_dir = str(reports_dir or self._settings.reports_dir)
         self._engine = store.open_store(self.db_url)
@@ -389,7 +389,7 @@ _ALERT_COLUMNS = (
 
 def _options(dataset: str, settings: Mapping[str, Any]) -> DatasetOptions:
     """Dataset settings given as keywords over the defaults (no configuration file)."""
-    return Settings().dataset(dataset, settings or None)
+    return NoConfig().dataset(dataset, settings or None)
 
 
 def _source(data: Data, name: str) -> sources.Source:

@@ -29,6 +29,7 @@ EDGES_AND_ORCHESTRATION = {
     "api",  # the Python API: runs the pipeline and jobs
     "cli",
     "config",  # reads the TOML file
+    "config_models",  # the TOML file's pydantic models
     "examples",  # writes example data files
     "jobs",
     "notify",

@@ -134,3 +134,25 @@ def test_rows_per_chunk_hold_a_bounded_number_of_values(
     chunk_rows: int | None, n_columns: int, expected: int
 ) -> None:
     assert DatasetOptions(chunk_rows=chunk_rows).rows_per_chunk(n_columns) == expected
+
+
+@pytest.mark.parametrize("notify", ["", "json://a/x, mailto://h?to=a@x.org"])
+def test_no_config_file_gives_what_an_empty_file_gives(
+    notify: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`NoConfig` spares a command loading pydantic; it must say exactly what `Settings()`
+    (the models with nothing set) says."""
+    from driftmon.config import NoConfig
+    from driftmon.config_models import Settings
+
+    monkeypatch.setenv("DRIFTMON_NOTIFY", notify)
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    for settings in (Settings(), load_settings(empty)):
+        assert NoConfig().dataset("orders") == settings.dataset("orders")
+        assert (NoConfig().database, NoConfig().reports_dir) == (
+            settings.database,
+            settings.reports_dir,
+        )
+        assert NoConfig().scheduled_datasets() == settings.scheduled_datasets() == {}
+    assert NoConfig().dataset("x", {"n_bins": 7}) == Settings().dataset("x", {"n_bins": 7})
