@@ -533,6 +533,42 @@ def _list_alerts(dataset: str | None, include_resolved: bool, as_json: bool) -> 
     out.print(table)
 
 
+@app.command()
+def metrics(
+    dataset: Annotated[str | None, typer.Argument(help="Only this dataset.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this file (atomically, for node_exporter's textfile collector) "
+            "instead of printing.",
+        ),
+    ] = None,
+) -> None:
+    """Print the newest verdict, per-feature KL, PSI and p-value and the open alerts of each
+    dataset in the Prometheus text format."""
+    with _user_errors():
+        from driftmon import store
+        from driftmon.metrics import exposition
+
+        settings, _ = _settings()
+        engine = store.open_store(_db_url(settings))
+        with store.read_scope(engine) as session:
+            if dataset:
+                store.require_dataset(session, dataset)
+            text = exposition(session, [dataset] if dataset else store.list_datasets(session))
+        if output is None:
+            sys.stdout.write(text)
+            return
+        partial = output.with_name(f".{output.name}.partial")
+        try:
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(output)  # a scraper never reads half a file
+        except OSError as error:
+            raise DriftmonError(f"cannot write metrics to `{output}`: {error}") from None
+
+
 @app.command("notify")
 def notify_command(
     retry: Annotated[

@@ -20,6 +20,7 @@ COMMANDS = [
     ["alerts"],
     ["alerts", "list"],
     ["alerts", "ack"],
+    ["metrics"],
     ["notify"],
     ["report"],
     ["serve"],

@@ -32,6 +32,7 @@ EDGES_AND_ORCHESTRATION = {
     "config_models",  # the TOML file's pydantic models
     "examples",  # writes example data files
     "jobs",
+    "metrics",  # reads the store, writes Prometheus text
     "notify",
     "pipeline",
     "progress",  # writes progress to the terminal

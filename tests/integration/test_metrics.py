@@ -1,0 +1,88 @@
+"""`driftmon metrics`: the stored drift figures in the Prometheus text format, parsed back with
+prometheus_client's own parser and compared with what `check --json` and `alerts --json` say."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from driftmon.examples import ExampleData, generate_example_data
+
+DRIFTMON = str(Path(sys.executable).with_name("driftmon"))
+DATASET = 'orders "eu" \\ 注文'  # quotes, a backslash and CJK must survive label escaping
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> ExampleData:
+    return generate_example_data(tmp_path_factory.mktemp("data"))
+
+
+def _driftmon(cwd: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("DRIFTMON_CONFIG", "PREFECT_API_URL")}
+    env["DRIFTMON_PREFECT"] = "never"
+    done = subprocess.run(
+        [DRIFTMON, "--db", f"sqlite:///{cwd / 'm.db'}", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_are_the_newest_batch_and_the_open_alerts(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    _driftmon(tmp_path, "reference", DATASET, "--source", str(example.reference))
+    newest = example.batches[2]  # drifted on purpose
+    checked = {}
+    for batch in (newest, example.batches[0]):  # the older batch is checked last
+        checked[batch.name] = json.loads(
+            _driftmon(tmp_path, "check", DATASET, "--source", str(batch), "--json")
+        )
+    alerts = json.loads(_driftmon(tmp_path, "alerts", DATASET, "--json"))
+
+    samples = _samples(_driftmon(tmp_path, "metrics"))
+
+    newest_check = checked[newest.name]  # the newest in batch time, though checked first
+    verdict = {
+        state: samples[("driftmon_verdict", (("dataset", DATASET), ("driftmon_verdict", state)))]
+        for state in ("unmonitored", "empty", "ok", "warning", "critical")
+    }
+    assert verdict == {s: float(s == newest_check["verdict"]) for s in verdict}
+    for feature in newest_check["features"]:
+        labels = (("dataset", DATASET), ("feature", feature["name"]))
+        assert samples[("driftmon_feature_kl", labels)] == feature["kl"]
+        assert samples[("driftmon_feature_psi", labels)] == feature["psi"]
+        assert samples[("driftmon_feature_drifted", labels)] == (
+            1.0 if feature["name"] in newest_check["drifted"] else 0.0
+        )
+    assert samples[("driftmon_open_alerts", (("dataset", DATASET),))] == len(alerts) > 0
+    assert samples[("driftmon_batch_rows", (("dataset", DATASET),))] == newest_check["n_rows"]
+
+
+def test_metrics_to_a_file_for_the_textfile_collector(example: ExampleData, tmp_path: Path) -> None:
+    _driftmon(tmp_path, "reference", "orders", "--source", str(example.reference))
+    target = tmp_path / "driftmon.prom"
+
+    printed = _driftmon(tmp_path, "metrics", "orders", "--output", str(target))
+
+    assert printed == ""
+    families = {f.name for f in text_string_to_metric_families(target.read_text())}
+    assert {"driftmon_open_alerts", "driftmon_verdict"} <= families
+    assert not list(tmp_path.glob(".*.partial"))
