@@ -328,8 +328,7 @@ def history(
     with _user_errors():
         from driftmon import store
 
-        settings, _ = _settings()
-        engine = store.open_store(_db_url(settings))
+        engine = _engine()
         with store.session_scope(engine) as session:
             store.require_dataset(session, dataset)
             runs = store.list_runs(session, dataset, limit=limit)
@@ -472,8 +471,7 @@ def alerts_ack(
     with _user_errors():
         from driftmon import store
 
-        settings, _ = _settings()
-        engine = store.open_store(_db_url(settings))
+        engine = _engine()
         who = by or os.environ.get("USER") or "someone"
         with store.session_scope(engine) as session:
             alert = store.acknowledge_alert(session, alert_id, who)
@@ -490,8 +488,7 @@ def _list_alerts(dataset: str | None, include_resolved: bool, as_json: bool) -> 
     with _user_errors():
         from driftmon import store
 
-        settings, _ = _settings()
-        engine = store.open_store(_db_url(settings))
+        engine = _engine()
         with store.session_scope(engine) as session:
             if dataset:
                 store.require_dataset(session, dataset)
@@ -552,8 +549,7 @@ def metrics(
         from driftmon import store
         from driftmon.metrics import exposition
 
-        settings, _ = _settings()
-        engine = store.open_store(_db_url(settings))
+        engine = _engine()
         with store.read_scope(engine) as session:
             if dataset:
                 store.require_dataset(session, dataset)
@@ -896,6 +892,15 @@ def _settings() -> tuple[Any, str | None]:
 
     path = find_config(state.config_path)
     return load_settings(path), (str(path) if path else None)
+
+
+def _engine() -> Any:
+    """The store of the configured database (``--db``, the config's ``database``, or the
+    default), migrated."""
+    from driftmon import store
+
+    settings, _ = _settings()
+    return store.open_store(_db_url(settings))
 
 
 def _demo_config() -> str | None:

@@ -4,20 +4,17 @@ data, against the `driftmon` command run as a subprocess on the same files."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from commands import run_driftmon
 
 import driftmon
 from driftmon.api import TABLE_COLUMNS
 from driftmon.examples import ExampleData, example_frames, generate_example_data
 
-DRIFTMON = str(Path(sys.executable).with_name("driftmon"))
 STORED_KEYS = {"run_id", "reference_version", "alerts", "report_path", "replaced", "skipped"}
 
 
@@ -32,17 +29,8 @@ def frames() -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, frozenset
 
 
 def _cli_json(cwd: Path, *args: str) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DRIFTMON_CONFIG", "PREFECT_API_URL")}
-    env["DRIFTMON_PREFECT"] = "never"
-    done = subprocess.run(
-        [DRIFTMON, "--db", f"sqlite:///{cwd / 'cli.db'}", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout) if "--json" in args else {}
+    output = run_driftmon(cwd, *args, db="cli.db")
+    return json.loads(output) if "--json" in args else {}
 
 
 def test_check_flags_exactly_the_features_changed_on_purpose(frames) -> None:

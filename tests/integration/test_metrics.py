@@ -4,17 +4,14 @@ prometheus_client's own parser and compared with what `check --json` and `alerts
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from commands import run_driftmon
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftmon.examples import ExampleData, generate_example_data
 
-DRIFTMON = str(Path(sys.executable).with_name("driftmon"))
 DATASET = 'orders "eu" \\ 注文'  # quotes, a backslash and CJK must survive label escaping
 
 
@@ -24,17 +21,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> ExampleData:
 
 
 def _driftmon(cwd: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("DRIFTMON_CONFIG", "PREFECT_API_URL")}
-    env["DRIFTMON_PREFECT"] = "never"
-    done = subprocess.run(
-        [DRIFTMON, "--db", f"sqlite:///{cwd / 'm.db'}", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return run_driftmon(cwd, *args, db="m.db")
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
