@@ -37,6 +37,8 @@ class Steps:
     save_reference: Callable[..., Any]
     load_reference: Callable[..., Any]
     find_new_batches: Callable[..., Any]
+    claim_batch: Callable[..., Any]
+    release_batch: Callable[..., Any]
     profile_batch: Callable[..., Any]
     evaluate_batch: Callable[..., Any]
     record_run: Callable[..., Any]
@@ -54,6 +56,8 @@ def local_steps() -> Steps:
         save_reference=pipeline.save_reference,
         load_reference=pipeline.load_reference,
         find_new_batches=pipeline.unprocessed_batches,
+        claim_batch=pipeline.claim_batch,
+        release_batch=pipeline.release_batch,
         profile_batch=pipeline.profile_batch,
         evaluate_batch=pipeline.evaluate_batch,
         record_run=pipeline.record_run,
@@ -143,13 +147,17 @@ def check_new_batches(
     """Check every batch file in ``folder`` (or glob) not yet checked, each once, in order.
 
     A batch that cannot be read is reported as a `BatchFailure` and the others are still
-    checked; it is tried again by the next run.
+    checked; it is tried again by the next run. Each batch is claimed before it is read, so
+    runs over the same folder at the same time check each batch once between them.
     """
     config = load_settings(config_path)
     options = config.dataset(dataset)
     engine = store.open_store(db_url)
     outcomes: list[CheckResult | BatchFailure] = []
     for plan in steps.find_new_batches(engine, dataset, folder):
+        if not steps.claim_batch(engine, dataset, plan):
+            steps.log(f"{dataset}: {plan.description}: checked by another run")
+            continue
         try:
             outcomes.append(
                 _check(steps, engine, dataset, plan, options, "skip", config.reports_dir)
@@ -157,6 +165,8 @@ def check_new_batches(
         except DriftmonError as error:  # one bad file must not hide or block the others
             steps.log(f"{dataset}: {plan.description}: not checked: {error}")
             outcomes.append(BatchFailure(plan.description, plan.batch_key, str(error)))
+        finally:
+            steps.release_batch(engine, dataset, plan)
     if not outcomes:
         steps.log(f"{dataset}: no new batches in {folder}")
     return outcomes

@@ -8,6 +8,8 @@ pure core; none of them holds SQL or reads files itself.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -219,6 +221,23 @@ def unprocessed_batches(engine: Engine, dataset: str, folder: str) -> list[Batch
         done = store.processed_batch_keys(session, dataset)
     plans = [_plan(f, None, None) for f in sources.parse_source(folder)]
     return [p for p in plans if p.batch_key not in done]
+
+
+def claim_batch(engine: Engine, dataset: str, plan: BatchPlan) -> bool:
+    """Take a batch for this process before reading it; False if it was checked meanwhile or
+    another run is checking it (see `driftmon.store.claims`)."""
+    with store.session_scope(engine) as session:
+        return store.claim_batch(session, dataset, plan.batch_key, _claim_owner())
+
+
+def release_batch(engine: Engine, dataset: str, plan: BatchPlan) -> None:
+    """Give a batch back once this process is done with it (checked, or failed)."""
+    with store.session_scope(engine) as session:
+        store.release_batch(session, dataset, plan.batch_key, _claim_owner())
+
+
+def _claim_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def profile_batch(plan: BatchPlan, reference: Profile, options: DatasetOptions) -> Profile:

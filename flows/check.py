@@ -45,6 +45,8 @@ STEPS = jobs.Steps(
     save_reference=task(name="save reference", **IO_TASK)(pipeline.save_reference),
     load_reference=task(name="load reference", **IO_TASK)(pipeline.load_reference),
     find_new_batches=task(name="find new batches", **IO_TASK)(pipeline.unprocessed_batches),
+    claim_batch=task(name="claim batch", **IO_TASK)(pipeline.claim_batch),
+    release_batch=task(name="release batch", **IO_TASK)(pipeline.release_batch),
     profile_batch=task(name="read and count batch", **IO_TASK)(pipeline.profile_batch),
     evaluate_batch=task(name="compare with reference", **PURE_TASK)(pipeline.evaluate_batch),
     record_run=task(name="record run", **IO_TASK)(pipeline.record_run),

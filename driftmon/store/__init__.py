@@ -19,6 +19,7 @@ from driftmon.store.alerts import (
     apply_alert_changes,
     list_alerts,
 )
+from driftmon.store.claims import claim_batch, release_batch
 from driftmon.store.engine import (
     alembic_config,
     default_database_url,
@@ -73,6 +74,7 @@ __all__ = [
     "active_alerts",
     "alembic_config",
     "apply_alert_changes",
+    "claim_batch",
     "claim_notification",
     "default_database_url",
     "drifted_features_by_run",
@@ -95,6 +97,7 @@ __all__ = [
     "read_scope",
     "recent_readings",
     "redact_url",
+    "release_batch",
     "require_dataset",
     "require_reference",
     "save_reference",

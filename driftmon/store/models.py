@@ -233,3 +233,18 @@ class NotificationRow(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
+
+
+class BatchClaimRow(Base):
+    """A batch file a `check-new` run is checking: concurrent runs skip it, so each file is
+    read and counted once. Removed when that run is done with it; a claim older than
+    `driftmon.store.claims.STALE_CLAIM` (its process died) can be taken over."""
+
+    __tablename__ = "batch_claims"
+    __table_args__ = (UniqueConstraint("dataset_id", "batch_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    batch_key: Mapped[str]
+    owner: Mapped[str]
+    claimed_at: Mapped[datetime]
