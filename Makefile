@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test lint bench clean chromium postgresql
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +16,20 @@ demo: $(BIN)/.installed
 	$(BIN)/driftmon demo
 
 # Report tests drive Debian's Chromium through Playwright (never `playwright install`, which
-# downloads a browser). Installed here when missing and when we may (root, as CI runs).
-test: $(BIN)/.installed chromium
+# downloads a browser); store tests also run on a throwaway PostgreSQL server made with Debian's
+# postgresql binaries. Both are installed here when missing and when we may (root, as CI runs).
+test: $(BIN)/.installed chromium postgresql
 	$(BIN)/python -m pytest
 
 chromium:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+		&& command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
 lint: $(BIN)/.installed

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
 from driftmon.errors import ReferenceNotFoundError, StoreError
@@ -178,7 +179,7 @@ def save_reference(
     (bin counts, smoothing...) and must be JSON-serializable. What each categorical feature
     saw (``spec.seen``) is stored beside the profile, one compact blob per feature.
     """
-    dataset_row = _dataset_row(session, dataset) or _create_dataset(session, dataset)
+    dataset_row = _locked_dataset(session, dataset)
     latest = session.scalar(
         select(func.max(ReferenceProfileRow.version)).where(
             ReferenceProfileRow.dataset_id == dataset_row.id
@@ -345,7 +346,7 @@ def save_run(
         raise ValueError(f"no status for feature(s) {', '.join(f'`{n}`' for n in unrated)}")
 
     reference = session.get(ReferenceProfileRow, reference_id)
-    dataset_row = _dataset_row(session, dataset)
+    dataset_row = _dataset_row(session, dataset, for_update=True)
     if reference is None or dataset_row is None or reference.dataset_id != dataset_row.id:
         raise StoreError(
             f"reference id `{reference_id}` is not a stored reference of dataset `{dataset}`; "
@@ -558,8 +559,29 @@ def _json_ready(value: Mapping[str, Any], what: str) -> dict[str, Any]:
         raise StoreError(f"{what} cannot be stored as JSON: {exc}") from exc
 
 
-def _dataset_row(session: Session, name: str) -> DatasetRow | None:
-    return session.scalars(select(DatasetRow).where(DatasetRow.name == name)).one_or_none()
+def _dataset_row(session: Session, name: str, *, for_update: bool = False) -> DatasetRow | None:
+    """The dataset's row; ``for_update`` locks it until the transaction ends, so writers of
+    one dataset (its next reference version, a batch's run) queue on it. SQLite's immediate
+    transactions serialise every writer anyway; PostgreSQL needs the row lock."""
+    query = select(DatasetRow).where(DatasetRow.name == name)
+    return session.scalars(query.with_for_update() if for_update else query).one_or_none()
+
+
+def _locked_dataset(session: Session, name: str) -> DatasetRow:
+    """The dataset's row, created if it is new, locked as in `_dataset_row`. Two transactions
+    creating the same dataset at once (PostgreSQL): the second's insert fails inside a
+    savepoint, and it takes the first's row once that one commits."""
+    row = _dataset_row(session, name, for_update=True)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            _create_dataset(session, name)
+    except IntegrityError:
+        pass
+    row = _dataset_row(session, name, for_update=True)
+    assert row is not None
+    return row
 
 
 def _create_dataset(session: Session, name: str) -> DatasetRow:

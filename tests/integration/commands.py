@@ -11,12 +11,18 @@ from pathlib import Path
 DRIFTMON = str(Path(sys.executable).with_name("driftmon"))
 
 
+def database_url(cwd: Path, db: str) -> str:
+    """``db`` if it is a URL, else a SQLite file of that name in ``cwd``."""
+    return db if "://" in db else f"sqlite:///{cwd / db}"
+
+
 def run_driftmon(cwd: Path, *args: str, db: str = "driftmon.db") -> str:
-    """Run ``driftmon --db sqlite:///CWD/DB ARGS...``; its standard output (it must succeed)."""
+    """Run ``driftmon --db URL ARGS...`` (`database_url`); its standard output (it must
+    succeed)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DRIFTMON_CONFIG", "PREFECT_API_URL")}
     env["DRIFTMON_PREFECT"] = "never"
     done = subprocess.run(
-        [DRIFTMON, "--db", f"sqlite:///{cwd / db}", *args],
+        [DRIFTMON, "--db", database_url(cwd, db), *args],
         cwd=cwd,
         env=env,
         capture_output=True,

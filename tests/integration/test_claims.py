@@ -11,12 +11,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from commands import DRIFTMON, run_driftmon
+from commands import DRIFTMON, database_url, run_driftmon
 from sqlalchemy import update
 
 from driftmon import store
 from driftmon.examples import generate_example_data
 from driftmon.store.models import BatchClaimRow
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> str:
+    """Claims are tested on a SQLite file and on a real PostgreSQL database."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return "driftmon.db"
 
 
 @pytest.fixture
@@ -32,11 +40,11 @@ def folder_of_batches(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_claims_are_exclusive_released_and_taken_over_when_stale(
-    folder_of_batches: tuple[Path, Path], tmp_path: Path
+    folder_of_batches: tuple[Path, Path], tmp_path: Path, db: str
 ) -> None:
     reference, _ = folder_of_batches
-    run_driftmon(tmp_path, "reference", "orders", "--source", str(reference))
-    engine = store.open_store(f"sqlite:///{tmp_path / 'driftmon.db'}")
+    run_driftmon(tmp_path, "reference", "orders", "--source", str(reference), db=db)
+    engine = store.open_store(database_url(tmp_path, db))
 
     def claim(owner: str) -> bool:
         with store.session_scope(engine) as session:
@@ -56,13 +64,13 @@ def test_claims_are_exclusive_released_and_taken_over_when_stale(
 
 
 def test_two_check_new_runs_on_one_folder_check_each_batch_once(
-    folder_of_batches: tuple[Path, Path], tmp_path: Path
+    folder_of_batches: tuple[Path, Path], tmp_path: Path, db: str
 ) -> None:
     reference, batches = folder_of_batches
-    run_driftmon(tmp_path, "reference", "orders", "--source", str(reference))
+    run_driftmon(tmp_path, "reference", "orders", "--source", str(reference), db=db)
     env = {k: v for k, v in os.environ.items() if k not in ("DRIFTMON_CONFIG", "PREFECT_API_URL")}
     env["DRIFTMON_PREFECT"] = "never"
-    command = [DRIFTMON, "--db", f"sqlite:///{tmp_path / 'driftmon.db'}", "check-new", "orders"]
+    command = [DRIFTMON, "--db", database_url(tmp_path, db), "check-new", "orders"]
     command += ["--folder", str(batches), "--json"]
 
     runs = [
@@ -74,5 +82,5 @@ def test_two_check_new_runs_on_one_folder_check_each_batch_once(
     assert all(run.returncode == 0 for run in runs)
     checked = [result["batch_key"] for output in outputs for result in output]
     assert len(checked) == len(set(checked)) == 12  # each batch once, by one of the runs
-    history = json.loads(run_driftmon(tmp_path, "history", "orders", "--json"))
+    history = json.loads(run_driftmon(tmp_path, "history", "orders", "--json", db=db))
     assert len(history) == 12

@@ -56,8 +56,11 @@ CHECK_SETTINGS = {"alpha": 0.5, "correction": "bh", "thresholds": {"warning": 0.
 # Fixtures and builders
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every store test runs on a SQLite file and on a real PostgreSQL database."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'db' / 'driftmon.db'}"
 
 
@@ -404,7 +407,11 @@ def test_an_error_after_save_run_keeps_earlier_committed_data_only(
     assert _count(engine, "reference_profiles") == 1
 
 
-def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(engine: Engine) -> None:
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(
+    engine: Engine, url: str
+) -> None:
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite's connection settings")
     with engine.connect() as connection:
         pragma = {
             name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
@@ -547,7 +554,7 @@ def test_upgrading_from_0003_folds_measures_into_results_and_keeps_every_figure(
         connection.execute(
             text(
                 "INSERT INTO reference_profiles (id, dataset_id, version, is_active, created_at, "
-                "source, n_rows, settings, profile, driftmon_version) VALUES (1, 1, 1, 1, :t, "
+                "source, n_rows, settings, profile, driftmon_version) VALUES (1, 1, 1, TRUE, :t, "
                 "'old.csv', :n, '{}', :profile, '0.1.0')"
             ),
             {
