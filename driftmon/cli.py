@@ -550,10 +550,10 @@ def metrics(
         from driftmon.metrics import exposition
 
         engine = _engine()
-        with store.read_scope(engine) as session:
-            if dataset:
+        if dataset:
+            with store.read_scope(engine) as session:
                 store.require_dataset(session, dataset)
-            text = exposition(session, [dataset] if dataset else store.list_datasets(session))
+        text = exposition(engine, [dataset] if dataset else None)
         if output is None:
             sys.stdout.write(text)
             return
@@ -672,7 +672,17 @@ def report(
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also serve `driftmon metrics` at http://127.0.0.1:PORT/metrics for "
+            "Prometheus (read from the store on every scrape).",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
+) -> None:
     """Run scheduled checks: serve a "check new batches" deployment per scheduled dataset.
 
     Needs a running Prefect server (`prefect server start`) and PREFECT_API_URL pointing at it;
@@ -697,6 +707,18 @@ def serve() -> None:
             )
         check_api(api_url)
         db_url = _db_url(settings)
+        if metrics_port is not None:
+            from driftmon import store
+            from driftmon.metrics import serve_metrics
+
+            try:
+                serve_metrics(metrics_port, store.open_store(db_url))
+            except OSError as error:
+                raise DriftmonError(
+                    f"cannot serve metrics on 127.0.0.1:{metrics_port}: {error}; choose another "
+                    "--metrics-port"
+                ) from None
+            err.print(f"metrics at http://127.0.0.1:{metrics_port}/metrics")
         _prefect_env()
         from driftmon.flows.deployments import serve as serve_deployments
 

@@ -1,11 +1,12 @@
-"""Drift figures in the Prometheus text format, for the monitoring teams already run.
+"""Drift figures for Prometheus, read from the store on every scrape.
 
-`exposition` reads each dataset's newest run (in batch time) and its open alerts from the store
-and renders them with prometheus_client, so ``driftmon metrics`` can feed node_exporter's
-textfile collector or any scraper:
+`DriftCollector` is a prometheus_client collector over a store: each collection reads every
+dataset's newest run (in batch time) and its open alerts. ``driftmon metrics`` renders it once
+(`exposition`, for node_exporter's textfile collector); ``driftmon serve --metrics-port``
+serves it at ``/metrics`` (`serve_metrics`). Metrics:
 
 - ``driftmon_verdict{dataset, driftmon_verdict=STATUS}``: 1 for the newest run's verdict, 0
-  for the other statuses (a Prometheus enum);
+  for the other statuses;
 - ``driftmon_feature_kl``, ``driftmon_feature_psi``, ``driftmon_feature_p_value``
   ``{dataset, feature}``: that run's figures (a feature with no figure has no sample);
 - ``driftmon_feature_drifted{dataset, feature}``: 1 for a warning or critical feature;
@@ -15,62 +16,98 @@ textfile collector or any scraper:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Enum, Gauge, generate_latest
-from sqlalchemy.orm import Session
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import Engine
 
 from driftmon import store
 from driftmon.policy import Status
 
-__all__ = ["exposition"]
+__all__ = ["DriftCollector", "exposition", "serve_metrics"]
+
+_FEATURE_FIGURES = (
+    ("kl", "Smoothed KL divergence D(reference || batch), nats, of the newest batch."),
+    ("psi", "Population stability index of the newest batch."),
+    ("p_value", "G-test p-value, corrected across features, of the newest batch."),
+)
 
 
-def exposition(session: Session, datasets: Sequence[str]) -> str:
-    """The metrics of ``datasets`` (those with no run yet have only their alert count)."""
-    registry = CollectorRegistry(auto_describe=True)
-    verdict = Enum(
-        "driftmon_verdict",
-        "Verdict of the newest checked batch (in batch time).",
-        ["dataset"],
-        states=[str(status) for status in Status],
-        registry=registry,
-    )
-    figures = {
-        name: Gauge(
-            f"driftmon_feature_{name}", help_text, ["dataset", "feature"], registry=registry
+class DriftCollector:
+    """The store's drift figures as Prometheus metric families (``datasets``: None for all)."""
+
+    def __init__(self, engine: Engine, datasets: Sequence[str] | None = None) -> None:
+        self.engine = engine
+        self.datasets = datasets
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        verdict = GaugeMetricFamily(
+            "driftmon_verdict",
+            "Verdict of the newest checked batch (in batch time): 1 for its status.",
+            labels=["dataset", "driftmon_verdict"],
         )
-        for name, help_text in (
-            ("kl", "Smoothed KL divergence D(reference || batch), nats, of the newest batch."),
-            ("psi", "Population stability index of the newest batch."),
-            ("p_value", "G-test p-value, corrected across features, of the newest batch."),
-            ("drifted", "1 if the feature's status in the newest batch is warning or critical."),
+        figures = {
+            name: GaugeMetricFamily(f"driftmon_feature_{name}", text, labels=["dataset", "feature"])
+            for name, text in _FEATURE_FIGURES
+        }
+        drifted = GaugeMetricFamily(
+            "driftmon_feature_drifted",
+            "1 if the feature's status in the newest batch is warning or critical.",
+            labels=["dataset", "feature"],
         )
-    }
-    per_dataset = {
-        name: Gauge(f"driftmon_{name}", help_text, ["dataset"], registry=registry)
-        for name, help_text in (
-            ("open_alerts", "Open or escalated alerts."),
-            ("batch_rows", "Rows of the newest checked batch."),
-            ("batch_time_seconds", "When the newest batch's data was produced (Unix time)."),
-            ("checked_time_seconds", "When the newest batch was checked (Unix time)."),
-        )
-    }
-    for dataset in datasets:
-        per_dataset["open_alerts"].labels(dataset).set(len(store.list_alerts(session, dataset)))
-        newest = store.list_runs(session, dataset, limit=1)
-        if not newest:
-            continue
-        run = store.load_run(session, newest[0].id, readings=False)
-        verdict.labels(dataset).state(str(run.verdict))
-        per_dataset["batch_rows"].labels(dataset).set(run.n_rows)
-        per_dataset["batch_time_seconds"].labels(dataset).set(run.batch_time.timestamp())
-        per_dataset["checked_time_seconds"].labels(dataset).set(run.finished_at.timestamp())
-        for feature in run.features:
-            for name in ("kl", "psi", "p_value"):
-                value = getattr(feature, name)
-                if value is not None:
-                    figures[name].labels(dataset, feature.feature).set(value)
-            drifted = Status(feature.status).is_drift
-            figures["drifted"].labels(dataset, feature.feature).set(1 if drifted else 0)
+        per_dataset = {
+            name: GaugeMetricFamily(f"driftmon_{name}", text, labels=["dataset"])
+            for name, text in (
+                ("open_alerts", "Open or escalated alerts."),
+                ("batch_rows", "Rows of the newest checked batch."),
+                ("batch_time_seconds", "When the newest batch's data was produced (Unix time)."),
+                ("checked_time_seconds", "When the newest batch was checked (Unix time)."),
+            )
+        }
+        with store.read_scope(self.engine) as session:
+            datasets = self.datasets or store.list_datasets(session)
+            for dataset in datasets:
+                alerts = store.list_alerts(session, dataset)
+                per_dataset["open_alerts"].add_metric([dataset], len(alerts))
+                newest = store.list_runs(session, dataset, limit=1)
+                if not newest:
+                    continue
+                run = store.load_run(session, newest[0].id, readings=False)
+                for status in Status:
+                    verdict.add_metric([dataset, str(status)], float(run.verdict == status))
+                per_dataset["batch_rows"].add_metric([dataset], run.n_rows)
+                per_dataset["batch_time_seconds"].add_metric([dataset], _seconds(run.batch_time))
+                per_dataset["checked_time_seconds"].add_metric([dataset], _seconds(run.finished_at))
+                for feature in run.features:
+                    for name, _ in _FEATURE_FIGURES:
+                        value = getattr(feature, name)
+                        if value is not None:
+                            figures[name].add_metric([dataset, feature.feature], value)
+                    is_drift = Status(feature.status).is_drift
+                    drifted.add_metric([dataset, feature.feature], 1.0 if is_drift else 0.0)
+        yield verdict
+        yield from figures.values()
+        yield drifted
+        yield from per_dataset.values()
+
+
+def exposition(engine: Engine, datasets: Sequence[str] | None = None) -> str:
+    """The metrics in the Prometheus text format, read now."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DriftCollector(engine, datasets))  # type: ignore[arg-type]
     return generate_latest(registry).decode()
+
+
+def serve_metrics(port: int, engine: Engine, host: str = "127.0.0.1") -> Any:
+    """Serve the metrics at ``http://HOST:PORT/metrics`` from a background thread, read from
+    the store on each scrape; the server (``.shutdown()`` stops it)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DriftCollector(engine))  # type: ignore[arg-type]
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server
+
+
+def _seconds(moment: Any) -> float:
+    return float(moment.timestamp())

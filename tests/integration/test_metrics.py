@@ -73,3 +73,35 @@ def test_metrics_to_a_file_for_the_textfile_collector(example: ExampleData, tmp_
     families = {f.name for f in text_string_to_metric_families(target.read_text())}
     assert {"driftmon_open_alerts", "driftmon_verdict"} <= families
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_the_metrics_server_reads_the_store_on_every_scrape(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    import socket
+    import urllib.request
+
+    from driftmon import store
+    from driftmon.metrics import serve_metrics
+
+    _driftmon(tmp_path, "reference", "orders", "--source", str(example.reference))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = serve_metrics(port, store.open_store(f"sqlite:///{tmp_path / 'm.db'}"))
+    try:
+
+        def scrape() -> dict:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+                return _samples(page.read().decode())
+
+        before = scrape()
+        _driftmon(tmp_path, "check", "orders", "--source", str(example.batches[2]))
+        after = scrape()
+    finally:
+        server.shutdown()
+
+    alerts = ("driftmon_open_alerts", (("dataset", "orders"),))
+    assert before[alerts] == 0.0 and after[alerts] > 0
+    assert not [key for key in before if key[0] == "driftmon_feature_kl"]
+    assert after == _samples(_driftmon(tmp_path, "metrics"))
