@@ -585,7 +585,11 @@ def notify_command(
         if retry:
             for name in datasets:
                 delivery = pipeline.deliver_dataset_notifications(
-                    engine, name, settings.dataset(name)
+                    engine,
+                    name,
+                    settings.dataset(name),
+                    budget_seconds=pipeline.RETRY_BUDGET_SECONDS,
+                    attempts=3,
                 )
                 report["sent"] += delivery.sent
                 report["pending"] += delivery.pending

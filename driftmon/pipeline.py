@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -418,11 +419,29 @@ def notification_targets(options: DatasetOptions) -> list[notify.Target]:
     return notify.parse_targets(list(options.notify))
 
 
+#: How long a check spends delivering notifications, whatever the backlog: one attempt per
+#: message, the receiver's timeout cut to what is left. What is not delivered stays pending for
+#: the next run or `driftmon notify --retry` (which has `RETRY_BUDGET_SECONDS`, 3 attempts).
+CHECK_DELIVERY_BUDGET_SECONDS = 5.0
+RETRY_BUDGET_SECONDS = 60.0
+
+
 def deliver_dataset_notifications(
-    engine: Engine, dataset: str, options: DatasetOptions
+    engine: Engine,
+    dataset: str,
+    options: DatasetOptions,
+    *,
+    budget_seconds: float = CHECK_DELIVERY_BUDGET_SECONDS,
+    attempts: int = 1,
 ) -> DeliveryReport:
-    """Deliver the dataset's due notifications to its configured targets."""
-    return deliver_notifications(engine, notification_targets(options), dataset=dataset)
+    """Deliver the dataset's due notifications to its configured targets, within the budget."""
+    return deliver_notifications(
+        engine,
+        notification_targets(options),
+        dataset=dataset,
+        attempts=attempts,
+        budget_seconds=budget_seconds,
+    )
 
 
 def deliver_notifications(
@@ -431,22 +450,29 @@ def deliver_notifications(
     *,
     dataset: str | None = None,
     attempts: int = 3,
+    budget_seconds: float = RETRY_BUDGET_SECONDS,
 ) -> DeliveryReport:
-    """Send every due notification (after the run committed), each claimed before sending.
+    """Send due notifications (after the run committed), each claimed before sending, for at
+    most about ``budget_seconds`` in all.
 
     A failure leaves the notification pending for the next run or `driftmon notify --retry`;
-    a sent one is never selected again. Never raises for a failed delivery: detected drift and
-    a down receiver are not failures of the check.
+    so does a message the budget leaves no time for, and every further message to a target
+    that failed in this round (a hung receiver is waited for once, not once per message). A
+    sent one is never selected again. Never raises for a failed delivery: detected drift and a
+    down receiver are not failures of the check.
     """
     by_key = {t.key: t for t in targets}
     with store.session_scope(engine) as session:
         due = store.due_notifications(session, dataset=dataset)
+    deadline = time.monotonic() + budget_seconds
+    failed_targets: set[str] = set()
     sent, pending, errors = 0, 0, []
     for item in due:
         target = by_key.get(item.target_key)
-        if target is None:
-            pending += 1
-            continue  # configured for another dataset, or removed: leave it for later
+        left = deadline - time.monotonic()
+        if target is None or item.target_key in failed_targets or left < _MIN_ATTEMPT_SECONDS:
+            pending += 1  # another dataset's target, a failing one, or no time: later
+            continue
         with store.session_scope(engine) as session:
             if not store.claim_notification(session, item.id):
                 continue
@@ -459,10 +485,12 @@ def deliver_notifications(
             payload.get("markdown"),
         )
         try:
-            notify.send(target, message, attempts=attempts)
+            # connect and read timeouts both apply: half of what is left each
+            notify.send(target, message, attempts=attempts, timeout_seconds=min(10.0, left / 2))
         except NotificationError as error:
             with store.session_scope(engine) as session:
                 store.mark_notification_failed(session, item.id, str(error))
+            failed_targets.add(item.target_key)
             pending += 1
             errors.append(str(error))
             continue
@@ -470,6 +498,10 @@ def deliver_notifications(
             store.mark_notification_sent(session, item.id)
         sent += 1
     return DeliveryReport(sent, pending, tuple(errors))
+
+
+#: Less time than this left in the budget: the message waits for the next delivery.
+_MIN_ATTEMPT_SECONDS = 0.5
 
 
 def now() -> datetime:
