@@ -99,17 +99,19 @@ def check(
     **settings: Any,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` (each a DataFrame, a file path or a `Profile`)
-    and judge it by the drift policy; nothing is stored.
+    and judge it by the drift policy; nothing is stored. A `Profile` given as ``current`` must
+    be counted with the reference's bins (``profile_frame(batch, reference.specs)``).
 
     ``settings`` are dataset settings as keyword arguments, e.g.
     ``thresholds={"kl_warning": 0.05}`` or ``features=["age", "country"]``; a reference given
     as data is fitted with them.
     """
     options = _options(dataset, settings)
+    calibrated = None  # KL thresholds calibrated on a reference given as data (`calibration`)
     if isinstance(reference, Profile):
         reference_profile, description = reference, "a profile"
     else:
-        reference_profile, description, _ = pipeline.build_reference_profile(
+        reference_profile, description, calibrated = pipeline.build_reference_profile(
             _source(reference, "reference"), options
         )
     moment = _moment(batch_time)
@@ -125,7 +127,9 @@ def check(
     else:
         plan = pipeline.plan_batch(_source(current, "current"), batch_key, moment)
         current_profile = pipeline.profile_batch(plan, reference_profile, options)
-    comparison, verdict = pipeline.evaluate_batch(reference_profile, current_profile, options)
+    comparison, verdict = pipeline.evaluate_batch(
+        reference_profile, current_profile, options, calibrated
+    )
     result = build_check_result(
         run_id=0,
         dataset=dataset,
@@ -140,7 +144,9 @@ def check(
     return DriftReport(
         result,
         reference=reference_profile,
-        _unstored=_Unstored(plan, comparison, verdict, current_profile, options, description),
+        _unstored=_Unstored(
+            plan, comparison, verdict, current_profile, options, description, calibrated
+        ),
     )
 
 
@@ -154,6 +160,7 @@ class _Unstored:
     current: Profile
     options: DatasetOptions
     reference_description: str
+    calibrated: dict[str, dict[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -443,7 +450,9 @@ def _feature_records(unstored: _Unstored) -> list[store.StoredFeatureResult]:
 def _record(engine: Engine, dataset: str, reference: Profile, unstored: _Unstored) -> int:
     """Store the reference and the run in ``engine``; the run's id."""
     options = unstored.options
-    pipeline.save_reference(engine, dataset, reference, unstored.reference_description, options)
+    pipeline.save_reference(
+        engine, dataset, reference, unstored.reference_description, options, unstored.calibrated
+    )
     stored_reference = pipeline.load_reference(engine, dataset)
     result = pipeline.record_run(
         engine,

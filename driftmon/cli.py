@@ -450,16 +450,24 @@ def alerts(
     acknowledge one."""
     if ctx.invoked_subcommand is None:
         _list_alerts(None, include_resolved, as_json)
+    else:  # `alerts --json DATASET`: the flags given before the dataset hold for the list
+        ctx.obj = {"include_resolved": include_resolved, "as_json": as_json}
 
 
 @alerts_app.command("list")
 def alerts_list(
+    ctx: typer.Context,
     dataset: Annotated[str | None, typer.Argument(help="Only this dataset.")] = None,
     include_resolved: Annotated[bool, _ALL] = False,
     as_json: Annotated[bool, _JSON_LIST] = False,
 ) -> None:
     """List open alerts (all datasets, or one), most severe and oldest first."""
-    _list_alerts(dataset, include_resolved, as_json)
+    given = ctx.obj or {}
+    _list_alerts(
+        dataset,
+        include_resolved or given.get("include_resolved", False),
+        as_json or given.get("as_json", False),
+    )
 
 
 @alerts_app.command("ack")

@@ -262,10 +262,24 @@ def compare(
     ``alpha`` is the smoothing pseudo-count; ``correction`` the multiple-testing correction of
     the p-values across this batch's features (see `driftmon.divergence.adjust_p_values`).
     A feature whose reference holds fewer than two usable values is not monitored.
+
+    Raises
+    ------
+    InputDataError
+        A feature of ``current`` was counted with other bins than the reference's (bins are
+        compared slot by slot, so that would measure nonsense).
     """
     names = [n for n in reference.features if n in current.features]
     schema = _schema_diff(reference, current)
     pairs = [(reference.features[n], current.features[n]) for n in names]
+    other_bins = [n for n, (ref, cur) in zip(names, pairs, strict=True) if ref.spec != cur.spec]
+    if other_bins:
+        raise InputDataError(
+            f"feature(s) {', '.join(f'`{n}`' for n in other_bins)} of the batch were counted "
+            "with other bins than the reference's; count the batch with the reference's bins "
+            "(`profile_frame(batch, reference.specs)`), or pass the batch's data instead of a "
+            "profile fitted on it"
+        )
     monitored = [ref.usable for ref, _ in pairs]
     compared = [i for i, (_, cur) in enumerate(pairs) if cur.n_rows > 0 and monitored[i]]
 

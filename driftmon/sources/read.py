@@ -766,9 +766,21 @@ def _csv_segment(
     typed: bool = False,
 ) -> pa.Table:
     try:
-        return pa_csv.read_csv(
-            pa.BufferReader(segment), read_options=read_options, convert_options=convert
-        )
+        try:
+            return pa_csv.read_csv(
+                pa.BufferReader(segment), read_options=read_options, convert_options=convert
+            )
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc):
+                raise
+            # a row longer than the blocks sized on the first megabyte's lines: the whole
+            # segment as one block (in memory already; only Arrow's parallelism is lost)
+            whole = pa_csv.ReadOptions(
+                column_names=read_options.column_names, block_size=segment.size + 1
+            )
+            return pa_csv.read_csv(
+                pa.BufferReader(segment), read_options=whole, convert_options=convert
+            )
     except (pa.ArrowException, OSError) as exc:
         raise _csv_error(path, exc, typed) from exc
 

@@ -39,10 +39,15 @@ def claim_batch(session: Session, dataset: str, batch_key: str, owner: str) -> b
         )
     ).first()
     if held is not None:
+        if held.owner == owner:
+            return True  # this run's own claim (a retried step whose first try committed)
         if held.claimed_at > now - STALE_CLAIM:
             return False
-        session.delete(held)
-        session.flush()
+        session.execute(  # taken over; a run racing for it too finds nothing left to delete
+            delete(BatchClaimRow).where(
+                BatchClaimRow.id == held.id, BatchClaimRow.claimed_at <= now - STALE_CLAIM
+            )
+        )
     try:
         with session.begin_nested():
             session.add(

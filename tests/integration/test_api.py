@@ -216,3 +216,30 @@ def test_a_clean_batch_has_no_chart_in_the_notebook_view() -> None:
 
     assert report.verdict == "ok" and report.drifted == ()
     assert "data:image/png" not in report._repr_html_()
+
+
+def test_a_current_profile_with_bins_of_its_own_is_refused(frames) -> None:
+    reference, batches, _ = frames
+    batch = batches[sorted(batches)[2]]
+
+    with pytest.raises(driftmon.InputDataError, match=r"counted with other bins than the ref"):
+        driftmon.check(driftmon.profile(reference), driftmon.profile(batch))
+    counted = driftmon.profile_frame(batch, driftmon.profile(reference).specs)
+    assert driftmon.check(reference, counted).verdict == driftmon.check(reference, batch).verdict
+
+
+def test_calibrated_thresholds_apply_to_a_check_from_data(tmp_path: Path) -> None:
+    # a reference of day-level clumps: a healthy day differs from it more than sampling noise
+    rng = np.random.default_rng(0)
+    days = rng.normal(0, 0.5, 40)
+    reference = pd.DataFrame({"x": np.concatenate([rng.normal(m, 1, 500) for m in days])})
+    batch = pd.DataFrame({"x": rng.normal(0.3, 1, 500)})
+    calibration = {"batch_rows": 500}
+
+    plain = driftmon.check(reference, batch)
+    calibrated = driftmon.check(reference, batch, calibration=calibration)
+    monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'm.db'}", reports_dir=tmp_path)
+    monitor.reference("days", reference, calibration=calibration)
+
+    assert plain.verdict == "warning"
+    assert calibrated.verdict == "ok" == monitor.check("days", batch).verdict

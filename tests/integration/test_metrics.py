@@ -105,3 +105,18 @@ def test_the_metrics_server_reads_the_store_on_every_scrape(
     assert before[alerts] == 0.0 and after[alerts] > 0
     assert not [key for key in before if key[0] == "driftmon_feature_kl"]
     assert after == _samples(_driftmon(tmp_path, "metrics"))
+
+
+def test_alerts_flags_hold_before_or_after_the_dataset(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    _driftmon(tmp_path, "reference", "orders", "--source", str(example.reference))
+    _driftmon(tmp_path, "check", "orders", "--source", str(example.batches[2]))
+
+    before = json.loads(_driftmon(tmp_path, "alerts", "--json", "orders"))
+    after = json.loads(_driftmon(tmp_path, "alerts", "orders", "--json"))
+
+    def ids(listed: list[dict]) -> list[tuple]:
+        return [(a["id"], a["feature"], a["signal"], a["state"]) for a in listed]
+
+    assert ids(before) == ids(after) and len(before) > 0

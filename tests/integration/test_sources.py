@@ -162,6 +162,19 @@ def test_a_csv_file_read_in_several_segments_loses_and_repeats_no_row(tmp_path: 
     assert numbers.tolist() == expected.tolist()
 
 
+@pytest.mark.parametrize("name", ["long.csv", "long.csv.gz"])
+def test_a_row_far_longer_than_the_first_megabytes_lines_is_read(tmp_path: Path, name: str) -> None:
+    rows = b"".join(b"%d,x\n" % i for i in range(300_000))
+    text = b"a,b\n" + rows + b"1," + b"y" * (2 << 20) + b"\n2,z\n"
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+
+    whole = _read_all(FileSource(path))
+
+    assert len(whole) == 300_002
+    assert len(whole["b"].iloc[300_000]) == 2 << 20
+
+
 def test_csv_blank_column_reads_as_float_nan(tmp_path: Path) -> None:
     path = tmp_path / "blank.csv"
     path.write_text("a,b\n1,\n2,\n")
