@@ -214,13 +214,30 @@ def _key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:_KEY_LENGTH]
 
 
+#: A path segment that looks like a token (webhook services carry their secrets in the path,
+#: which apprise's privacy mode shows for generic `json://` / `form://` targets): letters and
+#: digits mixed over 8 characters or more, or any 20 word characters (not a channel like
+#: `%23drift` or an address like `ops%40example.com`).
+_PATH_TOKEN = re.compile(r"^(?=[^/]*[A-Za-z])(?=[^/]*\d)[\w-]{8,}$|^[\w-]{20,}$", re.ASCII)
+
+
+def _mask_path_tokens(label: str) -> str:
+    """``label`` with every token-like path segment shown as its first and last character."""
+    scheme, sep, rest = label.partition("://")
+    if not sep:
+        return label
+    host, slash, path = rest.partition("/")
+    segments = [f"{s[0]}...{s[-1]}" if _PATH_TOKEN.match(s) else s for s in path.split("/")]
+    return f"{scheme}://{host}{slash}{'/'.join(segments)}"
+
+
 def _load(url: str, position: int) -> tuple[Target | None, str]:
     """The target for ``url``, or None and why apprise could not load it."""
     if _SCHEME.match(url) is None:
         return None, f"target {position} is not a URL (no `scheme://`)"
     plugin, secrets, warnings = _instantiate(url)
     if plugin is not None:
-        label = plugin.url(privacy=True).split("?", 1)[0]
+        label = _mask_path_tokens(plugin.url(privacy=True).split("?", 1)[0])
         if label.endswith("/") and not label.endswith("://"):
             label = label.rstrip("/")
         return Target(url=url, key=_key(url), label=label), ""

@@ -235,6 +235,16 @@ def test_every_invalid_target_is_reported_at_once() -> None:
             [SECRET],
             "mailto://user:****@mail.example.com/ops%40example.com",
         ),
+        (  # a webhook carrying its token in the path, which apprise shows for json://
+            "json://hooks.example.com:8443/hooks/PathSecret456/v1",
+            ["PathSecret456"],
+            "json://hooks.example.com:8443/hooks/P...6/v1",
+        ),
+        (
+            "form://example.com/api/notify/ZXhhbXBsZXRva2VuZm9yYWxlcnRz",
+            ["ZXhhbXBsZXRva2VuZm9yYWxlcnRz"],
+            "form://example.com/api/notify/Z...z",
+        ),
     ],
 )
 def test_labels_mask_every_secret(url: str, secrets: list[str], label: str) -> None:
