@@ -146,10 +146,13 @@ def iter_chunks(
         does not exist, or the query fails.
     """
     pieces = _read(source, columns, chunk_rows, numeric, categorical, as_chunks)
+    done, total = 0, None
     for frame, done, total in _ahead(pieces) if read_ahead else pieces:
         if on_progress is not None:
             on_progress(done, total)
         yield frame
+    if on_progress is not None and total is not None and done < total:
+        on_progress(total, total)  # what followed the last rows (blank lines) was read too
 
 
 def _ahead(items: Iterator[_T]) -> Iterator[_T]:

@@ -175,6 +175,21 @@ def test_a_row_far_longer_than_the_first_megabytes_lines_is_read(tmp_path: Path,
     assert len(whole["b"].iloc[300_000]) == 2 << 20
 
 
+def test_csv_progress_ends_at_the_file_size_after_trailing_blank_lines(tmp_path: Path) -> None:
+    # ~17 MB of rows, then 4 MB of blank lines: a last segment that holds no row
+    rows = "".join(f"{i},x\n" for i in range(1_500_000))
+    path = tmp_path / "trailing.csv"
+    path.write_text("a,b\n" + rows + "\n" * (4 << 20))
+    progress: list[tuple[int, int | None]] = []
+
+    counted = sum(
+        len(c) for c in iter_chunks(FileSource(path), on_progress=lambda *p: progress.append(p))
+    )
+
+    size = path.stat().st_size
+    assert counted == 1_500_000 and progress[-1] == (size, size)
+
+
 def test_csv_blank_column_reads_as_float_nan(tmp_path: Path) -> None:
     path = tmp_path / "blank.csv"
     path.write_text("a,b\n1,\n2,\n")
