@@ -25,6 +25,7 @@ __all__ = [
     "Heatmap",
     "HistoryMatrix",
     "SlotShares",
+    "batch_label",
     "drifted_features",
     "flatten_settings",
     "heatmap",
@@ -33,6 +34,7 @@ __all__ = [
     "slot_shares",
     "sort_by_severity",
     "top_bin_changes",
+    "verdict_sentence",
 ]
 
 #: The statuses of features that drifted.
@@ -95,6 +97,25 @@ def severity_key(result: StoredFeatureResult) -> tuple[int, float, str]:
 def sort_by_severity(features: Sequence[StoredFeatureResult]) -> list[StoredFeatureResult]:
     """Drifted features first (critical, then warning), each group by decreasing KL."""
     return sorted(features, key=severity_key)
+
+
+def batch_label(batch_key: str) -> str:
+    """What people call a batch: a file's name for the default key (``path|size|mtime``),
+    else the key given (``--batch-key``) as it is."""
+    path, separator, _ = batch_key.partition("|")
+    if separator and "/" in path:
+        return path.rsplit("/", 1)[1] or batch_key
+    return batch_key
+
+
+def verdict_sentence(run: StoredRun) -> str:
+    """The run's verdict in one sentence: how many features drifted, which, how badly."""
+    drifted = [f for f in sort_by_severity(run.features) if f.status in DRIFTED]
+    total = len(run.features)
+    if not drifted:
+        return f"No feature drifted ({total} checked); verdict {run.verdict}."
+    named = ", ".join(f"{f.feature} ({f.status})" for f in drifted)
+    return f"{len(drifted)} of {total} features drifted: {named}."
 
 
 def drifted_features(run: StoredRun) -> list[str]:

@@ -84,6 +84,8 @@ def render_run_report(
     ]
     context = {
         "run": run,
+        "label": data.batch_label(run.batch_key),
+        "sentence": data.verdict_sentence(run),
         "reference": reference,
         "settings": data.flatten_settings(run.settings),
         "alerts": store.list_alerts(session, run.dataset),

@@ -405,3 +405,21 @@ def test_index_pages_render_in_chromium_and_link_to_run_reports(
         assert all(u.startswith(("file://", "data:")) for u in requests)
     finally:
         page.close()
+
+
+def test_the_verdict_sentence_is_the_first_text_after_the_title(reports: Reports, browser) -> None:
+    last = reports.run_ids["orders"][-1]
+    path = reports.folder / "orders" / f"run-{last}.html"
+    page, errors, _ = _open(browser, path)
+    try:
+        after_title = page.evaluate("document.querySelector('h1').nextElementSibling.innerText")
+        title = page.title()
+        collapsed = page.locator("details.provenance").get_attribute("open") is None
+        assert errors == []
+    finally:
+        page.close()
+    html = path.read_text(encoding="utf-8")
+    assert re.match(r"(No feature drifted|\d+ of \d+ features drifted: )", after_title)
+    assert "|" not in title  # the batch's file name, not its key
+    assert "Batch key" in html and html.index("Settings used") > html.index("<h2>History</h2>")
+    assert collapsed  # provenance and settings: one click away, not in the way

@@ -58,3 +58,13 @@ def test_drifted_cells_are_marked_and_titles_carry_the_value() -> None:
     assert quiet.title == "f0 · #0: KL 0.002"
     assert drifted.title == "f0 · #1: KL 0.3, drifted"
     assert drifted.ink == "#1d1d1f" and quiet.ink == "#ffffff"  # dark text on yellow only
+
+
+def test_a_batch_is_labelled_by_its_file_name_or_its_given_key() -> None:
+    from driftmon.report.data import batch_label
+
+    assert batch_label("/data/feeds/2026-11-25.csv.gz|383547|1796013478487772554") == (
+        "2026-11-25.csv.gz"
+    )
+    assert batch_label("2026-11-25") == "2026-11-25"
+    assert batch_label("a|b") == "a|b"  # a key given with --batch-key stays as it is
