@@ -23,9 +23,10 @@ importable without side effects. Names load when first used, so ``import driftmo
 from __future__ import annotations
 
 import sys
-from importlib import import_module
 from types import ModuleType
 from typing import Any
+
+from driftmon._lazy import lazy_exports
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -71,15 +72,14 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"], key=lambda n: (not n.isupper(), n))
 
 
+_exported = lazy_exports(__name__, _EXPORTS)
+
+
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        value: Any = _version()
-    elif name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
-    else:
-        raise AttributeError(f"module 'driftmon' has no attribute {name!r}")
-    globals()[name] = value  # later lookups skip this function
-    return value
+    if name != "__version__":
+        return _exported(name)
+    globals()[name] = version = _version()
+    return version
 
 
 def __dir__() -> list[str]:

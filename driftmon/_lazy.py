@@ -1,4 +1,4 @@
-"""Modules imported on first use.
+"""Modules and names imported on first use.
 
 pandas costs a fifth of a second to import, and a check of a Parquet or CSV file never needs
 it: readers hand numbers and tallies to counting in Arrow's form. Modules that need pandas for
@@ -8,6 +8,8 @@ other inputs refer to it through `lazy_module`, which imports it when first touc
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -29,3 +31,22 @@ class _LazyModule(ModuleType):
 def lazy_module(name: str) -> Any:
     """``name``, imported the first time one of its attributes is used."""
     return _LazyModule(name)
+
+
+def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) for ``package``: each name of ``exports`` (name ->
+    module defining it) is imported from its module on first use, then kept in the package.
+
+    Packages use it so that importing them (the CLI's help, a check of a path) loads nothing
+    their callers do not touch.
+    """
+    namespace = sys.modules[package].__dict__
+
+    def __getattr__(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(exports[name]), name)
+        namespace[name] = value  # later lookups skip this function
+        return value
+
+    return __getattr__

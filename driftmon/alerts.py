@@ -22,7 +22,7 @@ run where at least one alert changed that way, and never for a repeated unchange
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from driftmon.errors import ConfigError
@@ -127,17 +127,8 @@ def decide_alerts(
 
 
 def _retire(alert: Alert) -> AlertChange:
-    resolved = Alert(
-        id=alert.id,
-        feature=alert.feature,
-        signal=alert.signal,
-        severity=alert.severity,
-        state="resolved",
-        clear_streak=alert.clear_streak,
-        message=f"{alert.feature} is no longer monitored: the active reference has no such feature",
-        acknowledged=alert.acknowledged,
-    )
-    return AlertChange(resolved, "resolved")
+    message = f"{alert.feature} is no longer monitored: the active reference has no such feature"
+    return AlertChange(replace(alert, state="resolved", message=message), "resolved")
 
 
 def _state(findings: Sequence[Reading], severity: str) -> State:
@@ -201,35 +192,23 @@ def _advance(alert: Alert, window: list[Reading], resolve_after: int) -> AlertCh
             return AlertChange(alert, "clearing", newest)
         where = alert.feature if alert.feature is not None else "dataset"
         batches = f"{resolve_after} batch{'es' if resolve_after > 1 else ''}"
-        resolved = Alert(
-            id=alert.id,
-            feature=alert.feature,
-            signal=alert.signal,
-            severity=alert.severity,
-            state="resolved",
-            clear_streak=len(window),
-            message=f"{where} back within thresholds for {batches}: {newest.message}",
-            acknowledged=alert.acknowledged,
-        )
+        message = f"{where} back within thresholds for {batches}: {newest.message}"
+        resolved = replace(alert, state="resolved", clear_streak=len(window), message=message)
         return AlertChange(resolved, "resolved", newest)
     severity = _worst(findings)
     streak = window.index(findings[0])
     change: Change
-    if Status(severity).rank > Status(alert.severity).rank:
-        change = "escalated"
-    elif Status(severity).rank < Status(alert.severity).rank:
-        change = "de-escalated"
+    step = Status(severity).rank - Status(alert.severity).rank
+    if step:
+        change = "escalated" if step > 0 else "de-escalated"
     else:
         change = "held" if streak == 0 else "clearing"
-    moved = Alert(
-        id=alert.id,
-        feature=alert.feature,
-        signal=alert.signal,
+    moved = replace(
+        alert,
         severity=severity,
         state=_state(findings, severity),
         clear_streak=streak,
         message=_message(findings, severity, resolve_after),
-        acknowledged=alert.acknowledged,
     )
     return AlertChange(moved, change, newest)
 

@@ -118,7 +118,7 @@ def check(
     if isinstance(current, Profile):
         current_profile = current
         plan = pipeline.BatchPlan(
-            source=sources.FrameSource(_empty_frame(), "profile"),
+            source=None,
             batch_key=batch_key or "profile",
             description="a profile",
             batch_time=moment or pipeline.now(),
@@ -420,12 +420,6 @@ def _moment(batch_time: str | datetime | None) -> datetime | None:
     if batch_time is None or isinstance(batch_time, datetime):
         return batch_time
     return sources.parse_batch_time(batch_time)
-
-
-def _empty_frame() -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame()
 
 
 def _feature_records(unstored: _Unstored) -> list[store.StoredFeatureResult]:

@@ -708,7 +708,7 @@ def serve(
                 "no dataset has a schedule: set `datasets.NAME.schedule.cron` (or "
                 "`interval_seconds`) and `datasets.NAME.folder` in the config"
             )
-        from driftmon.runner import check_api, prefect_api_url
+        from driftmon.runner import check_api, prefect_api_url, quiet_prefect
 
         api_url, _ = prefect_api_url()
         if not api_url:
@@ -731,7 +731,7 @@ def serve(
                     "--metrics-port"
                 ) from None
             err.print(f"metrics at http://127.0.0.1:{metrics_port}/metrics")
-        _prefect_env()
+        quiet_prefect(state.verbose)
         from driftmon.flows.deployments import serve as serve_deployments
 
         for name, dataset in scheduled.items():
@@ -1015,33 +1015,14 @@ def _mode() -> Any:
 
 def _run(job: str, **params: Any) -> Any:
     """Run a job where `_mode` says: a reachable Prefect API is checked before any work."""
-    from driftmon.runner import check_api, run_job
+    from driftmon.runner import check_api, quiet_prefect, run_job
 
     mode = _mode()
     if mode.kind == "prefect":
         if mode.api_url:
             check_api(mode.api_url)
-        _prefect_env()
+        quiet_prefect(state.verbose)
     return run_job(mode, job, **params)
-
-
-def _prefect_env() -> None:
-    """Quiet, offline-friendly Prefect defaults (unless set already), before Prefect loads."""
-    defaults = {
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-        "PREFECT_LOGGING_LEVEL": "INFO" if state.verbose else "CRITICAL",
-        "PREFECT_LOGGING_SERVER_LEVEL": "WARNING" if state.verbose else "CRITICAL",
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    if not state.verbose:
-        # the temporary server can log a cancelled event flush at shutdown: not the user's
-        # business unless they asked for Prefect's logs
-        quiet = ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", "uvicorn")
-        for name in quiet:
-            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def run() -> None:  # pragma: no cover - console-script entry point

@@ -16,10 +16,10 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from driftmon._lazy import lazy_exports
 from driftmon.errors import ConfigError
 from driftmon.options import DEFAULT_OPTIONS, DatasetOptions
 
@@ -45,20 +45,20 @@ DEFAULT_CONFIG_NAME = "driftmon.toml"
 # (``mailto://...?to=a@x.org,b@x.org``) belong to it, as in apprise's own URL lists.
 _COMMA_BEFORE_URL = re.compile(r",+(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 #: The models, importable from here as before (loaded on first use).
-_MODELS = {
-    "CalibrationSettings",
-    "DatasetSettings",
-    "FeatureSettings",
-    "ScheduleSettings",
-    "Settings",
-    "ThresholdSettings",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MODELS:
-        return getattr(import_module("driftmon.config_models"), name)
-    raise AttributeError(f"module 'driftmon.config' has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__,
+    dict.fromkeys(
+        [
+            "CalibrationSettings",
+            "DatasetSettings",
+            "FeatureSettings",
+            "ScheduleSettings",
+            "Settings",
+            "ThresholdSettings",
+        ],
+        "driftmon.config_models",
+    ),
+)
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,12 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class BatchPlan:
-    """One batch to check: where it is, its key, a description without secrets, when its
-    data was produced (`sources.batch_time` unless given), and a short label for people (the
-    file name, or the batch key given)."""
+    """One batch to check: where it is (None for a batch handed over already counted, as a
+    profile), its key, a description without secrets, when its data was produced
+    (`sources.batch_time` unless given), and a short label for people (the file name, or the
+    batch key given)."""
 
-    source: sources.Source
+    source: sources.Source | None
     batch_key: str
     description: str
     batch_time: datetime
@@ -243,6 +244,7 @@ def _claim_owner() -> str:
 
 def profile_batch(plan: BatchPlan, reference: Profile, options: DatasetOptions) -> Profile:
     """Stream one batch in chunks and count it with the reference's bins."""
+    assert plan.source is not None, "a batch given as a profile is counted already"
     specs = reference.specs
     all_columns = sources.column_names(plan.source)
     present = [name for name in specs if name in all_columns]

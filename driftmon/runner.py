@@ -15,6 +15,7 @@ all of Prefect (about a second): a command that needs no Prefect must not pay fo
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 import urllib.error
@@ -33,6 +34,7 @@ __all__ = [
     "choose_mode",
     "heartbeats_wanted",
     "prefect_api_url",
+    "quiet_prefect",
     "run_job",
 ]
 
@@ -40,12 +42,6 @@ __all__ = [
 #: ``never`` runs none through it, ``auto`` (or unset) through it when an API is configured.
 PREFECT_ENV = "DRIFTMON_PREFECT"
 _CHOICES = ("auto", "always", "never")
-#: Prefect defaults driftmon sets for its own runs unless the user set them: quiet and offline.
-_PREFECT_DEFAULTS = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +154,7 @@ def run_job(mode: Mode, job: str, **params: Any) -> Any:
         from driftmon import jobs
 
         return getattr(jobs, job)(jobs.local_steps(), **params)
-    for key, value in _PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value)
+    quiet_prefect()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from driftmon import flows
@@ -173,6 +168,26 @@ def run_job(mode: Mode, job: str, **params: Any) -> Any:
         return flow(**params)
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         return flow(**params)
+
+
+def quiet_prefect(verbose: bool = False) -> None:
+    """Prefect defaults driftmon sets for its runs unless the user set them (offline, no
+    analytics, Prefect's logs only with ``verbose``), before Prefect loads."""
+    defaults = {
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "CRITICAL",
+        "PREFECT_LOGGING_SERVER_LEVEL": "WARNING" if verbose else "CRITICAL",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    if not verbose:
+        # the temporary server can log a cancelled event flush at shutdown: not the user's
+        # business unless they asked for Prefect's logs
+        quiet = ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", "uvicorn")
+        for name in quiet:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def heartbeats_wanted(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> bool:

@@ -8,8 +8,7 @@ first use, so importing this package (say, for `run_report_path`) does not load 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from driftmon._lazy import lazy_exports
 
 _EXPORTS = {
     "DEFAULT_HISTORY": "driftmon.report.pages",
@@ -25,9 +24,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS, key=lambda n: (not n.isupper(), n))
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'driftmon.report' has no attribute {name!r}")
-    value = getattr(import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)
