@@ -654,42 +654,17 @@ def _read_csv(
     numeric: set[str],
     categorical: set[str],
 ) -> Iterator[_Chunk]:
-    """Columns hinted numeric are parsed as numbers by Arrow's reader, the fast way; where one
-    holds text, that part is read again as text, so every chunk's column is numbers if all its
-    values parse, else strings, as for any column. A plain file is read in byte segments (see
-    `_read_csv_segments`), a gzip file, which cannot be entered midway, as one stream."""
-    head = _csv_head(path)
-    header, longest_line = head.names, head.longest_line
-    selected = _select_columns(header, requested, f"CSV file `{path}`")
-    read_columns = selected or header[:1]
-    typed = [name for name in read_columns if name in numeric]
-    if not path.name.lower().endswith(".gz"):
-        yield from _read_csv_segments(path, head, selected, read_columns, chunk_rows, numeric,
-                                      categorical, typed)  # fmt: skip
-        return
-    try:
-        yield from _read_csv_as(path, selected, read_columns, chunk_rows, numeric, categorical,
-                                typed, longest_line, skip_rows=0)  # fmt: skip
-    except _TextInNumbers as exc:
-        yield from _read_csv_as(path, selected, read_columns, chunk_rows, numeric, categorical,
-                                [], longest_line, skip_rows=exc.rows_done)  # fmt: skip
-
-
-def _read_csv_segments(
-    path: Path,
-    head: _CsvHead,
-    selected: list[str],
-    read_columns: list[str],
-    chunk_rows: int,
-    numeric: set[str],
-    categorical: set[str],
-    typed: list[str],
-) -> Iterator[_Chunk]:
-    """Chunks of a plain CSV file read as byte segments cut at line ends, each parsed by
-    Arrow's multi-threaded table reader: twice the speed of its streaming reader on two cores
+    """Chunks of a CSV file (plain or gzip) read as byte segments cut at line ends, each parsed
+    by Arrow's multi-threaded table reader: twice the speed of its streaming reader on two cores
     (``benchmarks/bench_check.py``). Segments hold about a chunk's rows, at most
-    ``_MAX_CSV_SEGMENT`` bytes, so memory stays bounded by the chunk size, and a segment whose
-    numeric columns hold text is parsed again with those columns as text."""
+    ``_MAX_CSV_SEGMENT`` bytes, so memory stays bounded by the chunk size. Columns hinted
+    numeric are parsed as numbers, the fast way; a segment where one holds text is parsed again
+    with them as text, so every chunk's column is numbers if all its values parse, else strings,
+    as for any column."""
+    head = _csv_head(path)
+    selected = _select_columns(head.names, requested, f"CSV file `{path}`")
+    read_columns = selected or head.names[:1]
+    typed = [name for name in read_columns if name in numeric]
     block_size = int(min(max(64 * head.longest_line, _CSV_SEGMENT_BLOCK), _MAX_CSV_BLOCK))
     segment_bytes = int(
         min(max(chunk_rows * head.mean_line, 16 * block_size, _MIN_CSV_BLOCK), _MAX_CSV_SEGMENT)
@@ -707,44 +682,80 @@ def _read_csv_segments(
         strings_can_be_null=True,
     )
     total = path.stat().st_size
-    start, rows_done = head.data_start, 0
-    # one buffer for every segment: Arrow copies what it parses, and a fresh buffer would cost
-    # a page fault per 4 KB each time
-    data = bytearray(min(segment_bytes, total))
-    with path.open("rb") as handle:
-        while start < total:
-            handle.seek(start)
-            size = handle.readinto(data)
-            end = size if start + size >= total else data.rfind(b"\n", 0, size) + 1
-            if not end:
-                raise SourceError(
-                    f"CSV file `{path}` has a line longer than {segment_bytes:,} bytes after "
-                    f"byte {start:,}; is it a CSV file with one row per line?"
-                )
-            segment_start, start = start, start + end
-            segment = pa.py_buffer(data)[:end]
-            try:
-                table = _csv_segment(path, segment, read_options, as_numbers, typed=bool(typed))
-            except _TextInNumbers:
-                table = _csv_segment(path, segment, read_options, as_text)
-            if data.find(b'"', 0, end) >= 0 and table.num_rows != _non_blank_lines(data, end):
-                # a quote left open swallowed line ends: Arrow's table reader drops those rows
-                # without a word (its streaming reader reports them), so count the lines
-                raise SourceError(
-                    f"CSV file `{path}` is malformed: a quoted value runs across lines after "
-                    f"data row {rows_done}; {_UNBALANCED_QUOTE_HINT}"
-                )
-            del segment
-            if not table.num_rows:
-                continue
+    rows_done, before = 0, 0
+    for data, end, after in _csv_segments(path, head.data_start, segment_bytes):
+        segment = pa.py_buffer(data)[:end]
+        try:
+            table = _csv_segment(path, segment, read_options, as_numbers, typed=bool(typed))
+        except _TextInNumbers:
+            table = _csv_segment(path, segment, read_options, as_text)
+        if data.find(b'"', 0, end) >= 0 and table.num_rows != _non_blank_lines(data, end):
+            # a quote left open swallowed line ends: Arrow's table reader drops those rows
+            # without a word (its streaming reader reports them), so count the lines
+            raise SourceError(
+                f"CSV file `{path}` is malformed: a quoted value runs across lines after "
+                f"data row {rows_done}; {_UNBALANCED_QUOTE_HINT}"
+            )
+        del segment
+        if table.num_rows:
             batch = _joined_batches(table.to_batches())
             for offset in range(0, table.num_rows, chunk_rows):
                 piece = batch.slice(offset, chunk_rows)
                 parsed = _parse_csv_batch(piece, path, rows_done, numeric)
                 rows_done += piece.num_rows
-                # bytes done, pro rata within the segment
-                done = segment_start + end * (offset + piece.num_rows) // table.num_rows
+                # bytes of the file read, pro rata within the segment
+                done = before + (after - before) * (offset + piece.num_rows) // table.num_rows
                 yield (parsed if selected else parsed.select([])), done, total
+        before = after
+
+
+def _csv_segments(
+    path: Path, data_start: int, segment_bytes: int
+) -> Iterator[tuple[bytearray, int, int]]:
+    """The file's data rows as ``(buffer, end, done)``: the buffer's first ``end`` bytes are
+    whole lines, ``done`` the bytes of the file (compressed, for gzip) read so far.
+
+    One buffer serves every segment (Arrow copies what it parses; a fresh buffer would cost a
+    page fault per 4 KB each time); the partial line after ``end`` moves to its front for the
+    next segment. A gzip file is decompressed as a stream: it cannot be entered midway.
+    """
+    buffer = bytearray(segment_bytes)
+    with pa.OSFile(str(path), "r") as raw, memoryview(buffer) as view:
+        try:
+            if _is_gzip(path):
+                # Arrow decompresses without holding the GIL, so parsing goes on meanwhile
+                stream: Any = pa.CompressedInputStream(raw, "gzip")
+                stream.read(data_start)  # past the header: a stream only goes forward
+            else:
+                stream = raw
+                stream.seek(data_start)
+            size, at_end = 0, False
+            while not at_end:
+                while size < segment_bytes:
+                    read = stream.readinto(view[size:])
+                    if not read:
+                        at_end = True
+                        break
+                    size += read
+                end = size if at_end else buffer.rfind(b"\n", 0, size) + 1
+                if not end and not at_end:
+                    raise SourceError(
+                        f"CSV file `{path}` has a line longer than {segment_bytes:,} bytes; "
+                        "is it a CSV file with one row per line?"
+                    )
+                if end:
+                    yield buffer, end, raw.tell()
+                buffer[: size - end] = buffer[end:size]
+                size -= end
+        except (OSError, EOFError, pa.ArrowException) as exc:
+            raise SourceError(
+                f"CSV file `{path}` cannot be read: {exc}; check that it is a complete "
+                f"{'gzip-compressed ' if _is_gzip(path) else ''}CSV file"
+            ) from exc
+
+
+def _is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
 
 
 def _non_blank_lines(data: bytes, end: int) -> int:
@@ -789,79 +800,7 @@ def _csv_segment(
 
 
 class _TextInNumbers(Exception):
-    """A column read as numbers holds text after ``rows_done`` rows were yielded."""
-
-    def __init__(self, rows_done: int) -> None:
-        super().__init__(rows_done)
-        self.rows_done = rows_done
-
-
-def _read_csv_as(
-    path: Path,
-    selected: list[str],
-    read_columns: list[str],
-    chunk_rows: int,
-    numeric: set[str],
-    categorical: set[str],
-    typed: list[str],
-    longest_line: int,
-    *,
-    skip_rows: int,
-) -> Iterator[_Chunk]:
-    """Chunks of the CSV file, ``typed`` columns read as float64, the others as text (parsed
-    per chunk), the first ``skip_rows`` rows read and dropped."""
-    # Small blocks stream fastest (Arrow parses one while reading the next); a block must hold
-    # the longest row, so it is many times the longest line seen at the start of the file.
-    block_size = int(min(max(64 * longest_line, _MIN_CSV_BLOCK), _MAX_CSV_BLOCK))
-    # Text columns are parsed per chunk below: pyarrow infers types from the first block only
-    # and fails on a later block that does not fit (ints then "1.5").
-    column_types = {
-        name: _DICTIONARY_STRING if name in categorical else pa.string() for name in read_columns
-    }
-    column_types.update(dict.fromkeys(typed, pa.float64()))
-    convert = pa_csv.ConvertOptions(
-        column_types=column_types, include_columns=read_columns, strings_can_be_null=True
-    )
-    total = path.stat().st_size
-    raw = pa.OSFile(str(path), "r")
-    try:
-        stream = pa.CompressedInputStream(raw, "gzip") if path.name.lower().endswith(".gz") else raw
-        pending: list[pa.RecordBatch] = []
-        n_pending = 0
-        rows_done = rows_read = 0
-        batches = _csv_batches(path, stream, block_size, convert, typed=bool(typed))
-        while True:
-            try:
-                batch = next(batches, None)
-            except _TextInNumbers:
-                raise _TextInNumbers(rows_done) from None
-            if batch is not None:
-                rows_read += batch.num_rows
-                if rows_read <= skip_rows:
-                    continue
-                if rows_read - batch.num_rows < skip_rows:
-                    batch = batch.slice(skip_rows - (rows_read - batch.num_rows))
-                pending.append(batch)
-                n_pending += batch.num_rows
-                if n_pending < chunk_rows:
-                    continue
-            if not n_pending:
-                return
-            # blocks are joined into chunks of chunk_rows: counting a chunk has a fixed cost
-            combined = _joined_batches(pending)
-            n_whole = n_pending if batch is None else n_pending - n_pending % chunk_rows
-            for start in range(0, n_whole, chunk_rows):
-                piece = combined.slice(start, min(chunk_rows, n_whole - start))
-                parsed = _parse_csv_batch(piece, path, skip_rows + rows_done, numeric)
-                rows_done += piece.num_rows
-                done = total if batch is None and start + chunk_rows >= n_whole else raw.tell()
-                yield (parsed if selected else parsed.select([])), min(done, total), total
-            pending = [combined.slice(n_whole)] if n_whole < n_pending else []
-            n_pending -= n_whole
-            if batch is None:
-                return
-    finally:
-        raw.close()
+    """A segment's column read as numbers holds text: read the segment again as text."""
 
 
 def _joined_batches(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
@@ -872,28 +811,11 @@ def _joined_batches(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     return table.to_batches(max_chunksize=table.num_rows)[0]
 
 
-def _csv_batches(
-    path: Path,
-    stream: pa.NativeFile,
-    block_size: int,
-    convert: pa_csv.ConvertOptions,
-    *,
-    typed: bool = False,
-) -> Iterator[pa.RecordBatch]:
-    try:
-        reader = pa_csv.open_csv(
-            stream, read_options=pa_csv.ReadOptions(block_size=block_size), convert_options=convert
-        )
-        yield from reader
-    except (pa.ArrowException, OSError) as exc:
-        raise _csv_error(path, exc, typed) from exc
-
-
 def _csv_error(path: Path, exc: BaseException, typed: bool) -> Exception:
     """What Arrow's CSV error means for the user (or `_TextInNumbers` for a typed read)."""
     message = str(exc)
     if typed and "CSV conversion error to double" in message:
-        return _TextInNumbers(0)
+        return _TextInNumbers()
     if message.startswith("Empty CSV file"):
         return SourceError(f"CSV file `{path}` is empty; write a header line and data rows")
     if "out of sync" in message:
