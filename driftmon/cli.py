@@ -79,6 +79,7 @@ class _State:
     config_path: str | None = None
     verbose: bool = False
     prefect: bool = False
+    dask: str | None = None
     mode: Any = None
 
 
@@ -123,6 +124,15 @@ def main(
             "or profile); see DRIFTMON_PREFECT.",
         ),
     ] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Count on a Dask cluster: its scheduler address (tcp://host:8786), or `local` "
+            "for one on this machine. Default: DRIFTMON_DASK_ADDRESS, else `[compute] dask` "
+            "in the config, else in this process.",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -132,6 +142,7 @@ def main(
 ) -> None:
     state.verbose = verbose
     state.prefect = prefect
+    state.dask = dask
     state.config_path = str(config) if config else None
     state.db_url = db
     if verbose:
@@ -1015,14 +1026,25 @@ def _mode() -> Any:
 
 def _run(job: str, **params: Any) -> Any:
     """Run a job where `_mode` says: a reachable Prefect API is checked before any work."""
+    from driftmon.compute import dask_address
+    from driftmon.config import configured_dask
     from driftmon.runner import check_api, quiet_prefect, run_job
 
     mode = _mode()
+    cluster = dask_address(state.dask, configured_dask(_settings()[0]))
+    if state.verbose:
+        err.print(
+            _plain(
+                f"counting on the Dask cluster at {cluster}"
+                if cluster
+                else "counting in this process"
+            )
+        )
     if mode.kind == "prefect":
         if mode.api_url:
             check_api(mode.api_url)
         quiet_prefect(state.verbose)
-    return run_job(mode, job, **params)
+    return run_job(mode, job, dask=cluster, **params)
 
 
 def run() -> None:  # pragma: no cover - console-script entry point

@@ -32,6 +32,7 @@ __all__ = [
     "CONFIG_ENV",
     "NOTIFY_ENV",
     "NoConfig",
+    "configured_dask",
     "find_config",
     "load_settings",
     "targets_from_env",
@@ -50,6 +51,7 @@ __getattr__ = lazy_exports(
     dict.fromkeys(
         [
             "CalibrationSettings",
+            "ComputeSettings",
             "DatasetSettings",
             "FeatureSettings",
             "ScheduleSettings",
@@ -69,6 +71,7 @@ class NoConfig:
     database: str | None = None
     reports_dir: str = "reports"
     datasets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    compute: Any = None
 
     def dataset(self, name: str, overrides: Mapping[str, Any] | None = None) -> DatasetOptions:
         """Every default, plus ``DRIFTMON_NOTIFY``'s targets (``overrides``: validated by
@@ -81,6 +84,11 @@ class NoConfig:
 
     def scheduled_datasets(self) -> dict[str, DatasetOptions]:
         return {}
+
+
+def configured_dask(settings: Settings | NoConfig) -> str | None:
+    """The configuration's ``[compute] dask`` (None when unset); see `driftmon.compute`."""
+    return None if settings.compute is None else settings.compute.dask
 
 
 def targets_from_env(environ: Mapping[str, str] | None = None) -> list[str]:

@@ -119,6 +119,7 @@ class DatasetSettings(_Strict):
     correction: Literal["bh", "holm", "none"] = _D.correction
     chunk_rows: Annotated[int | None, Field(ge=1_000)] = _D.chunk_rows
     reference_sample_rows: Annotated[int, Field(ge=1_000)] = _D.reference_sample_rows
+    partition_rows: Annotated[int, Field(ge=1_000)] = _D.partition_rows
     thresholds: ThresholdSettings = ThresholdSettings()
     feature: dict[str, FeatureSettings] = {}
     schedule: ScheduleSettings | None = None
@@ -143,6 +144,7 @@ class DatasetSettings(_Strict):
             correction=self.correction,
             chunk_rows=self.chunk_rows,
             reference_sample_rows=self.reference_sample_rows,
+            partition_rows=self.partition_rows,
             thresholds=thresholds,
             feature={
                 name: FeatureOptions(
@@ -170,11 +172,20 @@ class DatasetSettings(_Strict):
         )
 
 
+class ComputeSettings(_Strict):
+    """Where counting runs (``[compute]``): ``dask`` names a Dask scheduler (``tcp://host:8786``)
+    or ``local`` (a cluster on this machine); unset, counting runs in the command's process.
+    ``--dask`` and ``DRIFTMON_DASK_ADDRESS`` win over it (`driftmon.compute`)."""
+
+    dask: str | None = None
+
+
 class Settings(_Strict):
     """The whole configuration file."""
 
     database: str | None = None
     reports_dir: str = "reports"
+    compute: ComputeSettings = ComputeSettings()
     defaults: DatasetSettings = DatasetSettings()
     datasets: dict[str, dict[str, Any]] = {}
 

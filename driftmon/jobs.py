@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from driftmon import pipeline, sources, store
-from driftmon.config import load_settings
+from driftmon.compute import dask_address
+from driftmon.config import configured_dask, load_settings
 from driftmon.errors import DriftmonError
 from driftmon.options import DatasetOptions
 from driftmon.results import BatchFailure, CheckResult
@@ -77,6 +78,7 @@ def build_reference(
     db_url: str | None = None,
     config_path: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    dask: str | None = None,
 ) -> dict[str, Any]:
     """Build and store a new reference version for ``dataset`` from ``source``.
 
@@ -84,9 +86,11 @@ def build_reference(
     configuration's. Returns the stored reference's version, row count and feature names, and
     the features with no usable values (not monitored).
     """
-    options = load_settings(config_path).dataset(dataset, overrides)
+    config = load_settings(config_path)
+    options = config.dataset(dataset, overrides)
+    cluster = dask_address(dask, configured_dask(config))
     engine = store.open_store(db_url)
-    profile, description, calibrated = steps.build_reference_profile(source, options)
+    profile, description, calibrated = steps.build_reference_profile(source, options, cluster)
     info = steps.save_reference(engine, dataset, profile, description, options, calibrated)
     unmonitored = pipeline.unmonitored_features(profile)
     steps.log(
@@ -117,6 +121,7 @@ def check_batch(
     batch_time: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     reports_dir: str | None = None,
+    dask: str | None = None,
 ) -> CheckResult:
     """Check one batch file (or source) against the dataset's active reference and record
     the run.
@@ -133,7 +138,8 @@ def check_batch(
     plan = pipeline.plan_batch(source, batch_key, moment)
     options = config.dataset(dataset, overrides)
     reports = reports_dir or config.reports_dir
-    return _check(steps, engine, dataset, plan, options, on_duplicate, reports)
+    cluster = dask_address(dask, configured_dask(config))
+    return _check(steps, engine, dataset, plan, options, on_duplicate, reports, cluster)
 
 
 def check_new_batches(
@@ -143,6 +149,7 @@ def check_new_batches(
     folder: str,
     db_url: str | None = None,
     config_path: str | None = None,
+    dask: str | None = None,
 ) -> list[CheckResult | BatchFailure]:
     """Check every batch file in ``folder`` (or glob) not yet checked, each once, in order.
 
@@ -152,6 +159,7 @@ def check_new_batches(
     """
     config = load_settings(config_path)
     options = config.dataset(dataset)
+    cluster = dask_address(dask, configured_dask(config))
     engine = store.open_store(db_url)
     outcomes: list[CheckResult | BatchFailure] = []
     for plan in steps.find_new_batches(engine, dataset, folder):
@@ -160,7 +168,7 @@ def check_new_batches(
             continue
         try:
             outcomes.append(
-                _check(steps, engine, dataset, plan, options, "skip", config.reports_dir)
+                _check(steps, engine, dataset, plan, options, "skip", config.reports_dir, cluster)
             )
         except DriftmonError as error:  # one bad file must not hide or block the others
             steps.log(f"{dataset}: {plan.description}: not checked: {error}")
@@ -180,10 +188,11 @@ def _check(
     options: DatasetOptions,
     on_duplicate: str,
     reports_dir: str,
+    cluster: str | None = None,
 ) -> CheckResult:
     started_at = pipeline.now()
     reference = steps.load_reference(engine, dataset)
-    current = steps.profile_batch(plan, reference.profile, options)
+    current = steps.profile_batch(plan, reference.profile, options, cluster)
     comparison, verdict = steps.evaluate_batch(
         reference.profile, current, options, reference.settings.get("calibrated_kl")
     )

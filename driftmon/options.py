@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_MAX_CATEGORIES",
     "DEFAULT_N_BINS",
     "DEFAULT_OPTIONS",
+    "DEFAULT_PARTITION_ROWS",
     "DEFAULT_RESOLVE_AFTER",
     "DEFAULT_THRESHOLDS",
     "DEFAULT_VOCABULARY_CAP",
@@ -121,10 +122,6 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 
 
-#: Every default threshold in one value (what the configuration file starts from).
-DEFAULT_THRESHOLDS = Thresholds()
-
-
 @dataclass(frozen=True, slots=True)
 class CalibrationOptions:
     """Opt-in KL thresholds calibrated on the reference by resampling batches of its rows.
@@ -160,6 +157,10 @@ class ScheduleOptions:
 
 #: Values read at a time when ``chunk_rows`` is not set: 128 MB as floats.
 CHUNK_VALUES = 16_000_000
+#: Rows a partition (the unit of work of a Dask cluster) aims at: Parquet row groups are grouped
+#: until they hold this many. Large enough that scheduling one costs little beside counting it,
+#: small enough that a 10M-row file gives every core of a small cluster work.
+DEFAULT_PARTITION_ROWS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,8 @@ class DatasetOptions:
       chunks cost less per value; the bound keeps memory flat for wide tables.
     - ``reference_sample_rows`` (1,000,000): bins are fitted on a uniform sample this large;
       quantile edges from a million rows are within a thousandth of the population's.
+    - ``partition_rows`` (1,000,000): rows per partition, the unit of work on a Dask cluster
+      (`DEFAULT_PARTITION_ROWS`); counts do not depend on it.
     - ``thresholds``: see `driftmon.policy.Thresholds`.
     - ``resolve_after`` (2): see `driftmon.alerts`.
     - ``notify``: apprise URLs, the configuration's and then ``DRIFTMON_NOTIFY``'s.
@@ -194,6 +197,7 @@ class DatasetOptions:
     correction: Literal["bh", "holm", "none"] = "bh"
     chunk_rows: int | None = None
     reference_sample_rows: int = 1_000_000
+    partition_rows: int = DEFAULT_PARTITION_ROWS
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     feature: Mapping[str, FeatureOptions] = field(default_factory=dict)
     schedule: ScheduleOptions | None = None

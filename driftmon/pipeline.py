@@ -11,11 +11,11 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 from sqlalchemy import Engine
@@ -34,16 +34,26 @@ from driftmon.compare import Comparison, compare
 from driftmon.errors import ConfigError, NotificationError, SourceError
 from driftmon.options import DatasetOptions
 from driftmon.policy import Verdict, calibrate_kl_thresholds, evaluate
-from driftmon.profile import Profile, fit_specs, profile_chunks, profile_frame
+from driftmon.profile import (
+    PartitionCounts,
+    Profile,
+    add_partitions,
+    count_partition_chunks,
+    fit_specs,
+    profile_frame,
+    profile_partitions,
+)
 from driftmon.report.paths import run_report_path
 from driftmon.results import CheckResult, build_check_result
-from driftmon.vocabulary import VocabularyBuilder
 
 __all__ = [
     "BatchPlan",
     "DeliveryReport",
+    "PartitionCounter",
     "build_reference_profile",
     "check_reference_source",
+    "count_partition",
+    "count_partitions",
     "deliver_dataset_notifications",
     "deliver_notifications",
     "evaluate_batch",
@@ -75,7 +85,10 @@ class BatchPlan:
 
 
 def build_reference_profile(
-    source_spec: str | sources.Source, options: DatasetOptions
+    source_spec: str | sources.Source,
+    options: DatasetOptions,
+    dask: str | None = None,
+    counter: PartitionCounter | None = None,
 ) -> tuple[Profile, str, dict[str, dict[str, float]] | None]:
     """Read reference data, fit bins on (a sample of) it and count all of it.
 
@@ -83,8 +96,10 @@ def build_reference_profile(
     ``reference_sample_rows`` rows; the counts then cover every row (a second pass, skipped when
     the sample already is the whole data), and so does what each categorical feature saw.
     Returns the profile, a description of the source, and per-feature KL thresholds when
-    ``calibration`` is configured (else None).
+    ``calibration`` is configured (else None). With ``dask`` (a scheduler address, or
+    ``local``) or a ``counter``, the counting pass runs partition by partition there.
     """
+    counter = counter or _dask_counter(dask)
     files = check_reference_source(source_spec, options)
     columns = list(options.features) if options.features is not None else None
     all_columns = sources.column_names(files[0])
@@ -115,25 +130,22 @@ def build_reference_profile(
         profile = profile_frame(sample, specs)
         profile = Profile(profile.features, profile.n_rows, tuple(all_columns))
     else:
-        chunks = sources.iter_source_chunks(
-            files,
-            columns=list(specs),
-            chunk_rows=options.rows_per_chunk(len(specs)),
-            **_type_hints(specs),
-            on_progress=_reporter("counting reference"),
-            as_chunks=True,
-        )
-        # the sample's vocabularies miss values only in unsampled rows: collect them all
-        builders = {
-            name: VocabularyBuilder(options.vocabulary_cap)
-            for name, spec in specs.items()
-            if spec.kind == CATEGORICAL
-        }
-        # counted without the sample's vocabularies: a reference never meets a value it never
-        # saw, and looking every tail value up in them would only cost time
+        # counted without the sample's vocabularies (a reference never meets a value it never
+        # saw, and looking every tail value up in them would only cost time), collecting
+        # every category instead: the sample's vocabularies miss the unsampled rows' values
         unseeing = {name: replace(spec, seen=None) for name, spec in specs.items()}
-        profile = profile_chunks(chunks, unseeing, columns=all_columns, collect=builders)
-        profile = profile.with_vocabularies({n: b.build() for n, b in builders.items()})
+        counted = count_partitions(
+            sources.partitions(files, options.partition_rows),
+            unseeing,
+            options,
+            columns=all_columns,
+            label="counting reference",
+            vocabularies=True,
+            counter=counter,
+        )
+        profile = counted.profile.with_vocabularies(
+            {name: builder.build() for name, builder in counted.vocabularies.items()}
+        )
     calibrated = _calibrate(profile, sample, specs, options) if options.calibration else None
     return profile, "; ".join(sources.describe(f) for f in files), calibrated
 
@@ -242,22 +254,94 @@ def _claim_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def profile_batch(plan: BatchPlan, reference: Profile, options: DatasetOptions) -> Profile:
-    """Stream one batch in chunks and count it with the reference's bins."""
+def profile_batch(
+    plan: BatchPlan,
+    reference: Profile,
+    options: DatasetOptions,
+    dask: str | None = None,
+    counter: PartitionCounter | None = None,
+) -> Profile:
+    """Stream one batch in chunks and count it with the reference's bins: here, or partition
+    by partition on a Dask cluster (``dask``: its scheduler address, or ``local``) or through
+    another ``counter``, with the same result to the last bit."""
     assert plan.source is not None, "a batch given as a profile is counted already"
-    specs = reference.specs
     all_columns = sources.column_names(plan.source)
-    present = [name for name in specs if name in all_columns]
-    chunks = sources.iter_chunks(
-        plan.source,
-        columns=present,
-        chunk_rows=options.rows_per_chunk(len(present)),
-        **_type_hints({n: specs[n] for n in present}),
-        on_progress=_reporter(f"reading {plan.description}"),
+    specs = {name: spec for name, spec in reference.specs.items() if name in all_columns}
+    counted = count_partitions(
+        sources.partitions(plan.source, options.partition_rows),
+        specs,
+        options,
+        columns=all_columns,
+        label=f"reading {plan.description}",
+        counter=counter or _dask_counter(dask),
+    )
+    return counted.profile
+
+
+#: Counts partitions elsewhere: called with the partitions and `count_partition`'s keyword
+#: arguments, yields each partition's counts in partition order.
+PartitionCounter: TypeAlias = Callable[..., Iterable[PartitionCounts]]
+
+
+def count_partitions(
+    parts: Sequence[sources.Partition],
+    specs: dict[str, BinSpec],
+    options: DatasetOptions,
+    *,
+    columns: Sequence[str],
+    label: str,
+    vocabularies: bool = False,
+    counter: PartitionCounter | None = None,
+) -> PartitionCounts:
+    """Count a source's partitions and add them in order: in this process (one stream of
+    chunks, the next read while this one is counted), or each by ``counter`` (a cluster),
+    which sends only counts back. ``vocabularies`` also collects every category seen."""
+    chunk_rows = options.rows_per_chunk(len(specs))
+    cap = options.vocabulary_cap if vocabularies else None
+    if counter is not None:
+        counted = counter(parts, specs=specs, chunk_rows=chunk_rows, vocabulary_cap=cap)
+
+        def reported() -> Iterable[PartitionCounts]:
+            progress.report(f"{label} (partitions, on the cluster)", 0, len(parts))
+            for done, part in enumerate(counted, 1):
+                progress.report(f"{label} (partitions, on the cluster)", done, len(parts))
+                yield part
+
+        return add_partitions(reported(), specs, columns=columns, vocabulary_cap=cap)
+    tagged = sources.iter_source_chunks(
+        parts,
+        columns=list(specs),
+        chunk_rows=chunk_rows,
+        **_type_hints(specs),
+        on_progress=_reporter(label),
         as_chunks=True,
         read_ahead=True,
+        tagged=True,
     )
-    return profile_chunks(chunks, {n: specs[n] for n in present}, columns=all_columns)
+    return profile_partitions(tagged, specs, columns=columns, vocabulary_cap=cap)
+
+
+def count_partition(
+    partition: sources.Partition,
+    *,
+    specs: dict[str, BinSpec],
+    chunk_rows: int,
+    vocabulary_cap: int | None = None,
+) -> PartitionCounts:
+    """Read and count one partition: the task a cluster's worker runs. It returns only counts
+    (and, with ``vocabulary_cap``, the categories seen), never rows."""
+    chunks = sources.iter_chunks(
+        partition, columns=list(specs), chunk_rows=chunk_rows, **_type_hints(specs), as_chunks=True
+    )
+    return count_partition_chunks(chunks, specs, vocabulary_cap=vocabulary_cap)
+
+
+def _dask_counter(address: str | None) -> PartitionCounter | None:
+    if not address:
+        return None
+    from driftmon import compute  # dask.distributed loads only when a cluster is used
+
+    return compute.dask_counter(address)
 
 
 def evaluate_batch(

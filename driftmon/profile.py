@@ -7,11 +7,13 @@ JSON-safe dicts (`Profile.to_dict`) and back without loss.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,7 +40,18 @@ if TYPE_CHECKING:
 else:
     pd = lazy_module("pandas")  # imported when first used: never by a file check
 
-__all__ = ["Chunk", "FeatureProfile", "Profile", "fit_specs", "profile_chunks", "profile_frame"]
+__all__ = [
+    "Chunk",
+    "FeatureProfile",
+    "PartitionCounts",
+    "Profile",
+    "add_partitions",
+    "count_partition_chunks",
+    "fit_specs",
+    "profile_chunks",
+    "profile_frame",
+    "profile_partitions",
+]
 
 #: Quantiles reported in numeric summaries (estimated from the histogram, so they merge).
 SUMMARY_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -385,6 +398,83 @@ def profile_chunks(
     if columns is not None:
         total = Profile(total.features, total.n_rows, tuple(columns))
     return total
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionCounts:
+    """What counting one partition of a source yields (see `driftmon.sources.partitions`):
+    its profile and, when asked for (a reference), what each categorical feature saw."""
+
+    profile: Profile
+    vocabularies: Mapping[str, VocabularyBuilder] = field(default_factory=dict)
+
+
+def count_partition_chunks(
+    chunks: Iterable[pd.DataFrame | Chunk],
+    specs: Mapping[str, BinSpec],
+    *,
+    vocabulary_cap: int | None = None,
+) -> PartitionCounts:
+    """Count one partition's chunks; with ``vocabulary_cap``, also collect every category of
+    each categorical feature (up to the cap exactly) for the reference's vocabularies."""
+    builders = (
+        {n: VocabularyBuilder(vocabulary_cap) for n, s in specs.items() if s.kind == CATEGORICAL}
+        if vocabulary_cap is not None
+        else {}
+    )
+    return PartitionCounts(profile_chunks(chunks, specs, collect=builders), builders)
+
+
+def add_partitions(
+    parts: Iterable[PartitionCounts],
+    specs: Mapping[str, BinSpec],
+    *,
+    columns: Sequence[str] | None = None,
+    vocabulary_cap: int | None = None,
+) -> PartitionCounts:
+    """Add the partitions' counts in their order, skipping empty ones.
+
+    Counts add exactly; the moments of numeric features are floating-point sums, so they are
+    the same to the last bit only when added in the same order and grouping: that is why local
+    counting folds by partition too (`profile_partitions`), and a cluster's results are added
+    here in partition order. ``columns`` as in `profile_chunks`; ``vocabulary_cap`` gives empty
+    builders when nothing was counted.
+    """
+    total: PartitionCounts | None = None
+    for part in parts:
+        if part.profile.n_rows == 0:
+            continue
+        if total is None:
+            total = part
+            continue
+        for name, builder in part.vocabularies.items():
+            total.vocabularies[name].merge(builder)
+        total = PartitionCounts(total.profile + part.profile, total.vocabularies)
+    if total is None:
+        total = count_partition_chunks((), specs, vocabulary_cap=vocabulary_cap)
+    if columns is not None:
+        profile = total.profile
+        total = PartitionCounts(
+            Profile(profile.features, profile.n_rows, tuple(columns)), total.vocabularies
+        )
+    return total
+
+
+def profile_partitions(
+    tagged_chunks: Iterable[tuple[int, pd.DataFrame | Chunk]],
+    specs: Mapping[str, BinSpec],
+    *,
+    columns: Sequence[str] | None = None,
+    vocabulary_cap: int | None = None,
+) -> PartitionCounts:
+    """Count a stream of ``(partition, chunk)`` pairs partition by partition and add them
+    (`add_partitions`): the same result, to the last bit, as counting each partition
+    elsewhere (a Dask worker) and adding the results in order."""
+    parts = (
+        count_partition_chunks(map(itemgetter(1), group), specs, vocabulary_cap=vocabulary_cap)
+        for _, group in itertools.groupby(tagged_chunks, key=itemgetter(0))
+    )
+    return add_partitions(parts, specs, columns=columns, vocabulary_cap=vocabulary_cap)
 
 
 def _string_columns(frame: pd.DataFrame) -> pd.DataFrame:

@@ -164,6 +164,11 @@ def run_job(mode: Mode, job: str, **params: Any) -> Any:
         "check_batch": flows.check_batch_flow,
         "check_new_batches": flows.check_new_batches_flow,
     }[job]
+    if params.get("dask"):
+        from driftmon.compute import task_runner
+
+        # partitions are counted as tasks of this runner (`driftmon.flows.check`)
+        flow = flow.with_options(task_runner=task_runner(params["dask"]))
     if heartbeats_wanted():
         return flow(**params)
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):

@@ -519,6 +519,17 @@ class VocabularyBuilder:
                 tally = self._counts = kept
                 self._evict(hashes, singletons)
 
+    def merge(self, other: VocabularyBuilder) -> None:
+        """Add what ``other`` collected (another partition's builder): its held keys with
+        their counts, and the hashes it evicted. Below the cap the result is exact; beyond,
+        approximate as `add` is, and the same whichever process built ``other``."""
+        held = sum(other._counts.values())
+        self.add(list(other._counts), list(other._counts.values()))
+        self._n_rows += other._n_rows - held
+        self._evicted_singletons += other._evicted_singletons
+        for hashes in other._evicted:
+            self._evict(hashes, 0)
+
     def build(self) -> Vocabulary:
         """The vocabulary of everything added so far (the builder stays usable)."""
         exact, evicted_hashes, evicted_singletons = _split_top(self._counts, self._cap)

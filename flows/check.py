@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from driftmon.flows._tasks import IO_TASK, PURE_TASK
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from driftmon import jobs, pipeline
 from driftmon.formatting import markdown_code, markdown_text
 from driftmon.results import BatchFailure, CheckResult
+from driftmon.sources import Partition
 
 
 @task(name="publish drift table", **PURE_TASK)
@@ -38,16 +41,54 @@ def publish_drift_table(result: CheckResult) -> None:
     )
 
 
+count_partition = task(name="count partition", **IO_TASK)(pipeline.count_partition)
+_build_reference_profile = task(name="read and profile reference", **IO_TASK)(
+    pipeline.build_reference_profile
+)
+_profile_batch = task(name="read and count batch", **IO_TASK)(pipeline.profile_batch)
+
+
+def count_on_task_runner(parts: list[Partition], **options: Any) -> Iterator[Any]:
+    """Count each partition as a task on the flow's task runner (Prefect's Dask task runner
+    when a cluster is named, see `driftmon.runner.run_job`), yielding counts in order."""
+    futures = count_partition.map(parts, **{k: unmapped(v) for k, v in options.items()})
+    for future in futures:
+        yield future.result()
+
+
+def build_reference_profile(source: Any, options: Any, dask: str | None = None) -> Any:
+    """One task; on Prefect's Dask task runner, the sample read here and a task per
+    partition."""
+    if dask is None or not _on_dask_task_runner():
+        return _build_reference_profile(source, options, dask)
+    return pipeline.build_reference_profile(source, options, counter=count_on_task_runner)
+
+
+def profile_batch(plan: Any, reference: Any, options: Any, dask: str | None = None) -> Any:
+    """One task; on Prefect's Dask task runner, a task per partition."""
+    if dask is None or not _on_dask_task_runner():
+        return _profile_batch(plan, reference, options, dask)
+    return pipeline.profile_batch(plan, reference, options, counter=count_on_task_runner)
+
+
+def _on_dask_task_runner() -> bool:
+    """Whether this flow run's tasks run on Prefect's Dask task runner (a command's run with a
+    cluster named); a served deployment's run keeps the default one and counts on the cluster
+    from its task, through `driftmon.compute`."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return type(getattr(context, "task_runner", None)).__name__ == "DaskTaskRunner"
+
+
 STEPS = jobs.Steps(
-    build_reference_profile=task(name="read and profile reference", **IO_TASK)(
-        pipeline.build_reference_profile
-    ),
+    build_reference_profile=build_reference_profile,
     save_reference=task(name="save reference", **IO_TASK)(pipeline.save_reference),
     load_reference=task(name="load reference", **IO_TASK)(pipeline.load_reference),
     find_new_batches=task(name="find new batches", **IO_TASK)(pipeline.unprocessed_batches),
     claim_batch=task(name="claim batch", **IO_TASK)(pipeline.claim_batch),
     release_batch=task(name="release batch", **IO_TASK)(pipeline.release_batch),
-    profile_batch=task(name="read and count batch", **IO_TASK)(pipeline.profile_batch),
+    profile_batch=profile_batch,
     evaluate_batch=task(name="compare with reference", **PURE_TASK)(pipeline.evaluate_batch),
     record_run=task(name="record run", **IO_TASK)(pipeline.record_run),
     write_report=task(name="write report", **PURE_TASK)(pipeline.write_report),
@@ -69,6 +110,7 @@ def check_batch_flow(
     config_path: str | None = None,
     on_duplicate: str = "replace",
     batch_time: str | None = None,
+    dask: str | None = None,
 ) -> CheckResult:
     """Check one batch file against the dataset's active reference and record the run.
 
@@ -85,12 +127,17 @@ def check_batch_flow(
         config_path=config_path,
         on_duplicate=on_duplicate,
         batch_time=batch_time,
+        dask=dask,
     )
 
 
 @flow(name="driftmon-check-new", log_prints=False)
 def check_new_batches_flow(
-    dataset: str, folder: str, db_url: str | None = None, config_path: str | None = None
+    dataset: str,
+    folder: str,
+    db_url: str | None = None,
+    config_path: str | None = None,
+    dask: str | None = None,
 ) -> list[CheckResult | BatchFailure]:
     """Check every batch file in ``folder`` (or glob) not yet checked, each once, in order.
 
@@ -98,7 +145,7 @@ def check_new_batches_flow(
     checked; it is tried again by the next run.
     """
     return jobs.check_new_batches(
-        STEPS, dataset=dataset, folder=folder, db_url=db_url, config_path=config_path
+        STEPS, dataset=dataset, folder=folder, db_url=db_url, config_path=config_path, dask=dask
     )
 
 

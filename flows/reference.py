@@ -12,7 +12,11 @@ from driftmon import jobs
 
 @flow(name="driftmon-reference", log_prints=False)
 def build_reference_flow(
-    dataset: str, source: str, db_url: str | None = None, config_path: str | None = None
+    dataset: str,
+    source: str,
+    db_url: str | None = None,
+    config_path: str | None = None,
+    dask: str | None = None,
 ) -> dict[str, Any]:
     """Build and store a new reference version for ``dataset`` from ``source``.
 
@@ -20,5 +24,5 @@ def build_reference_flow(
     with no usable values (not monitored).
     """
     return jobs.build_reference(
-        STEPS, dataset=dataset, source=source, db_url=db_url, config_path=config_path
+        STEPS, dataset=dataset, source=source, db_url=db_url, config_path=config_path, dask=dask
     )

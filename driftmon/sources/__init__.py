@@ -9,7 +9,13 @@ from driftmon._lazy import lazy_exports
 from driftmon.sources.locate import *  # noqa: F403 - the cheap half, as it is
 from driftmon.sources.locate import __all__ as _located
 
-_READ = ["column_names", "iter_chunks", "iter_source_chunks", "sample_rows"]
+_READ = [
+    "column_names",
+    "iter_chunks",
+    "iter_source_chunks",
+    "partitions",
+    "sample_rows",
+]
 
 __all__ = sorted([*_located, *_READ], key=lambda n: (not n.isupper(), n))
 

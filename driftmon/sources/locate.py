@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "FileSource",
     "FrameSource",
+    "Partition",
     "Progress",
     "Source",
     "SqlSource",
@@ -115,6 +116,22 @@ class FrameSource:
 
 
 Source: TypeAlias = FileSource | SqlSource | FrameSource
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """A piece of a source read and counted on its own: the unit of parallel work.
+
+    Counting every partition of a source and adding the counts gives the source's counts
+    (`driftmon.sources.partitions` makes them). ``row_groups`` selects row groups of a Parquet
+    file (None: the whole source); ``n_rows`` is the partition's row count when the source
+    tells it without reading (Parquet metadata, frames), and ``index`` its position.
+    """
+
+    source: Source
+    index: int = 0
+    row_groups: tuple[int, ...] | None = None
+    n_rows: int | None = None
 
 
 def resolve_files(spec: str | Path) -> list[Path]:

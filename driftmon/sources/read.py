@@ -32,11 +32,13 @@ from numpy.typing import NDArray
 from driftmon._lazy import lazy_module
 from driftmon.bins import Column, NumberColumn, ValueCounts
 from driftmon.errors import ConfigError, SourceError
+from driftmon.options import DEFAULT_PARTITION_ROWS
 from driftmon.profile import Chunk
 from driftmon.sources.locate import (
     DEFAULT_CHUNK_ROWS,
     FileSource,
     FrameSource,
+    Partition,
     Progress,
     Source,
     SqlSource,
@@ -56,7 +58,14 @@ if TYPE_CHECKING:
 else:
     pd = lazy_module("pandas")  # imported when first used: never by a file check
 
-__all__ = ["column_names", "iter_chunks", "iter_source_chunks", "sample_rows"]
+__all__ = [
+    "column_names",
+    "iter_chunks",
+    "iter_source_chunks",
+    "partitions",
+    "sample_rows",
+]
+
 
 # CSV block sizes: large enough that no realistic row straddles two blocks (pyarrow fails on
 # that), small enough to stay within a few chunks' worth of memory.
@@ -94,12 +103,64 @@ def column_names(source: Source) -> list[str]:
     raise _not_a_source(source)
 
 
+def partitions(
+    source: Source | Sequence[Source], target_rows: int = DEFAULT_PARTITION_ROWS
+) -> list[Partition]:
+    """The source(s) cut into partitions, in reading order, whose counts add up to the whole.
+
+    A Parquet file is cut at row-group boundaries into runs of row groups holding at least
+    ``target_rows`` rows (a single-row-group file is one partition); a CSV file (plain or gzip),
+    a query and a frame are one partition each. Reads only metadata.
+    """
+    if isinstance(target_rows, bool) or not isinstance(target_rows, int) or target_rows < 1:
+        raise ConfigError(f"target_rows must be a positive integer, got `{target_rows}`")
+    many = [source] if isinstance(source, FileSource | SqlSource | FrameSource) else source
+    parts: list[Partition] = []
+    for one in many:
+        for piece in _partitions_of(one, target_rows):
+            parts.append(Partition(piece.source, len(parts), piece.row_groups, piece.n_rows))
+    if not parts:
+        raise SourceError("no sources given; name at least one file, folder, pattern or query")
+    return parts
+
+
+def _partitions_of(source: Source, target_rows: int) -> list[Partition]:
+    if isinstance(source, FrameSource):
+        return [Partition(source, n_rows=len(source.frame))]
+    if not isinstance(source, FileSource):
+        if not isinstance(source, SqlSource):
+            raise _not_a_source(source)
+        return [Partition(source)]
+    _check_file(source.path)
+    # absolute, for a worker elsewhere: its working folder is not this process's
+    source = FileSource(source.path.absolute())
+    if _file_format(source.path) != "parquet":
+        return [Partition(source)]
+    metadata = _open_parquet(source.path).metadata
+    if metadata.num_row_groups <= 1:
+        return [Partition(source, n_rows=metadata.num_rows)]
+    groups: list[list[int]] = [[]]
+    rows: list[int] = [0]
+    for group in range(metadata.num_row_groups):
+        if rows[-1] >= target_rows:
+            groups.append([])
+            rows.append(0)
+        groups[-1].append(group)
+        rows[-1] += metadata.row_group(group).num_rows
+    if len(groups) == 1:
+        return [Partition(source, n_rows=metadata.num_rows)]
+    return [
+        Partition(source, row_groups=tuple(group), n_rows=n)
+        for group, n in zip(groups, rows, strict=True)
+    ]
+
+
 # --------------------------------------------------------------------------------------------
 # Chunks
 
 
 def iter_chunks(
-    source: Source,
+    source: Source | Partition,
     *,
     columns: Sequence[str] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
@@ -201,7 +262,7 @@ def _ahead(items: Iterator[_T]) -> Iterator[_T]:
 
 
 def iter_source_chunks(
-    sources: Sequence[Source],
+    sources: Sequence[Source | Partition],
     *,
     columns: Sequence[str] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
@@ -209,47 +270,51 @@ def iter_source_chunks(
     categorical: Collection[str] = (),
     on_progress: Progress | None = None,
     as_chunks: bool = False,
-) -> Iterator[pd.DataFrame | Chunk]:
-    """Chunks of several sources one after the other (a reference spread over many files).
+    read_ahead: bool = False,
+    tagged: bool = False,
+) -> Iterator[Any]:
+    """Chunks of several sources or partitions one after the other (a reference spread over
+    many files, a file's row groups).
 
-    Chunks never span two sources. Progress counts bytes over all files (each file's progress
-    scaled to its size), rows over all frames, and rows with an unknown total otherwise.
-    Each chunk's index is the row position within its own source.
+    Chunks never span two of them; with ``tagged`` each comes as ``(position, chunk)``, the
+    position of its source or partition in ``sources``, so a caller can count each on its own.
+    Progress counts bytes over all files (each file's progress scaled to its size), rows over
+    all frames and Parquet partitions, and rows with an unknown total otherwise.
+    ``read_ahead`` as in `iter_chunks`, across the boundaries too. Each chunk's index is the
+    row position within its own source or partition.
     """
     sources = list(sources)
     if not sources:
         raise SourceError("no sources given; name at least one file, folder, pattern or query")
-    if len(sources) == 1:
-        yield from iter_chunks(
-            sources[0],
-            columns=columns,
-            chunk_rows=chunk_rows,
-            numeric=numeric,
-            categorical=categorical,
-            on_progress=on_progress,
-            as_chunks=as_chunks,
-        )
-        return
-    weights = _progress_weights(sources)
+    weights = _progress_weights(sources) if len(sources) > 1 else None
     total = None if weights is None else sum(weights)
-    finished_weight = 0
-    rows_done = 0
-    for position, source in enumerate(sources):
-        for frame, done, source_total in _read(
-            source, columns, chunk_rows, numeric, categorical, as_chunks
-        ):
-            rows_done += len(frame)
-            if on_progress is None:
-                yield frame
-                continue
-            if weights is None:
-                on_progress(rows_done, None)
-            else:
-                fraction = done / source_total if source_total else 1.0
-                on_progress(finished_weight + round(weights[position] * fraction), total)
-            yield frame
-        if weights is not None:
-            finished_weight += weights[position]
+
+    def pieces() -> Iterator[tuple[int, Any, int, int | None]]:
+        finished_weight = 0
+        rows_done = 0
+        for position, source in enumerate(sources):
+            for frame, done, source_total in _read(
+                source, columns, chunk_rows, numeric, categorical, as_chunks
+            ):
+                rows_done += len(frame)
+                if len(sources) == 1:
+                    yield position, frame, done, source_total
+                elif weights is None:
+                    yield position, frame, rows_done, None
+                else:
+                    fraction = done / source_total if source_total else 1.0
+                    progress = finished_weight + round(weights[position] * fraction)
+                    yield position, frame, progress, total
+            if weights is not None:
+                finished_weight += weights[position]
+
+    done, last_total = 0, None
+    for position, frame, done, last_total in _ahead(pieces()) if read_ahead else pieces():
+        if on_progress is not None:
+            on_progress(done, last_total)
+        yield (position, frame) if tagged else frame
+    if on_progress is not None and last_total is not None and done < last_total:
+        on_progress(last_total, last_total)  # what followed the last rows was read too
 
 
 def sample_rows(
@@ -338,7 +403,7 @@ _Chunk: TypeAlias = "tuple[pd.DataFrame | pa.RecordBatch, int, int | None]"
 
 
 def _read(
-    source: Source,
+    source: Source | Partition,
     columns: Sequence[str] | None,
     chunk_rows: int,
     numeric: Collection[str],
@@ -361,10 +426,13 @@ def _read(
     if isinstance(columns, str):
         columns = [columns]
     requested = None if columns is None else list(dict.fromkeys(columns))
+    row_groups = None
+    if isinstance(source, Partition):
+        source, row_groups = source.source, source.row_groups
     if isinstance(source, FileSource):
         _check_file(source.path)
         if _file_format(source.path) == "parquet":
-            chunks = _read_parquet(source.path, requested, chunk_rows, categorical)
+            chunks = _read_parquet(source.path, requested, chunk_rows, categorical, row_groups)
         else:
             chunks = _read_csv(source.path, requested, chunk_rows, numeric, categorical)
     elif isinstance(source, SqlSource):
@@ -383,7 +451,7 @@ def _read(
             piece.index = pd.RangeIndex(n_rows, n_rows + len(piece))
         n_rows += len(piece)
         yield piece, done, total
-    if n_rows == 0:
+    if n_rows == 0 and row_groups is None:  # a whole source; some row groups may be empty
         raise SourceError(_no_rows_message(source))
 
 
@@ -500,15 +568,25 @@ def _select_columns(available: Sequence[str], requested: list[str] | None, where
     return requested
 
 
-def _progress_weights(sources: Sequence[Source]) -> list[int] | None:
-    """File sizes for files, row counts for frames; None for SQL or a mix of kinds."""
-    files = [s for s in sources if isinstance(s, FileSource)]
-    frames = [s for s in sources if isinstance(s, FrameSource)]
-    if len(files) == len(sources):
-        return [_check_file(f.path, allow_empty=True).st_size for f in files]
-    if len(frames) == len(sources):
-        return [len(f.frame) for f in frames]
-    return None
+def _progress_weights(sources: Sequence[Source | Partition]) -> list[int] | None:
+    """File sizes for files (a share of it for some row groups of a Parquet file), row counts
+    for frames; None for SQL or a mix of kinds."""
+    parts = [s if isinstance(s, Partition) else Partition(s) for s in sources]
+    if all(isinstance(p.source, FrameSource) for p in parts):
+        return [len(p.source.frame) for p in parts]  # type: ignore[union-attr]
+    if not all(isinstance(p.source, FileSource) for p in parts):
+        return None
+    weights = []
+    file_rows: dict[Path, int] = {}
+    for part in parts:
+        path = part.source.path  # type: ignore[union-attr]
+        size = _check_file(path, allow_empty=True).st_size
+        if part.row_groups is not None and part.n_rows is not None:
+            if path not in file_rows:
+                file_rows[path] = _open_parquet(path).metadata.num_rows
+            size = size * part.n_rows // max(file_rows[path], 1)
+        weights.append(size)
+    return weights
 
 
 # --------------------------------------------------------------------------------------------
@@ -567,7 +645,11 @@ def _unique_columns(names: list[str], where: str) -> list[str]:
 
 
 def _read_parquet(
-    path: Path, requested: list[str] | None, chunk_rows: int, categorical: set[str]
+    path: Path,
+    requested: list[str] | None,
+    chunk_rows: int,
+    categorical: set[str],
+    row_groups: Sequence[int] | None = None,
 ) -> Iterator[_Chunk]:
     parquet = _open_parquet(path)
     schema = parquet.schema_arrow
@@ -581,11 +663,19 @@ def _read_parquet(
     ]
     if as_dictionary:
         parquet = _open_parquet(path, as_dictionary)
-    total = parquet.metadata.num_rows
+    metadata = parquet.metadata
+    if row_groups is None:
+        total = metadata.num_rows
+    else:
+        row_groups = list(row_groups)
+        total = sum(metadata.row_group(group).num_rows for group in row_groups)
     read_columns = selected or _parquet_columns(parquet, path)[:1]
     done = 0
     try:
-        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=read_columns):
+        batches = parquet.iter_batches(
+            batch_size=chunk_rows, row_groups=row_groups, columns=read_columns
+        )
+        for batch in batches:
             for start in range(0, batch.num_rows, chunk_rows):
                 piece = batch.slice(start, chunk_rows)
                 done += piece.num_rows

@@ -35,3 +35,21 @@ def postgres_server() -> Iterator[str]:
 def postgres_url(postgres_server: str) -> str:
     """A fresh, empty database of its own for one test."""
     return postgres.fresh_database(postgres_server)
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """A 2-worker Dask `LocalCluster` on 127.0.0.1 for the session: its scheduler address."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        yield cluster.scheduler_address
+        from driftmon import compute
+
+        compute.close_clients()  # before the cluster goes, or its clients try to reconnect

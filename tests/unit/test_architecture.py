@@ -28,6 +28,7 @@ PURE_CORE = [
 EDGES_AND_ORCHESTRATION = {
     "api",  # the Python API: runs the pipeline and jobs
     "cli",
+    "compute",  # sends partitions to a Dask cluster
     "config",  # reads the TOML file
     "config_models",  # the TOML file's pydantic models
     "examples",  # writes example data files

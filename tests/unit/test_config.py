@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from driftmon.config import find_config, load_settings
+from driftmon.config import configured_dask, find_config, load_settings
 from driftmon.errors import ConfigError
 from driftmon.options import CHUNK_VALUES, DatasetOptions
 
@@ -155,4 +155,5 @@ def test_no_config_file_gives_what_an_empty_file_gives(
             settings.reports_dir,
         )
         assert NoConfig().scheduled_datasets() == settings.scheduled_datasets() == {}
+        assert configured_dask(NoConfig()) is configured_dask(settings) is None
     assert NoConfig().dataset("x", {"n_bins": 7}) == Settings().dataset("x", {"n_bins": 7})

@@ -205,3 +205,62 @@ def test_in_process_and_prefect_runs_store_identical_results(
     assert stored["in-process"] == stored["prefect"]
     assert len(stored["prefect"]["runs"]) == len(example.batches)
     assert stored["prefect"]["alerts"]
+
+
+def test_on_prefects_dask_task_runner_each_partition_is_a_task_and_results_are_identical(
+    tmp_path: Path, dask_scheduler: str
+) -> None:
+    """A multi-row-group batch checked through the flow on `DaskTaskRunner` stores exactly
+    what the in-process job stores, and the flow run shows one task per partition."""
+    import numpy as np
+    import pandas as pd
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from driftmon import compute, jobs
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x": rng.normal(size=40_000), "c": rng.choice(list("abc"), 40_000)})
+    frame.iloc[:20_000].to_parquet(tmp_path / "ref.parquet", index=False)
+    batch = tmp_path / "batch.parquet"
+    frame.iloc[20_000:].to_parquet(batch, row_group_size=1_000, index=False)
+    config = tmp_path / "driftmon.toml"
+    config.write_text("[defaults]\npartition_rows = 4000\n")
+    stored = []
+    for name in ("local", "prefect"):
+        db_url = f"sqlite:///{tmp_path / name}.db"
+        jobs.build_reference(
+            jobs.local_steps(), dataset=DATASET, source=str(tmp_path / "ref.parquet"), db_url=db_url
+        )
+        if name == "local":
+            jobs.check_batch(
+                jobs.local_steps(),
+                dataset=DATASET,
+                source=str(batch),
+                db_url=db_url,
+                config_path=str(config),
+            )
+        else:
+            on_dask = check_batch_flow.with_options(task_runner=compute.task_runner(dask_scheduler))
+            state = on_dask(
+                dataset=DATASET,
+                source=str(batch),
+                db_url=db_url,
+                config_path=str(config),
+                dask=dask_scheduler,
+                return_state=True,
+            )
+            assert state.is_completed()
+            with get_client(sync_client=True) as client:
+                task_runs = client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(
+                        id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+                    )
+                )
+            names = [run.name.rsplit("-", 1)[0] for run in task_runs]
+            assert names.count("count partition") == 5  # 20 row groups of 1,000 rows, by 4
+            assert "read and count batch" not in names
+        with store.read_scope(store.open_store(db_url)) as session:
+            run = store.load_latest_run(session, DATASET)
+            stored.append([(f.name, f.kl, f.p_value, f.current_counts) for f in run.features])
+    assert stored[0] == stored[1]
