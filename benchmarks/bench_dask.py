@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from bench_check import DRIFTMON, _environment, _frame, measure
 
 N_FILES = 8
+LOOPBACK = ("--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0")
 
 
 def generate(folder: Path, rows: int) -> Path:
@@ -70,16 +71,35 @@ def cluster(n_workers: int = 2):
     common = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     processes = [
         subprocess.Popen(
-            [python, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
-            + ["--port", str(port), "--dashboard-address", "127.0.0.1:0"],
+            [
+                python,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dashboard-address",
+                "127.0.0.1:0",
+            ],
             **common,
         )
     ]
     time.sleep(2)
     processes += [
         subprocess.Popen(
-            [python, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1"]
-            + ["--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"],
+            [
+                python,
+                "-m",
+                "distributed.cli.dask_worker",
+                address,
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--dashboard-address",
+                "127.0.0.1:0",
+            ],
             env=_environment(None),
             **common,
         )
@@ -145,9 +165,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    dask / in-process: {dask.seconds / local.seconds:.2f}x; same KL: {same}")
             client_rss.append(dask.peak_rss_mb)
     flat = client_rss[1] <= 1.25 * client_rss[0]
+    verdict = "PASS" if flat else "FAIL"
     print(
         f"  client peak RSS {client_rss[0]:.0f} MB -> {client_rss[1]:.0f} MB for "
-        f"{args.rows[1] / args.rows[0]:.0f}x the data: {'PASS' if flat else 'FAIL'} (flat, <= 1.25x)"
+        f"{args.rows[1] / args.rows[0]:.0f}x the data: {verdict} (flat: <= 1.25x)"
     )
     return 0
 

@@ -9,7 +9,8 @@ references, runs, alerts and reports in a database, as the command line does.
 >>> report.verdict, report.drifted
 ('critical', ('amount',))
 
-Data may be a pandas DataFrame, a path (CSV, gzip CSV or Parquet file) or, for `check`, a
+Data may be a pandas DataFrame, a path (CSV, gzip CSV or Parquet file), a database URL with
+its query (`driftmon.sources.sql`), a `driftmon.sources.Source` or, for `check`, a
 `Profile` from `driftmon.profile`. Settings are the configuration file's dataset settings as
 keyword arguments (``n_bins=20``, ``thresholds={"kl_warning": 0.05}``, ``features=[...]``),
 validated the same way, with the same one-line errors.
@@ -75,7 +76,9 @@ TABLE_COLUMNS = (
     "message",
 )
 
-Data = Any  # a pandas DataFrame, a path to a CSV / Parquet file, or (for `check`) a Profile
+#: a pandas DataFrame, a path to a CSV / Parquet file, a database URL with its query (see
+#: `driftmon.sources.sql`), a `driftmon.sources.Source`, or (for `check`) a Profile
+Data = Any
 
 
 def profile(data: Data, **settings: Any) -> Profile:
@@ -400,7 +403,10 @@ def _options(dataset: str, settings: Mapping[str, Any]) -> DatasetOptions:
 
 
 def _source(data: Data, name: str) -> sources.Source:
-    """A DataFrame or a path as a source; anything else is a clear error."""
+    """A DataFrame, a path (or a database URL with its query) or a source; anything else is
+    a clear error."""
+    if isinstance(data, sources.Source) and not isinstance(data, str):
+        return data
     if isinstance(data, str | os.PathLike):
         files = sources.parse_source(os.fspath(data))
         if len(files) != 1:

@@ -1,22 +1,93 @@
-"""Input data: finding sources and their batch times (`locate`, cheap) and reading them in
-chunks (`read`). Reading names load on first use, so checking a path does not load pandas or
+"""Input data behind one small contract, the `Source` protocol (key, description, batch time,
+columns, partitions, reading a partition in bounded chunks), with one module per kind:
+`files` (CSV and Parquet), `sql` (queries), `frames` (DataFrames from Python).
+
+`parse_source` turns the strings of the command line and the configuration into sources: a
+database URL with its query (see `driftmon.sources.sql`), else a path, folder or glob of files.
+`chunks` reads any source; it loads on first use, so checking a path loads neither pandas nor
 pyarrow.
 """
 
 from __future__ import annotations
 
-from driftmon._lazy import lazy_exports
-from driftmon.sources.locate import *  # noqa: F403 - the cheap half, as it is
-from driftmon.sources.locate import __all__ as _located
+from datetime import datetime
+from pathlib import Path
 
-_READ = [
+from driftmon._lazy import lazy_exports
+from driftmon.sources.base import (
+    DEFAULT_CHUNK_ROWS,
+    Partition,
+    Progress,
+    ReadRequest,
+    Source,
+    batch_time_from_path,
+    checked,
+    parse_batch_time,
+)
+from driftmon.sources.files import DATA_SUFFIXES, FileSource, resolve_files
+from driftmon.sources.frames import FrameSource
+from driftmon.sources.sql import SqlSource, is_database_url
+
+_READ = ["column_names", "iter_chunks", "iter_source_chunks", "partitions", "sample_rows"]
+
+__all__ = [
+    "DATA_SUFFIXES",
+    "DEFAULT_CHUNK_ROWS",
+    "FileSource",
+    "FrameSource",
+    "Partition",
+    "Progress",
+    "ReadRequest",
+    "Source",
+    "SqlSource",
+    "batch_key",
+    "batch_time",
+    "batch_time_from_path",
     "column_names",
+    "describe",
     "iter_chunks",
     "iter_source_chunks",
+    "parse_batch_time",
+    "parse_source",
     "partitions",
+    "resolve_files",
     "sample_rows",
 ]
 
-__all__ = sorted([*_located, *_READ], key=lambda n: (not n.isupper(), n))
+__getattr__ = lazy_exports(__name__, dict.fromkeys(_READ, "driftmon.sources.chunks"))
 
-__getattr__ = lazy_exports(__name__, dict.fromkeys(_READ, "driftmon.sources.read"))
+
+def parse_source(spec: str | Path) -> list[Source]:
+    """The sources a string names: a database URL with its query (one `SqlSource`), else the
+    files of a path, folder or glob pattern (see `resolve_files`)."""
+    if isinstance(spec, str) and is_database_url(spec):
+        return [SqlSource.from_url(spec)]
+    return [FileSource(path) for path in resolve_files(spec)]
+
+
+def batch_key(source: Source, *, content_hash: bool = False) -> str:
+    """A key unique per batch, so a re-run of the same batch updates its run, not duplicates it.
+
+    Files: ``"<resolved path>|<size>|<mtime_ns>"`` (cheap; changes when the file is rewritten),
+    or with ``content_hash`` ``"sha256:<hex>"`` of the bytes (stable across copies and
+    touches). SQL: ``"sql:<sha256>"`` of the URL without password, the query and the sorted
+    parameters. Frames: ``"frame:<sha256>"`` of the column names and the row hashes.
+    """
+    return checked(source).key(content_hash=content_hash)
+
+
+def batch_time(source: Source) -> datetime:
+    """When a batch's data was produced, as far as the source tells.
+
+    A file: the date or date-time in its path (`batch_time_from_path`), else its modification
+    time. A query or a frame: now (pass an explicit batch time for them).
+    """
+    return checked(source).batch_time()
+
+
+def describe(source: Source) -> str:
+    """A one-line human description for messages and reports; never shows a password.
+
+    A file is described by its path as given, so the description doubles as a label.
+    """
+    return checked(source).describe()

@@ -243,3 +243,20 @@ def test_calibrated_thresholds_apply_to_a_check_from_data(tmp_path: Path) -> Non
 
     assert plain.verdict == "warning"
     assert calibrated.verdict == "ok" == monitor.check("days", batch).verdict
+
+
+def test_a_query_or_any_source_is_data_too(tmp_path: Path) -> None:
+    """A database URL with its query, or a `Source` object, checks like the same rows."""
+    import sqlite3
+
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"x": rng.normal(size=2_000)})
+    batch = pd.DataFrame({"x": rng.normal(0.5, 1, 1_000)})
+    with sqlite3.connect(tmp_path / "feed.db") as connection:
+        batch.to_sql("batch", connection, index=False)
+    url = f"sqlite:///{tmp_path / 'feed.db'}"
+    by_frame = driftmon.check(reference, batch)
+    by_url = driftmon.check(reference, f"{url}?query=SELECT x FROM batch")
+    by_source = driftmon.check(reference, driftmon.sources.SqlSource(url, "SELECT x FROM batch"))
+    kls = [r.to_dict()["features"][0]["kl"] for r in (by_url, by_source, by_frame)]
+    assert kls[0] == kls[1] == kls[2] > 0.05

@@ -353,3 +353,52 @@ def test_every_check_writes_a_report_and_report_rebuilds_one_from_the_store(
 
 def test_report_of_an_unknown_run_is_a_clear_error(story: Story) -> None:
     assert_one_line_error(run(story.workdir, "report", DATASET, "--run", "999"), "run `999`")
+
+
+def test_a_database_query_is_checked_from_the_command_line_like_the_same_rows_in_a_file(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    """`check -s URL?query=...` (and `reference -s` the same way) reads the query's rows,
+    with its parameters bound: the same verdict and figures as the file holding those rows."""
+    drifted_batch = next(b for b in example.batches if example.expected_drift[b.name])
+
+    def read(path: Path) -> pd.DataFrame:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+    rows = read(drifted_batch)
+    database = tmp_path / "feed.db"
+    with sqlite3.connect(database) as connection:
+        read(example.reference).to_sql("reference", connection, index=False)
+        rows.assign(day="2026-11-25").to_sql("orders", connection, index=False)
+        rows.assign(day="2026-11-24").iloc[:10].to_sql(
+            "orders", connection, index=False, if_exists="append"
+        )
+    columns = ", ".join(f'"{c}"' for c in rows.columns)
+    url = f"sqlite:///{database}"
+    by_query_db = ["--db", f"sqlite:///{tmp_path / 'q.db'}"]
+    reference = run(
+        tmp_path, *by_query_db, "reference", DATASET, "-s", f"{url}?query=SELECT * FROM reference"
+    )
+    assert reference.code == 0, reference.stderr
+    by_query = run(
+        tmp_path, *by_query_db, "check", DATASET, "--batch-time", "2026-11-25", "--json", "-s",
+        f"{url}?query=SELECT {columns} FROM orders WHERE day = :day&param.day=2026-11-25",
+    )  # fmt: skip
+    by_file_db = ["--db", f"sqlite:///{tmp_path / 'f.db'}"]
+    assert run(tmp_path, *by_file_db, "reference", DATASET, "-s", str(example.reference)).code == 0
+    by_file = run(tmp_path, *by_file_db, "check", DATASET, "--json", "-s", str(drifted_batch))
+    assert by_query.code == by_file.code == 0, by_query.stderr
+    query_result, file_result = by_query.json(), by_file.json()
+    assert query_result["n_rows"] == len(rows)
+    assert query_result["source"].startswith("SQL query `SELECT")
+    assert query_result["batch_time"].startswith("2026-11-25")
+    assert query_result["drifted"] == file_result["drifted"] != []
+    booleans = {name for name in rows.columns if rows[name].dtype == bool}  # 0/1 in SQLite
+    for from_query, from_file in zip(
+        query_result["features"], file_result["features"], strict=True
+    ):
+        if from_query["name"] not in booleans:
+            assert from_query["kl"] == pytest.approx(from_file["kl"], rel=1e-9), from_query["name"]
+
+    missing_query = run(tmp_path, "check", DATASET, "-s", f"{url}?timeout=3")
+    assert_one_line_error(missing_query, "is a database URL without a query")

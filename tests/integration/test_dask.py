@@ -54,13 +54,19 @@ def _sources(tmp_path: Path, rng: np.random.Generator) -> dict[str, object]:
     frame.to_csv(tmp_path / "batch.csv", index=False)
     frame.to_csv(tmp_path / "batch.csv.gz", index=False)
     with sqlite3.connect(tmp_path / "feed.db") as connection:
-        frame.to_sql("orders", connection, index=False)
+        keyed = frame.assign(id=np.arange(len(frame), dtype=float))
+        keyed.loc[keyed.index % 7 == 0, "id"] = np.nan  # rows without a key: a partition too
+        keyed.to_sql("orders", connection, index=False)
     return {
         "parquet row groups": sources.parse_source(tmp_path / "groups.parquet")[0],
         "parquet files": sources.parse_source(tmp_path / "part-*.parquet"),
         "csv": sources.parse_source(tmp_path / "batch.csv")[0],
         "csv.gz": sources.parse_source(tmp_path / "batch.csv.gz")[0],
         "sql": sources.SqlSource(f"sqlite:///{tmp_path / 'feed.db'}", "SELECT * FROM orders"),
+        "sql key ranges": sources.parse_source(
+            f"sqlite:///{tmp_path / 'feed.db'}?query=SELECT * FROM orders WHERE items >= :low"
+            "&param.low=0&partition_by=id"
+        )[0],
         "frame": sources.FrameSource(frame),
     }
 
@@ -78,7 +84,8 @@ def _count_whole(source: object, specs: dict) -> object:
 
 
 @pytest.mark.parametrize(
-    "kind", ["parquet row groups", "parquet files", "csv", "csv.gz", "sql", "frame"]
+    "kind",
+    ["parquet row groups", "parquet files", "csv", "csv.gz", "sql", "sql key ranges", "frame"],
 )
 def test_partitions_add_up_to_the_whole_source(
     kind: str, tmp_path: Path, rng: np.random.Generator, reference_specs: dict
@@ -94,7 +101,8 @@ def test_partitions_add_up_to_the_whole_source(
     for name, feature in whole.features.items():
         assert counted.features[name].counts.tolist() == feature.counts.tolist(), name
         assert counted.features[name].tally.n_unseen == feature.tally.n_unseen
-    expected = {"parquet row groups": 4, "parquet files": 6}.get(kind, 1)
+    # 20,105 keyed rows in ranges of about 5,000, and the 3,351 rows without a key
+    expected = {"parquet row groups": 4, "parquet files": 6, "sql key ranges": 6}.get(kind, 1)
     assert len(parts) == expected
     assert [p.index for p in parts] == list(range(expected))
 
@@ -103,10 +111,10 @@ def test_parquet_row_groups_are_grouped_up_to_the_target(tmp_path: Path) -> None
     frame = pd.DataFrame({"x": np.arange(10_000, dtype=float)})
     frame.to_parquet(tmp_path / "f.parquet", row_group_size=1_000, index=False)
     parts = sources.partitions(sources.FileSource(tmp_path / "f.parquet"), target_rows=2_500)
-    assert [p.row_groups for p in parts] == [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9,)]
+    assert [p.subset for p in parts] == [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9,)]
     assert [p.n_rows for p in parts] == [3_000, 3_000, 3_000, 1_000]
     whole = sources.partitions(sources.FileSource(tmp_path / "f.parquet"), target_rows=50_000)
-    assert [(p.row_groups, p.n_rows) for p in whole] == [(None, 10_000)]
+    assert [(p.subset, p.n_rows) for p in whole] == [(None, 10_000)]
 
 
 def test_a_batch_counted_on_the_cluster_is_identical_to_the_last_bit(

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftmon.errors import SourceError
+from driftmon.errors import ConfigError, SourceError
 from driftmon.sources import (
     FileSource,
     FrameSource,
@@ -24,6 +24,7 @@ from driftmon.sources import (
     iter_chunks,
     iter_source_chunks,
     parse_source,
+    partitions,
     resolve_files,
     sample_rows,
 )
@@ -505,6 +506,49 @@ def test_sql_query_without_rows_is_an_error(database: Path) -> None:
     source = SqlSource(f"sqlite:///{database}", "SELECT * FROM orders WHERE id < 0")
     with pytest.raises(SourceError, match="no data rows"):
         _read_all(source)
+
+
+def test_a_database_url_with_its_query_is_a_sql_source(database: Path) -> None:
+    """The string form the command line and the configuration take: the query, bound
+    parameters and a key column come out of the URL's arguments; the driver's stay."""
+    url = f"sqlite:///{database}"
+    (source,) = parse_source(
+        f"{url}?timeout=5&query=SELECT id, value FROM orders WHERE country = :c AND id >= :low"
+        "&param.c=x%27%3B%20DROP%20TABLE%20orders%3B%20--&param.low=30&partition_by=id"
+    )
+    assert source == SqlSource(
+        f"{url}?timeout=5",
+        "SELECT id, value FROM orders WHERE country = :c AND id >= :low",
+        {"c": "x'; DROP TABLE orders; --", "low": "30"},
+        partition_by="id",
+    )
+    whole = _read_all(source)
+    assert whole["id"].tolist() == list(range(32, 300, 3))
+    assert _row_count(database) == 300
+    with pytest.raises(ConfigError, match=r"without a query; add `\?query=SELECT"):
+        parse_source("postgresql://monitor:hunter2@db/shop?sslmode=require")
+    with pytest.raises(ConfigError) as raised:
+        parse_source("postgresql://monitor:hunter2@db/shop")
+    assert "hunter2" not in str(raised.value)
+
+
+def test_a_query_is_cut_into_key_ranges_and_its_null_keys(database: Path) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE orders SET id = NULL WHERE id % 50 = 0")
+    source = SqlSource(f"sqlite:///{database}", "SELECT * FROM orders", partition_by="id")
+    parts = partitions(source, target_rows=100)
+    # keys 1..299 without the multiples of 50: 294 rows in 3 ranges of equal width, 6 NULLs
+    assert [p.subset for p in parts] == [
+        ("range", 1, 100, False),
+        ("range", 100, 200, False),
+        ("range", 200, None, True),
+        ("null",),
+    ]
+    sizes = [len(pd.concat(iter_chunks(p, chunk_rows=1_000))) for p in parts]
+    assert sizes == [98, 98, 98, 6]
+    text = SqlSource(f"sqlite:///{database}", "SELECT * FROM orders", partition_by="country")
+    with pytest.raises(SourceError, match="`partition_by` column `country` is not numeric"):
+        partitions(text)
 
 
 # --------------------------------------------------------------------------------------------

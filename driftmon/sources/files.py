@@ -1,0 +1,234 @@
+"""Files: CSV (``.csv``, ``.csv.gz``) and Parquet (``.parquet``, ``.pq``), one at a time or a
+folder or glob of them.
+
+Finding files and their keys and batch times is cheap (paths, names, stat calls); the readers
+(`driftmon.sources.csv_files`, `driftmon.sources.parquet_files`) load pyarrow when a file is
+first read.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import hashlib
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from driftmon.errors import SourceError
+from driftmon.sources.base import Partition, Piece, ReadRequest, batch_time_from_path
+
+__all__ = ["DATA_SUFFIXES", "FileSource", "resolve_files"]
+
+#: File name endings read as data (case-insensitive); anything else in a folder is ignored.
+DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+_SPECIAL_FILES = {
+    stat.S_IFIFO: "named pipe (FIFO)",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FileSource:
+    """A CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path).expanduser())
+
+    @property
+    def format(self) -> Literal["csv", "parquet"]:
+        return _file_format(self.path)
+
+    def key(self, *, content_hash: bool = False) -> str:
+        """``"<resolved path>|<size>|<mtime_ns>"`` (cheap; changes when the file is
+        rewritten), or with ``content_hash`` ``"sha256:<hex>"`` of the bytes (stable across
+        copies and touches). An empty file still gets a key: its failed run is recorded, and
+        rewriting it changes the key."""
+        info = _check_file(self.path, allow_empty=True)
+        if content_hash:
+            return "sha256:" + _file_sha256(self.path)
+        return f"{self.path.resolve()}|{info.st_size}|{info.st_mtime_ns}"
+
+    def describe(self) -> str:
+        """The path as given, so the description doubles as a label."""
+        return str(self.path)
+
+    def batch_time(self) -> datetime:
+        """The date or date-time in the path (`batch_time_from_path`), else the modification
+        time."""
+        named = batch_time_from_path(self.path)
+        if named is not None:
+            return named
+        info = _check_file(self.path, allow_empty=True)
+        return datetime.fromtimestamp(info.st_mtime, UTC)
+
+    def columns(self) -> list[str]:
+        _check_file(self.path)
+        if self.format == "parquet":
+            from driftmon.sources import parquet_files
+
+            return parquet_files.columns(self.path)
+        from driftmon.sources import csv_files
+
+        return csv_files.columns(self.path)
+
+    def partitions(self, target_rows: int) -> list[Partition]:
+        """A Parquet file: runs of row groups of at least ``target_rows`` rows (one for a file
+        of one row group); a CSV file: itself (a gzip stream cannot be entered midway)."""
+        _check_file(self.path)
+        # absolute, for a worker elsewhere: its working folder is not this process's
+        source = FileSource(self.path.absolute())
+        if self.format != "parquet":
+            return [Partition(source)]
+        from driftmon.sources import parquet_files
+
+        groups = parquet_files.row_group_runs(source.path, target_rows)
+        if len(groups) == 1:
+            return [Partition(source, n_rows=groups[0][1])]
+        return [Partition(source, subset=run, n_rows=n) for run, n in groups]
+
+    def read(self, partition: Partition, request: ReadRequest) -> Iterator[Piece]:
+        _check_file(self.path)
+        if self.format == "parquet":
+            from driftmon.sources import parquet_files
+
+            return parquet_files.read(self.path, request, partition.subset)
+        from driftmon.sources import csv_files
+
+        return csv_files.read(self.path, request)
+
+    def progress_weight(self, partition: Partition) -> tuple[str, int] | None:
+        """The file's size in bytes, or its share by rows for some of its row groups."""
+        size = _check_file(self.path, allow_empty=True).st_size
+        if partition.subset is not None and partition.n_rows is not None:
+            from driftmon.sources import parquet_files
+
+            size = size * partition.n_rows // max(parquet_files.row_count(self.path), 1)
+        return "bytes", size
+
+    def no_rows_message(self) -> str:
+        return f"`{self.path}` has no data rows; check that the file was written completely"
+
+
+def resolve_files(spec: str | Path) -> list[Path]:
+    """The data files a path, folder or glob pattern names, in a stable (sorted) order.
+
+    A folder yields the data files directly inside it (see `DATA_SUFFIXES`), sorted by name, so
+    batch files named by date come out in chronological order; hidden files are skipped. A glob
+    pattern (``*``, ``?``, ``[``; ``**`` recurses) yields its matching data files sorted by path.
+
+    Raises
+    ------
+    SourceError
+        The path does not exist, a folder or pattern holds no data files, or a file's
+        extension is not one driftmon reads.
+    """
+    text = str(spec)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        files = sorted(
+            (p for p in path.iterdir() if p.is_file() and _is_data_file(p)),
+            key=lambda p: p.name,
+        )
+        if not files:
+            raise SourceError(
+                f"folder `{path}` holds no data files; driftmon reads files ending in "
+                f"{_suffix_list()} directly inside the folder (subfolders are not searched)"
+            )
+        return files
+    if path.exists():
+        _file_format(path)
+        return [path]
+    if path.is_symlink():
+        _check_file(path)  # a symlink loop or a link to nothing: says which
+    if any(char in text for char in "*?["):
+        pattern = os.path.expanduser(text)
+        matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
+        files = [m for m in matches if m.is_file() and _is_data_file(m)]
+        if not files:
+            raise SourceError(
+                f"pattern `{text}` matches no data files ({len(matches)} other paths matched); "
+                f"driftmon reads files ending in {_suffix_list()}"
+            )
+        return files
+    raise SourceError(
+        f"`{path}` does not exist; check the path (relative paths start at `{Path.cwd()}`)"
+    )
+
+
+def _is_data_file(path: Path) -> bool:
+    name = path.name.lower()
+    return not name.startswith(".") and name.endswith(DATA_SUFFIXES)
+
+
+def _file_format(path: Path) -> Literal["csv", "parquet"]:
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    raise SourceError(
+        f"`{path}` has an unsupported extension; driftmon reads files ending in "
+        f"{_suffix_list()} (rename the file if it is one of these formats)"
+    )
+
+
+def _check_file(path: Path, *, allow_empty: bool = False) -> os.stat_result:
+    """The file's stat, or a SourceError saying why it cannot be read."""
+    try:
+        info = path.stat()
+    except FileNotFoundError as exc:
+        if path.is_symlink():
+            raise SourceError(
+                f"`{path}` is a symbolic link to `{os.readlink(path)}`, which does not exist; "
+                "fix or remove the link"
+            ) from exc
+        raise SourceError(
+            f"`{path}` does not exist; check the path (relative paths start at `{Path.cwd()}`)"
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SourceError(
+                f"`{path}` is a symbolic link that loops back on itself; point it at a file"
+            ) from exc
+        raise SourceError(f"`{path}` cannot be accessed: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise SourceError(f"`{path}` is a folder; read it with `resolve_files` / `parse_source`")
+    if not stat.S_ISREG(info.st_mode):
+        kind = _SPECIAL_FILES.get(stat.S_IFMT(info.st_mode), "special file")
+        raise SourceError(
+            f"`{path}` is a {kind}, not a regular file; driftmon reads data files "
+            "(write the data to a file first)"
+        )
+    if not os.access(path, os.R_OK):
+        raise SourceError(
+            f"`{path}` cannot be read: permission denied; grant read permission "
+            f"(e.g. `chmod a+r {path}`)"
+        )
+    if info.st_size == 0 and not allow_empty:
+        raise SourceError(f"`{path}` is empty (0 bytes); check that it was written completely")
+    return info
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise SourceError(f"`{path}` cannot be read: {exc.strerror or exc}") from exc
+    return digest.hexdigest()
+
+
+def _suffix_list() -> str:
+    return ", ".join(f"`{s}`" for s in DATA_SUFFIXES)
