@@ -743,12 +743,16 @@ def serve(
                 ) from None
             err.print(f"metrics at http://127.0.0.1:{metrics_port}/metrics")
         quiet_prefect(state.verbose)
+        from driftmon.flows.check import SERVE_OUTPUT_ENV
         from driftmon.flows.deployments import serve as serve_deployments
 
         for name, dataset in scheduled.items():
             when = dataset.schedule.cron or f"every {dataset.schedule.interval_seconds} s"
             err.print(_plain(f"serving check-new-{name}: {dataset.folder} ({when})"))
+        # each scheduled run (a process of its own) also prints its line per batch here
+        os.environ[SERVE_OUTPUT_ENV] = "1"
         serve_deployments(settings, db_url=db_url, config_path=config_path)
+    err.print("driftmon serve stopped (its schedules are paused until it serves them again)")
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,7 +31,9 @@ class Steps:
     """The steps a job calls, each one unit of work of `driftmon.pipeline` (or publishing).
 
     ``publish`` shows a finished check where it can be seen (a Prefect artifact); ``log``
-    writes one line where the job's logs go; ``run_id`` names the orchestrator's run, if any.
+    writes one line where the job's logs go (``outcome=True`` for a batch's result or
+    failure, the one line per batch an unattended service prints); ``run_id`` names the
+    orchestrator's run, if any.
     """
 
     build_reference_profile: Callable[..., Any]
@@ -46,7 +48,7 @@ class Steps:
     write_report: Callable[..., Any]
     deliver_notifications: Callable[..., Any]
     publish: Callable[[CheckResult], None]
-    log: Callable[[str], None]
+    log: Callable[..., None]
     run_id: Callable[[], str | None]
 
 
@@ -65,7 +67,7 @@ def local_steps() -> Steps:
         write_report=pipeline.write_report,
         deliver_notifications=pipeline.deliver_dataset_notifications,
         publish=lambda result: None,
-        log=_log.info,
+        log=lambda line, outcome=False: _log.info(line),
         run_id=lambda: None,
     )
 
@@ -171,7 +173,7 @@ def check_new_batches(
                 _check(steps, engine, dataset, plan, options, "skip", config.reports_dir, cluster)
             )
         except DriftmonError as error:  # one bad file must not hide or block the others
-            steps.log(f"{dataset}: {plan.description}: not checked: {error}")
+            steps.log(f"{dataset}: {plan.description}: not checked: {error}", outcome=True)
             outcomes.append(BatchFailure(plan.description, plan.batch_key, str(error)))
         finally:
             steps.release_batch(engine, dataset, plan)
@@ -215,7 +217,7 @@ def _check(
         result = result.with_report(report)
     delivery = steps.deliver_notifications(engine, dataset, options)
     result = result.with_delivery(delivery.sent, delivery.pending)
-    steps.log(result.summary_line())
+    steps.log(result.summary_line(), outcome=True)
     try:
         steps.publish(result)
     except Exception as error:  # publishing only shows what is stored: a warning, not a failure

@@ -177,12 +177,17 @@ def run_job(mode: Mode, job: str, **params: Any) -> Any:
 
 def quiet_prefect(verbose: bool = False) -> None:
     """Prefect defaults driftmon sets for its runs unless the user set them (offline, no
-    analytics, Prefect's logs only with ``verbose``), before Prefect loads."""
+    analytics, Prefect's logs on the terminal only with ``verbose``), before Prefect loads.
+
+    Only Prefect's console handler is quieted, not its loggers: a run's log lines still
+    reach the API, so they show in the Prefect UI (and a served run's too, whose process
+    inherits these settings).
+    """
     defaults = {
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-        "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "CRITICAL",
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "INFO" if verbose else "CRITICAL",
         "PREFECT_LOGGING_SERVER_LEVEL": "WARNING" if verbose else "CRITICAL",
     }
     for key, value in defaults.items():
@@ -190,8 +195,7 @@ def quiet_prefect(verbose: bool = False) -> None:
     if not verbose:
         # the temporary server can log a cancelled event flush at shutdown: not the user's
         # business unless they asked for Prefect's logs
-        quiet = ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", "uvicorn")
-        for name in quiet:
+        for name in ("prefect.server", "uvicorn"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
 

@@ -7,8 +7,11 @@ a Prefect task, so runs, steps, logs and a drift-table artifact show in Prefect'
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +84,20 @@ def _on_dask_task_runner() -> bool:
     return type(getattr(context, "task_runner", None)).__name__ == "DaskTaskRunner"
 
 
+#: Set by `driftmon serve` for the flow runs it starts (each in a process of its own, with
+#: Prefect's console logging quiet): their one line per batch also goes to serve's output.
+SERVE_OUTPUT_ENV = "DRIFTMON_SERVE_OUTPUT"
+
+
+def log_line(line: str, outcome: bool = False) -> None:
+    """A job's line in the flow run's logs (Prefect's UI and API); under `driftmon serve`, a
+    batch's outcome also on its standard error, with the time."""
+    get_run_logger().info(line)
+    if outcome and os.environ.get(SERVE_OUTPUT_ENV):
+        stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+        print(f"{stamp} {line}", file=sys.stderr, flush=True)
+
+
 STEPS = jobs.Steps(
     build_reference_profile=build_reference_profile,
     save_reference=task(name="save reference", **IO_TASK)(pipeline.save_reference),
@@ -96,7 +113,7 @@ STEPS = jobs.Steps(
         pipeline.deliver_dataset_notifications
     ),
     publish=lambda result: publish_drift_table(result),
-    log=lambda line: get_run_logger().info(line),
+    log=lambda line, outcome=False: log_line(line, outcome=outcome),
     run_id=lambda: flow_run.id,
 )
 

@@ -37,9 +37,10 @@ def postgres_url(postgres_server: str) -> str:
     return postgres.fresh_database(postgres_server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_scheduler() -> Iterator[str]:
-    """A 2-worker Dask `LocalCluster` on 127.0.0.1 for the session: its scheduler address."""
+    """A 2-worker Dask `LocalCluster` on 127.0.0.1 for a module's tests (idle workers cost a
+    few percent of a core each: not for the whole session): its scheduler address."""
     from distributed import LocalCluster
 
     with LocalCluster(
