@@ -240,6 +240,7 @@ class Settings(_Strict):
             raise ConfigError(f"defaults.{error}") from None
         for name in self.datasets:
             self.dataset(name)
+        self.scheduled_datasets()  # a schedule without a folder is a mistake for every command
 
 
 def _resolved(table: ThresholdSettings, base: Thresholds, key: str) -> Thresholds:

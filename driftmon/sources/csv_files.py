@@ -274,7 +274,9 @@ def _csv_error(path: Path, exc: BaseException, typed: bool) -> Exception:
         return _TextInNumbers()
     if message.startswith("Empty CSV file"):
         return SourceError(f"CSV file `{path}` is empty; write a header line and data rows")
-    if "out of sync" in message:
+    row = message.rpartition(": ")[2] if "Expected" in message and "columns" in message else ""
+    if "out of sync" in message or row.count('"') % 2:
+        # Arrow reports an open quote as a row of too few fields: the row it quotes says which
         message, hint = "a quoted value runs across lines", _UNBALANCED_QUOTE_HINT
     else:
         hint = "fix the file (a row with too many or too few fields, or text not in UTF-8?)"

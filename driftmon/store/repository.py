@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -269,9 +270,11 @@ def _reference_row(session: Session, dataset: str, version: int | None) -> Refer
             )
     known = list_datasets(session)
     hint = f" (known datasets: {', '.join(known)})" if known else ""
+    if not dataset.strip():
+        raise ReferenceNotFoundError(f"the dataset name is empty; give the dataset's name{hint}")
     raise ReferenceNotFoundError(
         f"dataset `{dataset}` has no reference yet; build one with "
-        f"`driftmon reference {dataset} --source PATH`{hint}"
+        f"`driftmon reference {shlex.quote(dataset)} --source PATH`{hint}"
     )
 
 

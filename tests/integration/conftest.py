@@ -1,56 +1,5 @@
-"""Fixtures shared by the integration tests (this folder is on sys.path for `receivers`)."""
+"""The integration tests' fixtures (`fixtures`; this folder is on sys.path for the helpers)."""
 
-from __future__ import annotations
+from fixtures import dask_scheduler, mailbox, postgres_server, postgres_url, receiver
 
-from collections.abc import Iterator
-
-import postgres
-import pytest
-from receivers import Mailbox, Receiver, http_receiver, smtp_mailbox
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with http_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with smtp_mailbox() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server for the session (see `postgres`), or the test is skipped with why."""
-    reason = postgres.unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    with postgres.server() as url:
-        yield url
-
-
-@pytest.fixture
-def postgres_url(postgres_server: str) -> str:
-    """A fresh, empty database of its own for one test."""
-    return postgres.fresh_database(postgres_server)
-
-
-@pytest.fixture(scope="module")
-def dask_scheduler() -> Iterator[str]:
-    """A 2-worker Dask `LocalCluster` on 127.0.0.1 for a module's tests (idle workers cost a
-    few percent of a core each: not for the whole session): its scheduler address."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:
-        yield cluster.scheduler_address
-        from driftmon import compute
-
-        compute.close_clients()  # before the cluster goes, or its clients try to reconnect
+__all__ = ["dask_scheduler", "mailbox", "postgres_server", "postgres_url", "receiver"]

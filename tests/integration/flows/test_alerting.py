@@ -29,10 +29,17 @@ def _batch(example: ExampleData, changed: str | None, index: int = 0) -> str:
     return str(names[index])
 
 
-def _setup(tmp_path: Path, example: ExampleData, target: str) -> dict[str, str]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Alerts and the outbox on a SQLite file and on a real PostgreSQL database."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'driftmon.db'}"
+
+
+def _setup(tmp_path: Path, example: ExampleData, target: str, db_url: str) -> dict[str, str]:
     config = tmp_path / "driftmon.toml"
     config.write_text(f'[datasets.orders]\nnotify = ["{target}"]\nresolve_after = 2\n')
-    db_url = f"sqlite:///{tmp_path / 'driftmon.db'}"
     build_reference_flow(
         dataset=DATASET, source=str(example.reference), db_url=db_url, config_path=str(config)
     )
@@ -40,9 +47,9 @@ def _setup(tmp_path: Path, example: ExampleData, target: str) -> dict[str, str]:
 
 
 def test_webhook_gets_one_message_per_state_change_and_none_for_healthy_or_repeated_runs(
-    tmp_path: Path, example: ExampleData, receiver: Receiver
+    tmp_path: Path, example: ExampleData, receiver: Receiver, db_url: str
 ) -> None:
-    run = _setup(tmp_path, example, f"json://127.0.0.1:{receiver.port}/hook")
+    run = _setup(tmp_path, example, f"json://127.0.0.1:{receiver.port}/hook", db_url)
 
     check_batch_flow(source=_batch(example, None, 0), **run)
     assert receiver.requests == []  # healthy: nothing to say
@@ -76,10 +83,10 @@ def test_webhook_gets_one_message_per_state_change_and_none_for_healthy_or_repea
 
 
 def test_a_notification_for_a_down_receiver_stays_pending_and_is_delivered_once_later(
-    tmp_path: Path, example: ExampleData
+    tmp_path: Path, example: ExampleData, db_url: str
 ) -> None:
     port = free_port()  # nothing listens here yet
-    run = _setup(tmp_path, example, f"json://127.0.0.1:{port}/hook")
+    run = _setup(tmp_path, example, f"json://127.0.0.1:{port}/hook", db_url)
 
     state = check_batch_flow(source=_batch(example, "order_value"), return_state=True, **run)
     assert state.is_completed()  # an undelivered message is not a failed check
@@ -103,10 +110,10 @@ def test_a_notification_for_a_down_receiver_stays_pending_and_is_delivered_once_
 
 
 def test_the_email_form_reaches_a_real_smtp_server(
-    tmp_path: Path, example: ExampleData, mailbox: Mailbox
+    tmp_path: Path, example: ExampleData, mailbox: Mailbox, db_url: str
 ) -> None:
     target = f"mailto://127.0.0.1:{mailbox.port}?from=driftmon@example.com&to=ops@example.com"
-    run = _setup(tmp_path, example, target)
+    run = _setup(tmp_path, example, target, db_url)
 
     check_batch_flow(source=_batch(example, "country"), **run)
 
