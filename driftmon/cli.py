@@ -609,6 +609,7 @@ def notify_command(
                     settings.dataset(name),
                     budget_seconds=pipeline.RETRY_BUDGET_SECONDS,
                     attempts=3,
+                    honour_backoff=False,  # a person asked: try backed-off targets now
                 )
                 report["sent"] += delivery.sent
                 report["pending"] += delivery.pending

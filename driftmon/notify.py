@@ -125,6 +125,7 @@ def send(
     attempts: int = 3,
     backoff_seconds: Sequence[float] = (0.5, 2.0),
     timeout_seconds: float = 10.0,
+    idempotency_key: str | None = None,
 ) -> None:
     """Deliver one message to one target, retrying transient failures.
 
@@ -147,6 +148,9 @@ def send(
     timeout_seconds
         Connect and read timeout for each attempt, applied as apprise's ``cto`` and ``rto``
         URL options unless the URL sets them itself, so a dead receiver fails fast.
+    idempotency_key
+        Sent as the ``Idempotency-Key`` header by the webhook schemes that take headers
+        (`HEADER_SCHEMES`), so a receiver can drop a repeated delivery.
 
     Raises
     ------
@@ -170,7 +174,10 @@ def send(
         raise NotificationError(
             f"message level `{message.level}` is not one of `info`, `warning`, `failure`"
         ) from None
-    plugin, secrets, _ = _instantiate(_with_timeouts(target.url, timeout_seconds))
+    url = _with_timeouts(target.url, timeout_seconds)
+    if idempotency_key is not None:
+        url = _with_header(url, "Idempotency-Key", idempotency_key)
+    plugin, secrets, _ = _instantiate(url)
     if plugin is None:
         raise NotificationError(
             f"notification target `{target.label}` is not a URL apprise can load; "
@@ -278,6 +285,17 @@ def _with_timeouts(url: str, timeout_seconds: float) -> str:
     if not extra:
         return url
     return f"{url}{'&' if '?' in url else '?'}{'&'.join(extra)}"
+
+
+#: apprise schemes that send custom headers (``+Name=value`` URL options): the webhooks.
+HEADER_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+
+
+def _with_header(url: str, name: str, value: str) -> str:
+    """``url`` with an HTTP header for the schemes that take them; others unchanged."""
+    if _scheme_and_host(url)[0] not in HEADER_SCHEMES:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{quote('+' + name)}={quote(value)}"
 
 
 def _attempt(

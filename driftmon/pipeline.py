@@ -519,14 +519,17 @@ def deliver_dataset_notifications(
     *,
     budget_seconds: float = CHECK_DELIVERY_BUDGET_SECONDS,
     attempts: int = 1,
+    honour_backoff: bool = True,
 ) -> DeliveryReport:
-    """Deliver the dataset's due notifications to its configured targets, within the budget."""
+    """Deliver the dataset's due notifications to its configured targets, within the budget
+    (see `deliver_notifications`)."""
     return deliver_notifications(
         engine,
         notification_targets(options),
         dataset=dataset,
         attempts=attempts,
         budget_seconds=budget_seconds,
+        honour_backoff=honour_backoff,
     )
 
 
@@ -537,6 +540,7 @@ def deliver_notifications(
     dataset: str | None = None,
     attempts: int = 3,
     budget_seconds: float = RETRY_BUDGET_SECONDS,
+    honour_backoff: bool = True,
 ) -> DeliveryReport:
     """Send due notifications (after the run committed), each claimed before sending, for at
     most about ``budget_seconds`` in all.
@@ -544,18 +548,35 @@ def deliver_notifications(
     A failure leaves the notification pending for the next run or `driftmon notify --retry`;
     so does a message the budget leaves no time for, and every further message to a target
     that failed in this round (a hung receiver is waited for once, not once per message). A
-    sent one is never selected again. Never raises for a failed delivery: detected drift and a
-    down receiver are not failures of the check.
+    target that failed twice in a row is backed off in the store
+    (`driftmon.store.outbox.BACKOFF_FIRST`, doubled per further failure): checks do not try it
+    again before then, unless
+    ``honour_backoff`` is False (`driftmon notify --retry`, asked for by a person). Every
+    attempt carries the notification's idempotency key (a header for webhooks, a line of the
+    body everywhere): an attempt that timed out may still have arrived. A sent one is never
+    selected again. Never raises for a failed delivery: detected drift and a down receiver are
+    not failures of the check.
     """
     by_key = {t.key: t for t in targets}
     with store.session_scope(engine) as session:
         due = store.due_notifications(session, dataset=dataset)
+        backed_off = store.backed_off_targets(session) if honour_backoff else {}
     deadline = time.monotonic() + budget_seconds
     failed_targets: set[str] = set()
     sent, pending, errors = 0, 0, []
     for item in due:
         target = by_key.get(item.target_key)
         left = deadline - time.monotonic()
+        if item.target_key in backed_off and target is not None:
+            pending += 1
+            until = backed_off[item.target_key]
+            waiting = (
+                f"notifications to `{target.label}` wait until {until:%Y-%m-%d %H:%M:%S} UTC "
+                "(it failed lately; `driftmon notify --retry` tries now)"
+            )
+            if waiting not in errors:
+                errors.append(waiting)
+            continue
         if target is None or item.target_key in failed_targets or left < _MIN_ATTEMPT_SECONDS:
             pending += 1  # another dataset's target, a failing one, or no time: later
             continue
@@ -563,25 +584,36 @@ def deliver_notifications(
             if not store.claim_notification(session, item.id):
                 continue
         payload = item.payload
+        key = item.idempotency_key
         message = Message(
             payload["title"],
-            payload["body"],
+            f"{payload['body']}\n\nNotification id: {key}",
             payload["level"],
             payload["data"],
-            payload.get("markdown"),
+            f"{payload['markdown']}\n\nNotification id: `{key}`"
+            if payload.get("markdown")
+            else None,
         )
         try:
             # connect and read timeouts both apply: half of what is left each
-            notify.send(target, message, attempts=attempts, timeout_seconds=min(10.0, left / 2))
+            notify.send(
+                target,
+                message,
+                attempts=attempts,
+                timeout_seconds=min(10.0, left / 2),
+                idempotency_key=key,
+            )
         except NotificationError as error:
             with store.session_scope(engine) as session:
                 store.mark_notification_failed(session, item.id, str(error))
+                store.record_target_failure(session, item.target_key, str(error))
             failed_targets.add(item.target_key)
             pending += 1
             errors.append(str(error))
             continue
         with store.session_scope(engine) as session:
             store.mark_notification_sent(session, item.id)
+            store.record_target_success(session, item.target_key)
         sent += 1
     return DeliveryReport(sent, pending, tuple(errors))
 

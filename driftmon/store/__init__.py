@@ -32,6 +32,7 @@ from driftmon.store.engine import (
 )
 from driftmon.store.outbox import (
     OutboxItem,
+    backed_off_targets,
     claim_notification,
     due_notifications,
     enqueue_message,
@@ -39,6 +40,8 @@ from driftmon.store.outbox import (
     list_notifications,
     mark_notification_failed,
     mark_notification_sent,
+    record_target_failure,
+    record_target_success,
 )
 from driftmon.store.repository import (
     ReferenceVersion,
@@ -74,6 +77,7 @@ __all__ = [
     "active_alerts",
     "alembic_config",
     "apply_alert_changes",
+    "backed_off_targets",
     "claim_batch",
     "claim_notification",
     "default_database_url",
@@ -96,6 +100,8 @@ __all__ = [
     "processed_batch_keys",
     "read_scope",
     "recent_readings",
+    "record_target_failure",
+    "record_target_success",
     "redact_url",
     "release_batch",
     "require_dataset",

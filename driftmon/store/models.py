@@ -235,6 +235,20 @@ class NotificationRow(Base):
     next_attempt_at: Mapped[datetime | None]
 
 
+class NotificationTargetRow(Base):
+    """A notification target that keeps failing, known by its URL's hash only: failures in a
+    row, and not to be tried before ``retry_after`` (exponential backoff). Removed when a
+    delivery to it succeeds."""
+
+    __tablename__ = "notification_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_key: Mapped[str] = mapped_column(String(128), unique=True)
+    failures: Mapped[int]
+    retry_after: Mapped[datetime]
+    last_error: Mapped[str | None]
+
+
 class BatchClaimRow(Base):
     """A batch file a `check-new` run is checking: concurrent runs skip it, so each file is
     read and counted once. Removed when that run is done with it; a claim older than

@@ -17,16 +17,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from driftmon.store.models import DatasetRow, NotificationRow, record_from_row
+from driftmon.store.models import (
+    DatasetRow,
+    NotificationRow,
+    NotificationTargetRow,
+    record_from_row,
+)
 
 if TYPE_CHECKING:
     from driftmon.alerts import Message
 
 __all__ = [
+    "BACKOFF_FIRST",
+    "BACKOFF_MAX",
     "OutboxItem",
+    "backed_off_targets",
     "claim_notification",
     "due_notifications",
     "enqueue_message",
@@ -34,10 +43,17 @@ __all__ = [
     "list_notifications",
     "mark_notification_failed",
     "mark_notification_sent",
+    "record_target_failure",
+    "record_target_success",
 ]
 
 #: A notification left ``sending`` this long (a process died mid-send) is due again.
 STALE_SENDING = timedelta(minutes=10)
+#: A target that failed twice in a row is not tried again for this long, doubled for each
+#: further failure up to `BACKOFF_MAX`: a receiver that is down is not hit by every check,
+#: while one failure (a blip) is retried by the next run.
+BACKOFF_FIRST = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +63,7 @@ class OutboxItem:
     id: int
     dataset: str
     run_id: int | None
+    dedupe_key: str
     target_key: str
     target_label: str
     payload: Mapping[str, Any]
@@ -56,6 +73,12 @@ class OutboxItem:
     created_at: datetime
     sent_at: datetime | None
     next_attempt_at: datetime | None
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt to deliver this notification, different for any other:
+        a receiver can drop a repeat (an attempt that timed out may have arrived)."""
+        return "driftmon-" + hashlib.sha256(self.dedupe_key.encode()).hexdigest()[:32]
 
 
 def enqueue_message(
@@ -202,3 +225,54 @@ def list_notifications(
 
 def _outbox_item(row: NotificationRow, dataset: str) -> OutboxItem:
     return record_from_row(OutboxItem, row, dataset=dataset)
+
+
+def backed_off_targets(session: Session, now: datetime | None = None) -> dict[str, datetime]:
+    """Targets not to be tried before a time (key -> that time): they failed lately."""
+    now = now or datetime.now(UTC)
+    rows = session.execute(
+        select(NotificationTargetRow.target_key, NotificationTargetRow.retry_after).where(
+            NotificationTargetRow.retry_after > now
+        )
+    ).all()
+    return dict(rows)
+
+
+def record_target_failure(
+    session: Session, target_key: str, error: str, now: datetime | None = None
+) -> datetime:
+    """Count one more failure in a row for the target; returns when it may be tried again:
+    now after one failure, then `BACKOFF_FIRST` doubled per further failure, at most
+    `BACKOFF_MAX`."""
+    now = now or datetime.now(UTC)
+    row = _target_row(session, target_key)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    NotificationTargetRow(
+                        target_key=target_key, failures=0, retry_after=now, last_error=None
+                    )
+                )
+        except IntegrityError:  # another process recorded it first
+            pass
+        row = _target_row(session, target_key)
+        assert row is not None
+    row.failures += 1
+    pause = BACKOFF_FIRST * 2 ** (row.failures - 2) if row.failures > 1 else timedelta(0)
+    row.retry_after = now + min(pause, BACKOFF_MAX)
+    row.last_error = error
+    session.flush()
+    return row.retry_after
+
+
+def record_target_success(session: Session, target_key: str) -> None:
+    """The target works: forget its failures."""
+    session.execute(
+        delete(NotificationTargetRow).where(NotificationTargetRow.target_key == target_key)
+    )
+
+
+def _target_row(session: Session, target_key: str) -> NotificationTargetRow | None:
+    query = select(NotificationTargetRow).where(NotificationTargetRow.target_key == target_key)
+    return session.scalars(query.with_for_update()).one_or_none()
