@@ -35,6 +35,9 @@ __all__ = [
 
 #: Runs of history shown by default (KL chart and heatmap).
 DEFAULT_HISTORY = 30
+#: Runs a dataset page lists, newest first: a page (and each check that refreshes it) must not
+#: grow with years of runs; `driftmon history` lists any number.
+MAX_LISTED_RUNS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,8 @@ def render_dataset_index(
     Run rows link to ``run-<id>.html`` (next to this page) for the runs in ``linked_runs``,
     or for every run when it is None.
     """
-    infos = store.list_runs(session, dataset)
+    infos = store.list_runs(session, dataset, limit=max(history, MAX_LISTED_RUNS))
+    n_runs = store.count_runs(session, dataset)
     window_ids = tuple(info.id for info in infos[:history][::-1])
     cached = (_figures or {}).get(window_ids)
     if cached is not None:  # drawn for the run page of the newest run: nothing to load
@@ -158,7 +162,8 @@ def render_dataset_index(
         latest_order = (
             [f.feature for f in data.sort_by_severity(window[-1].features)] if window else []
         )
-    drifted = store.drifted_features_by_run(session, dataset)
+    infos = infos[:MAX_LISTED_RUNS]
+    drifted = store.drifted_features_by_run(session, dataset, [info.id for info in infos])
     rows = [
         {
             "run": info,
@@ -172,6 +177,7 @@ def render_dataset_index(
     context = {
         "dataset": dataset,
         "rows": rows,
+        "n_older": n_runs - len(rows),
         "history": _history_context(
             window, window[-1] if window else None, latest_order, _figures, per_feature=True
         ),
@@ -190,7 +196,7 @@ def render_overview(
     """
     rows = []
     for name in store.list_datasets(session):
-        runs = store.list_runs(session, name)
+        runs = store.list_runs(session, name, limit=1)
         linked = rendered is None or name in rendered
         latest = runs[0] if runs else None
         rows.append(
@@ -199,7 +205,7 @@ def render_overview(
                 "latest": latest,
                 "latest_linked": latest is not None
                 and (rendered is None or latest.id in rendered.get(name, ())),
-                "n_runs": len(runs),
+                "n_runs": store.count_runs(session, name),
                 "folder": dataset_folder_name(name) if linked else None,
                 "open_alerts": len(store.list_alerts(session, name)),
             }
@@ -263,7 +269,10 @@ def write_reports(
 
 def _runs_up_to(session: Session, run: store.StoredRun, history: int) -> list[store.StoredRun]:
     """This run and the ``history - 1`` runs before it, oldest first."""
-    infos = store.list_runs(session, run.dataset)
+    # usually the newest run: look among the newest first, all runs only if it is older
+    infos = store.list_runs(session, run.dataset, limit=history + MAX_LISTED_RUNS)
+    if all(info.id != run.id for info in infos):
+        infos = store.list_runs(session, run.dataset)
     position = next((i for i, info in enumerate(infos) if info.id == run.id), 0)
     window = infos[position : position + history]
     return [

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, load_only
 
 from driftmon.errors import ReferenceNotFoundError, StoreError
 from driftmon.formatting import json_safe
@@ -46,6 +46,7 @@ __all__ = [
     "StoredFeatureResult",
     "StoredReference",
     "StoredRun",
+    "count_runs",
     "drifted_features_by_run",
     "list_datasets",
     "list_references",
@@ -418,8 +419,26 @@ def list_runs(session: Session, dataset: str, limit: int | None = None) -> list[
         .where(DatasetRow.name == dataset)
         .order_by(*_NEWEST_BATCH_FIRST)
         .limit(limit)
+        # only the headline's columns: decoding every run's JSON (settings, readings) made
+        # each check's report slower with every run stored (benchmarks/bench_soak.py)
+        .options(load_only(*_SUMMARY_COLUMNS))
     )
     return [_run_info(row, dataset, version) for row, version in session.execute(query)]
+
+
+_SUMMARY_COLUMNS = [
+    getattr(RunRow, name) for name in RunSummary.__dataclass_fields__ if name in RunRow.__table__.c
+]
+
+
+def count_runs(session: Session, dataset: str) -> int:
+    """How many runs the dataset has (0 for an unknown dataset)."""
+    query = (
+        select(func.count(RunRow.id))
+        .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
+        .where(DatasetRow.name == dataset)
+    )
+    return int(session.execute(query).scalar_one())
 
 
 def recent_readings(session: Session, dataset: str, limit: int) -> list[list[Reading]]:
@@ -509,8 +528,11 @@ def load_latest_run(session: Session, dataset: str) -> StoredRun:
     return load_run(session, latest[0].id)
 
 
-def drifted_features_by_run(session: Session, dataset: str) -> dict[int, list[str]]:
-    """Every run's drifted features (warning or critical), critical first, by run id."""
+def drifted_features_by_run(
+    session: Session, dataset: str, run_ids: Sequence[int] | None = None
+) -> dict[int, list[str]]:
+    """Every run's (or only ``run_ids``') drifted features (warning or critical), critical
+    first, by run id."""
     query = (
         select(FeatureResultRow.run_id, FeatureResultRow.feature, FeatureResultRow.status)
         .join(RunRow, RunRow.id == FeatureResultRow.run_id)
@@ -518,6 +540,8 @@ def drifted_features_by_run(session: Session, dataset: str) -> dict[int, list[st
         .where(DatasetRow.name == dataset, FeatureResultRow.status.in_(DRIFTED_STATUSES))
         .order_by(FeatureResultRow.run_id, FeatureResultRow.id)
     )
+    if run_ids is not None:
+        query = query.where(FeatureResultRow.run_id.in_(list(run_ids)))
     found: dict[int, list[tuple[bool, str]]] = {}
     for run_id, feature, status in session.execute(query):
         found.setdefault(run_id, []).append((status != Status.CRITICAL, feature))

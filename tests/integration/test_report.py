@@ -28,6 +28,7 @@ from driftmon.examples import generate_example_data
 from driftmon.options import DatasetOptions
 from driftmon.report import (
     dataset_folder_name,
+    render_dataset_index,
     render_run_report,
     write_reports,
 )
@@ -423,3 +424,24 @@ def test_the_verdict_sentence_is_the_first_text_after_the_title(reports: Reports
     assert "|" not in title  # the batch's file name, not its key
     assert "Batch key" in html and html.index("Settings used") > html.index("<h2>History</h2>")
     assert collapsed  # provenance and settings: one click away, not in the way
+
+
+def test_a_dataset_page_lists_the_newest_runs_and_counts_the_older(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dataset page (rewritten by every check) lists at most `MAX_LISTED_RUNS` runs, so a
+    check's cost does not grow with years of runs; the rest are counted, with the command that
+    lists them."""
+    from driftmon.report import pages
+
+    monkeypatch.setattr(pages, "MAX_LISTED_RUNS", 2)
+    engine = store.open_store(f"sqlite:///{tmp_path / 'driftmon.db'}")
+    example = generate_example_data(tmp_path / "orders", reference_rows=4_000, batch_rows=500)
+    _reference(engine, "orders", example.reference)
+    run_ids = _check_all(engine, "orders", example.batches[:4], datetime(2026, 11, 1, tzinfo=UTC))
+    with store.session_scope(engine) as session:
+        page = render_dataset_index(session, "orders")
+    listed = re.findall(r'<td>(?:<a href="run-\d+\.html">)?#(\d+)', page)
+    newest = sorted(run_ids)[-2:]  # batches in batch-time order: the last two are the newest
+    assert sorted({int(i) for i in listed}) == newest
+    assert "2 older run(s) not listed: <code>driftmon history orders --limit 4</code>" in page
