@@ -8,6 +8,7 @@ registered as filters.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +21,22 @@ from jinja2 import (
     StrictUndefined,
     select_autoescape,
 )
+from markupsafe import Markup, escape
 
 from driftmon.formatting import DASH, format_number, format_p_value, format_share
 
-__all__ = ["format_number", "format_p_value", "format_share", "format_time", "render_page"]
+__all__ = [
+    "breakable",
+    "format_number",
+    "format_p_value",
+    "format_share",
+    "format_time",
+    "render_page",
+]
+
+#: Characters after which an identifier may wrap: ``flight_code`` wraps as ``flight_`` /
+#: ``code``, never as ``flight_cod`` / ``e``.
+_WRAP_AFTER = re.compile(r"([_./|\\-])")
 
 
 def format_time(value: datetime | None) -> str:
@@ -33,6 +46,21 @@ def format_time(value: datetime | None) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%d %H:%M") + " UTC"
+
+
+def breakable(text: object) -> Markup:
+    """An identifier (feature, dataset, batch key) escaped, with a line-break opportunity
+    (``<wbr>``) after each ``_ . / | -`` and ``\\``: a narrow column wraps it there; only a
+    segment wider than the whole column breaks inside (the CSS's ``overflow-wrap``).
+
+    Examples
+    --------
+    >>> str(breakable("flight_code"))
+    'flight_<wbr>code'
+    >>> str(breakable("<b>x</b>.y"))
+    '&lt;b&gt;x&lt;/<wbr>b&gt;.<wbr>y'
+    """
+    return Markup(_WRAP_AFTER.sub(r"\1<wbr>", str(escape(str(text)))))
 
 
 def render_page(template: str, context: Mapping[str, Any]) -> str:
@@ -55,7 +83,11 @@ def _environment() -> Environment:
             bytecode_cache=_bytecode_cache(),
         )
         env.filters.update(
-            num=format_number, pct=format_share, pval=format_p_value, time=format_time
+            num=format_number,
+            pct=format_share,
+            pval=format_p_value,
+            time=format_time,
+            ident=breakable,
         )
         _ENVIRONMENT = env
     return _ENVIRONMENT
