@@ -7,7 +7,7 @@ by the autoescaping templates of `driftmon.report.html`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -392,13 +392,29 @@ def _page_context() -> dict[str, Any]:
     return {"generated_at": datetime.now(UTC), "driftmon_version": driftmon.__version__}
 
 
-def _rendered_runs(folder: Path) -> set[int]:
-    ids = set()
-    for path in folder.glob("run-*.html"):
-        number = path.stem.removeprefix("run-")
-        if number.isdigit():
-            ids.add(int(number))
-    return ids
+class _RenderedRuns(Collection[int]):
+    """The runs whose page exists in ``folder``, asked one id at a time: a page lists at most
+    `MAX_LISTED_RUNS` runs, so listing the folder (every run ever checked) would cost each
+    check more as runs pile up."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    def __contains__(self, run_id: object) -> bool:
+        return (self._folder / f"run-{run_id}.html").is_file()
+
+    def __iter__(self) -> Iterator[int]:
+        for path in self._folder.glob("run-*.html"):
+            number = path.stem.removeprefix("run-")
+            if number.isdigit():
+                yield int(number)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _rendered_runs(folder: Path) -> _RenderedRuns:
+    return _RenderedRuns(folder)
 
 
 def _write_text(path: Path, text: str) -> None:
