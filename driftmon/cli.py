@@ -81,6 +81,7 @@ class _State:
     prefect: bool = False
     dask: str | None = None
     mode: Any = None
+    settings: Any = None
 
 
 state = _State()
@@ -144,6 +145,7 @@ def main(
     state.prefect = prefect
     state.dask = dask
     state.config_path = str(config) if config else None
+    state.settings = None  # loaded on first use by this command
     state.db_url = db
     if verbose:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -938,10 +940,13 @@ def _display_url(url: str) -> str:
 
 
 def _settings() -> tuple[Any, str | None]:
-    from driftmon.config import find_config, load_settings
+    """The configuration and its path, loaded once per command."""
+    if state.settings is None:
+        from driftmon.config import find_config, load_settings
 
-    path = find_config(state.config_path)
-    return load_settings(path), (str(path) if path else None)
+        path = find_config(state.config_path)
+        state.settings = (load_settings(path), (str(path) if path else None))
+    return state.settings
 
 
 def _engine() -> Any:

@@ -123,14 +123,16 @@ def iter_chunks(
         The file is missing, unreadable, malformed or has no data rows, a requested column
         does not exist, or the query fails.
     """
-    pieces = _read(source, columns, chunk_rows, numeric, categorical, as_chunks)
-    done, total = 0, None
-    for frame, done, total in _ahead(pieces) if read_ahead else pieces:
-        if on_progress is not None:
-            on_progress(done, total)
-        yield frame
-    if on_progress is not None and total is not None and done < total:
-        on_progress(total, total)  # what followed the last rows (blank lines) was read too
+    return iter_source_chunks(
+        [source],
+        columns=columns,
+        chunk_rows=chunk_rows,
+        numeric=numeric,
+        categorical=categorical,
+        on_progress=on_progress,
+        as_chunks=as_chunks,
+        read_ahead=read_ahead,
+    )
 
 
 def _ahead(items: Iterator[_T]) -> Iterator[_T]:

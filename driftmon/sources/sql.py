@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -165,27 +166,16 @@ def is_database_url(text: str) -> bool:
 def _key_extent(source: SqlSource) -> tuple[int, int, Any, Any]:
     """Rows of the query, rows with a key, and the key's minimum and maximum."""
     import sqlalchemy
-    from sqlalchemy.exc import SQLAlchemyError
 
-    engine = _create_engine(source)
-    try:
-        with engine.connect() as connection:
-            transaction = _begin_read_only(connection)
-            try:
-                key = connection.dialect.identifier_preparer.quote(source.partition_by)
-                row = connection.execute(
-                    sqlalchemy.text(
-                        f"SELECT COUNT(*), COUNT({key}), MIN({key}), MAX({key}) "
-                        f"FROM ({source.query}) AS driftmon_source"
-                    ),
-                    dict(source.params),
-                ).one()
-            finally:
-                transaction.rollback()
-    except SQLAlchemyError as exc:
-        raise _sql_error(source, exc) from exc
-    finally:
-        engine.dispose()
+    with _read_only(source) as connection:
+        key = connection.dialect.identifier_preparer.quote(source.partition_by)
+        row = connection.execute(
+            sqlalchemy.text(
+                f"SELECT COUNT(*), COUNT({key}), MIN({key}), MAX({key}) "
+                f"FROM ({source.query}) AS driftmon_source"
+            ),
+            dict(source.params),
+        ).one()
     n_rows, n_keys, lowest, highest = row
     if n_keys and not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in (lowest, highest)
@@ -252,61 +242,21 @@ def _sql_error(source: SqlSource, exc: BaseException) -> SourceError:
     )
 
 
-def _sql_columns(source: SqlSource) -> list[str]:
-    import sqlalchemy
-    from sqlalchemy.exc import SQLAlchemyError
-
-    engine = _create_engine(source)
-    try:
-        with engine.connect() as connection:
-            transaction = _begin_read_only(connection)
-            try:
-                result = connection.execution_options(stream_results=True).execute(
-                    sqlalchemy.text(source.query), dict(source.params)
-                )
-                names = [str(k) for k in result.keys()]
-                result.close()
-            finally:
-                transaction.rollback()
-    except SQLAlchemyError as exc:
-        raise _sql_error(source, exc) from exc
-    finally:
-        engine.dispose()
-    return names
-
-
-def _read_sql(
-    source: SqlSource, requested: list[str] | None, chunk_rows: int, subset: Any = None
-) -> Iterator[Piece]:
+@contextmanager
+def _read_only(source: SqlSource) -> Iterator[sqlalchemy.Connection]:
+    """A connection in a read-only transaction (rolled back at the end) with server-side
+    cursors where the driver has them, so rows arrive chunk by chunk; a database error
+    becomes a `SourceError` naming the database without its password."""
     import pandas as pd
-    import sqlalchemy
     from sqlalchemy.exc import SQLAlchemyError
 
     engine = _create_engine(source)
     try:
         with engine.connect() as base_connection:
-            # Server-side cursors where the driver has them: rows arrive chunk by chunk.
             connection = base_connection.execution_options(stream_results=True)
             transaction = _begin_read_only(connection)
             try:
-                query, params = _partition_query(
-                    source, subset, connection.dialect.identifier_preparer.quote
-                )
-                chunks = pd.read_sql_query(
-                    sqlalchemy.text(query), connection, params=params, chunksize=chunk_rows
-                )
-                selected: list[str] | None = None
-                done = 0
-                try:
-                    for frame in chunks:
-                        if selected is None:
-                            available = [str(c) for c in frame.columns]
-                            selected = select_columns(available, requested, source.describe())
-                        frame = _all_null_as_float(frame[selected])
-                        done += len(frame)
-                        yield frame, done, None
-                finally:
-                    chunks.close()
+                yield connection
             finally:
                 transaction.rollback()
     except SourceError:
@@ -315,6 +265,43 @@ def _read_sql(
         raise _sql_error(source, exc) from exc
     finally:
         engine.dispose()
+
+
+def _sql_columns(source: SqlSource) -> list[str]:
+    import sqlalchemy
+
+    with _read_only(source) as connection:
+        result = connection.execute(sqlalchemy.text(source.query), dict(source.params))
+        names = [str(k) for k in result.keys()]
+        result.close()
+    return names
+
+
+def _read_sql(
+    source: SqlSource, requested: list[str] | None, chunk_rows: int, subset: Any = None
+) -> Iterator[Piece]:
+    import pandas as pd
+    import sqlalchemy
+
+    with _read_only(source) as connection:
+        query, params = _partition_query(
+            source, subset, connection.dialect.identifier_preparer.quote
+        )
+        chunks = pd.read_sql_query(
+            sqlalchemy.text(query), connection, params=params, chunksize=chunk_rows
+        )
+        selected: list[str] | None = None
+        done = 0
+        try:
+            for frame in chunks:
+                if selected is None:
+                    available = [str(c) for c in frame.columns]
+                    selected = select_columns(available, requested, source.describe())
+                frame = _all_null_as_float(frame[selected])
+                done += len(frame)
+                yield frame, done, None
+        finally:
+            chunks.close()
 
 
 def _all_null_as_float(frame: pd.DataFrame) -> pd.DataFrame:

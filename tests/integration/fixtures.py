@@ -43,14 +43,8 @@ def dask_scheduler() -> Iterator[str]:
     few percent of a core each: not for the whole session): its scheduler address."""
     from distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:
-        yield cluster.scheduler_address
-        from driftmon import compute
+    from driftmon import compute
 
+    with LocalCluster(**compute.local_cluster_options() | {"n_workers": 2}) as cluster:
+        yield cluster.scheduler_address
         compute.close_clients()  # before the cluster goes, or its clients try to reconnect

@@ -187,13 +187,7 @@ def test_a_worker_killed_mid_run_still_gives_identical_counts(
     options = {"specs": reference.specs, "chunk_rows": 1_000, "vocabulary_cap": None}
     local = add_partitions([pipeline.count_partition(p, **options) for p in parts], reference.specs)
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
+        LocalCluster(**compute.local_cluster_options() | {"n_workers": 2}) as cluster,
         Client(cluster) as client,
     ):
         pids = client.run(os.getpid)
@@ -224,14 +218,8 @@ def test_data_larger_than_a_workers_memory_is_counted_in_bounded_slices(tmp_path
         DatasetOptions(),
     )
     plan = pipeline.plan_batch(str(tmp_path / "big.parquet"))
-    with LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-        memory_limit="400MB",
-    ) as cluster:
+    loopback = compute.local_cluster_options()
+    with LocalCluster(**loopback | {"n_workers": 1, "memory_limit": "400MB"}) as cluster:
         counted = pipeline.profile_batch(
             plan, reference, DatasetOptions(chunk_rows=250_000), dask=cluster.scheduler_address
         )
