@@ -124,7 +124,7 @@ def test_a_feature_override_that_contradicts_the_dataset_names_its_key(tmp_path:
 @pytest.mark.parametrize(
     ("chunk_rows", "n_columns", "expected"),
     [
-        (None, 25, CHUNK_VALUES // 25),  # 640,000 rows of 25 columns: 128 MB of floats
+        (None, 25, CHUNK_VALUES // 25),  # 240,000 rows of 25 columns: 48 MB of floats
         (None, 4, 1_000_000),  # narrow tables: at most a million rows
         (None, 5_000, 10_000),  # very wide ones: at least ten thousand
         (250_000, 25, 250_000),  # a configured size is used as is
