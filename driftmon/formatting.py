@@ -133,6 +133,9 @@ def _escape(match: re.Match[str]) -> str:
 
 
 _MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]<>()#+-.!|~"})
+#: Line breaks become spaces: a blank line inside a name would end the paragraph, and with it a
+#: code span, and what follows would be read as Markdown (raw HTML included).
+_LINE_BREAKS = str.maketrans(dict.fromkeys("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029", " "))
 
 
 def markdown_text(text: str) -> str:
@@ -143,12 +146,19 @@ def markdown_text(text: str) -> str:
     >>> markdown_text("a_b *c*")
     'a\\\\_b \\\\*c\\\\*'
     """
-    return str(text).translate(_MARKDOWN_SPECIAL)
+    return str(text).translate(_LINE_BREAKS).translate(_MARKDOWN_SPECIAL)
 
 
 def markdown_code(text: str) -> str:
-    """Text for inside a Markdown code span, where backticks cannot be escaped."""
-    return str(text).replace("`", "'")
+    """Text for inside a Markdown code span, where backticks cannot be escaped and a blank
+    line would end the span: backticks become ``'``, line breaks spaces.
+
+    Examples
+    --------
+    >>> markdown_code("a`b\\n\\n<i>")
+    "a'b  <i>"
+    """
+    return str(text).translate(_LINE_BREAKS).replace("`", "'")
 
 
 def json_safe(value: Any) -> Any:
