@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint bench clean chromium postgresql
+.PHONY: demo test lint bench screenshots clean chromium postgresql
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_counting.py
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_check.py
+
+# PNGs of the demo's report pages (headless Chromium) in docs/screenshots/, for reviewing a
+# change to the reports; not part of the tests.
+screenshots: $(BIN)/.installed chromium
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache reports/*/ reports/index.html driftmon.db demo

@@ -21,18 +21,22 @@ from driftmon.store import StoredFeatureResult, StoredRun
 
 __all__ = [
     "KL_FLOOR",
+    "CategoricalView",
     "HeatCell",
     "Heatmap",
     "HistoryMatrix",
-    "SlotShares",
+    "NumericView",
+    "SideSlot",
+    "Sparkline",
     "batch_label",
+    "chart_view",
     "drifted_features",
     "flatten_settings",
     "heatmap",
     "history_matrix",
     "severity_key",
-    "slot_shares",
     "sort_by_severity",
+    "sparkline",
     "top_bin_changes",
     "verdict_sentence",
 ]
@@ -40,6 +44,10 @@ __all__ = [
 #: The statuses of features that drifted.
 DRIFTED = SEVERITIES
 OUT_OF_RANGE_LABEL = "outside reference range"
+#: Categories a chart shows at most: the most changed and the most common of those kept.
+MAX_CHART_CATEGORIES = 14
+#: Value bins of a numeric chart shaded as the ones that changed most.
+HIGHLIGHTED_BINS = 3
 #: KL below this is drawn as this on log scales (KL can be exactly 0).
 KL_FLOOR = 1e-4
 #: matplotlib's cividis colour map at 33 even stops (readable by colour-blind people; tested
@@ -54,18 +62,41 @@ CIVIDIS = (
 
 
 @dataclass(frozen=True, slots=True)
-class SlotShares:
-    """One feature's histogram as shares of rows, slot by slot, ready to draw.
+class SideSlot:
+    """A share that is not a value bin (missing, outside the range, long tail, never seen),
+    drawn beside the values on its own scale so a small one stays visible."""
 
-    ``special`` marks slots that are not value bins: "other", "missing" and, for numeric
-    features, the out-of-range share (values also counted in the open outer bins).
-    ``current`` is None when the run was stored without the batch histogram.
-    """
+    label: str
+    reference: float
+    current: float | None
 
-    labels: tuple[str, ...]
+
+@dataclass(frozen=True, slots=True)
+class NumericView:
+    """A numeric feature on its value axis: the reference's bin ``edges`` (the outer ones are
+    the reference's minimum and maximum), each value bin's share of rows, the bins that changed
+    most (indices, largest change first) and the side slots. ``discrete`` features have one
+    bin per value, ``edges[i]`` for bin ``i``."""
+
+    edges: NDArray[np.float64]
+    discrete: bool
     reference: NDArray[np.float64]
     current: NDArray[np.float64] | None
-    special: tuple[bool, ...]
+    highlight: tuple[int, ...]
+    side: tuple[SideSlot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoricalView:
+    """A categorical feature's kept categories that matter (the most changed and the most
+    common, most common first) with their shares of rows, how many kept ones are not shown,
+    and the side slots."""
+
+    categories: tuple[str, ...]
+    reference: NDArray[np.float64]
+    current: NDArray[np.float64] | None
+    n_hidden: int
+    side: tuple[SideSlot, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,32 +154,77 @@ def drifted_features(run: StoredRun) -> list[str]:
     return [f.feature for f in sort_by_severity(run.features) if f.status in DRIFTED]
 
 
-def slot_shares(reference: FeatureProfile, result: StoredFeatureResult) -> SlotShares:
-    """Reference and current shares per slot in the reference's layout, labelled for people.
+def chart_view(
+    reference: FeatureProfile, result: StoredFeatureResult
+) -> NumericView | CategoricalView:
+    """What a feature's chart shows: numeric features on their value axis, categorical ones as
+    the categories that matter; missing, out-of-range, long-tail and never-seen shares apart.
 
-    Numeric features get one more slot, the share outside the reference range, since the open
-    outer bins hide it otherwise.
     """
     spec = reference.spec
-    labels = list(spec.labels())
-    special = [False] * len(labels)
-    special[spec.missing_slot] = True
-    if spec.other_slot is not None:
-        special[spec.other_slot] = True
     reference_shares = _shares(reference.counts)
-    current_counts = result.current_counts
+    counts = result.current_counts
     current_shares = (
-        _shares(np.asarray(current_counts))
-        if current_counts is not None and len(current_counts) == len(labels)
-        else None
+        _shares(np.asarray(counts)) if counts is not None and len(counts) == spec.n_slots else None
+    )
+    missing = SideSlot(
+        "missing",
+        float(reference_shares[spec.missing_slot]),
+        None if current_shares is None else float(current_shares[spec.missing_slot]),
     )
     if spec.kind == NUMERIC:
-        labels.append(OUT_OF_RANGE_LABEL)
-        special.append(True)
-        reference_shares = np.append(reference_shares, result.unseen_share_reference or 0.0)
-        if current_shares is not None:
-            current_shares = np.append(current_shares, result.unseen_share_current or 0.0)
-    return SlotShares(tuple(labels), reference_shares, current_shares, tuple(special))
+        n_values = len(spec.edges) - 1
+        values_reference = reference_shares[:n_values]
+        values_current = None if current_shares is None else current_shares[:n_values]
+        outside = SideSlot(
+            OUT_OF_RANGE_LABEL,
+            float(result.unseen_share_reference or 0.0),
+            None if current_shares is None else float(result.unseen_share_current or 0.0),
+        )
+        highlight: tuple[int, ...] = ()
+        if values_current is not None:
+            change = np.abs(values_current - values_reference)
+            order = np.argsort(-change, kind="stable")[:HIGHLIGHTED_BINS]
+            highlight = tuple(int(i) for i in order if change[i] > 0)
+        return NumericView(
+            edges=np.asarray(spec.edges, dtype=np.float64),
+            discrete=spec.discrete,
+            reference=values_reference,
+            current=values_current,
+            highlight=highlight,
+            side=(outside, missing),
+        )
+    n_kept = len(spec.categories)
+    kept_reference = reference_shares[:n_kept]
+    kept_current = None if current_shares is None else current_shares[:n_kept]
+    common = np.maximum(kept_reference, 0 if kept_current is None else kept_current)
+    half = MAX_CHART_CATEGORIES // 2
+    chosen = list(np.argsort(-common, kind="stable")[:half])
+    if kept_current is not None:
+        changed = np.argsort(-np.abs(kept_current - kept_reference), kind="stable")
+        chosen += [i for i in changed[:half] if i not in chosen]
+    chosen += [i for i in np.argsort(-common, kind="stable") if i not in chosen]
+    shown = sorted(chosen[:MAX_CHART_CATEGORIES], key=lambda i: (-common[i], i))
+    side = (
+        SideSlot(
+            "long tail (seen, not kept)",
+            float(result.other_share_reference or 0.0),
+            None if current_shares is None else float(result.other_share_current or 0.0),
+        ),
+        SideSlot(
+            "never seen",
+            float(result.unseen_share_reference or 0.0),
+            None if current_shares is None else float(result.unseen_share_current or 0.0),
+        ),
+        missing,
+    )
+    return CategoricalView(
+        categories=tuple(spec.categories[i] for i in shown),
+        reference=kept_reference[shown],
+        current=None if kept_current is None else kept_current[shown],
+        n_hidden=n_kept - len(shown),
+        side=side,
+    )
 
 
 def top_bin_changes(result: StoredFeatureResult) -> list[BinContribution]:
@@ -255,6 +331,49 @@ def heatmap(matrix: HistoryMatrix) -> Heatmap:
         rows.append(tuple(cells))
     gradient = "linear-gradient(to right, " + ", ".join(CIVIDIS) + ")"
     return Heatmap(matrix.features, matrix.run_labels, tuple(rows), low, high, gradient)
+
+
+@dataclass(frozen=True, slots=True)
+class Sparkline:
+    """A tiny KL-over-runs line for the status board, in SVG user units: ``points`` for a
+    ``<polyline>``, ``dots`` (x, y) where a run drifted, on a log scale from `KL_FLOOR`."""
+
+    width: int
+    height: int
+    points: str
+    dots: tuple[tuple[float, float], ...]
+
+
+def sparkline(
+    kl: Sequence[float | None], drifted: Sequence[bool], *, width: int = 120, height: int = 26
+) -> Sparkline:
+    """Each run's largest KL (oldest first; None: not measured) as a line on a log scale from
+    `KL_FLOOR` to the largest of 1 and the values, drifted runs marked.
+
+    Examples
+    --------
+    >>> line = sparkline([0.0001, None, 1.0], [False, False, True], width=100, height=20)
+    >>> line.points, line.dots
+    ('2.0,18.0 98.0,2.0', ((98.0, 2.0),))
+    """
+    values = np.array([np.nan if v is None else v for v in kl], dtype=np.float64)
+    margin = 2.0
+    low = np.log10(KL_FLOOR)
+    finite = values[np.isfinite(values)]
+    high = max(0.0, float(np.log10(finite.max()))) if finite.size else 0.0
+    n = values.size
+    xs = np.linspace(margin, width - margin, n) if n > 1 else np.full(n, width / 2, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = (np.log10(np.maximum(values, KL_FLOOR)) - low) / max(high - low, 1e-9)
+    ys = height - margin - level * (height - 2 * margin)
+    measured = np.isfinite(values)
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs[measured], ys[measured], strict=True))
+    marked = measured & np.asarray(list(drifted) or [False] * n, dtype=bool)
+    dots = tuple(
+        (round(float(x), 1), round(float(y), 1))
+        for x, y in zip(xs[marked], ys[marked], strict=True)
+    )
+    return Sparkline(width, height, points, dots)
 
 
 def flatten_settings(settings: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -22,13 +23,15 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from driftmon.report.data import KL_FLOOR
+from driftmon.report.data import KL_FLOOR, CategoricalView, NumericView, SideSlot
 
 __all__ = [
     "OKABE_ITO",
     "FeatureHistory",
-    "distribution_chart",
+    "categorical_chart",
+    "feature_chart",
     "kl_history_chart",
+    "numeric_chart",
 ]
 
 #: Okabe & Ito's colour-blind-safe palette.
@@ -46,10 +49,9 @@ OKABE_ITO = {
 REFERENCE_COLOUR = OKABE_ITO["blue"]
 CURRENT_COLOUR = OKABE_ITO["orange"]
 DPI = 90
-#: Value bins drawn at most per distribution chart; the rest are summed into one bar.
-MAX_BARS = 30
 _LABEL_CHARS = 28
-_WIDTH = 4.6
+#: Inches: 864 px at `DPI`, three-quarters of a report's content column at its widest.
+_WIDTH = 9.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,71 +67,67 @@ class FeatureHistory:
     drifted: tuple[bool, ...]
 
 
-def distribution_chart(
-    labels: Sequence[str],
-    reference_shares: NDArray[np.float64],
-    current_shares: NDArray[np.float64] | None,
-    *,
-    special: Sequence[bool] = (),
-) -> str:
-    """Horizontal grouped bars of reference vs current share per slot, as a PNG data URI.
+def feature_chart(view: NumericView | CategoricalView) -> str:
+    """A feature's reference-vs-current chart (see `driftmon.report.data.chart_view`) as a PNG
+    data URI: `numeric_chart` or `categorical_chart`."""
+    if isinstance(view, NumericView):
+        return numeric_chart(view)
+    return categorical_chart(view)
 
-    ``special`` marks slots that are not value bins (missing, other, out of range); they are
-    drawn hatched below a gap. Slots beyond `MAX_BARS` value bins are summed into one bar
-    named after how many bins it holds. ``current_shares`` None draws the reference only.
-    """
-    labels = list(labels)
-    reference_shares = np.asarray(reference_shares, dtype=np.float64)
-    current = None if current_shares is None else np.asarray(current_shares, dtype=np.float64)
-    special_mask = np.asarray(list(special) or [False] * len(labels), dtype=bool)
-    labels, reference_shares, current, special_mask = _fold_small_bins(
-        labels, reference_shares, current, special_mask
+
+def numeric_chart(view: NumericView) -> str:
+    """Reference (filled) and current (line) as step densities over the reference's bins, on
+    the value axis: a shift reads as a shift. The bins that changed most are shaded; the open
+    outer bins' shares are written at the ends (their drawn width is the reference's range, so
+    a long tail is clipped, not squeezed into the axis); missing and out-of-range shares sit
+    beside, on their own scale. Discrete features get bars at their values."""
+    fig, values_ax, side_ax = _figure_with_side_panel(height=3.0)
+    edges = view.edges
+    n_values = view.reference.size
+    if view.discrete or n_values < 2 or not edges[-1] > edges[0]:
+        _discrete_bars(values_ax, view)
+    else:
+        _step_densities(values_ax, view)
+    values_ax.set_xlabel("value", fontsize=9)
+    values_ax.legend(fontsize=8.5, loc="upper right", frameon=False)
+    _side_panel(side_ax, view.side)
+    return _to_data_uri(fig)
+
+
+def categorical_chart(view: CategoricalView) -> str:
+    """Grouped bars of the categories that matter (most common first), and on their own scale
+    beside them the long tail, never-seen and missing shares: a 90% long tail no longer
+    flattens every kept category into invisibility."""
+    n = max(len(view.categories), 1)
+    height = 0.95 + 0.27 * n
+    fig, values_ax, side_ax = _figure_with_side_panel(height=height)
+    positions = np.arange(len(view.categories), dtype=np.float64)
+    bar = 0.4 if view.current is not None else 0.7
+    offset = bar / 2 if view.current is not None else 0.0
+    values_ax.barh(positions - offset, view.reference, height=bar, color=REFERENCE_COLOUR,
+                   label="reference")  # fmt: skip
+    if view.current is not None:
+        values_ax.barh(positions + offset, view.current, height=bar, color=CURRENT_COLOUR,
+                       label="current batch")  # fmt: skip
+    values_ax.set_yticks(
+        positions, [_short(c) for c in view.categories], parse_math=False, fontsize=9
     )
-    n = len(labels)
-    # positions top to bottom, with a gap before the special slots
-    positions = np.arange(n, dtype=np.float64) + np.where(special_mask, 0.6, 0.0)
-    height = 0.75 + 0.17 * n + (0.1 if special_mask.any() else 0.0)
-    fig = Figure(figsize=(_WIDTH, height), dpi=DPI)
-    # fixed margins sized to the labels: constrained layout would cost most of the time
-    left = (max(len(_short(label)) for label in labels) * 5.0 + 14) / (_WIDTH * DPI)
-    fig.subplots_adjust(left=min(left, 0.5), right=0.97, top=1 - 0.1 / height, bottom=0.45 / height)
-    ax = fig.add_subplot()
-    bar = 0.4 if current is not None else 0.7
-    hatch = ["//" if s else "" for s in special_mask]
-    offset = bar / 2 if current is not None else 0.0
-    ax.barh(
-        positions - offset,
-        reference_shares,
-        height=bar,
-        color=REFERENCE_COLOUR,
-        hatch=hatch,
-        edgecolor="white",
-        linewidth=0,
-        label="reference",
-    )
-    if current is not None:
-        ax.barh(
-            positions + offset,
-            current,
-            height=bar,
-            color=CURRENT_COLOUR,
-            hatch=hatch,
-            edgecolor="white",
-            linewidth=0,
-            label="current",
-        )
-    ax.set_yticks(positions, [_short(label) for label in labels], parse_math=False, fontsize=7.5)
-    ax.invert_yaxis()
-    top = max(float(reference_shares.max(initial=0)), float(np.max(current, initial=0.0)))
-    ax.set_xlim(0, max(top * 1.08, 0.01))
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}" if top >= 0.05 else f"{x:.1%}")
-    ax.tick_params(axis="x", labelsize=7)
-    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    ax.set_xlabel("share of rows", fontsize=7)
+    values_ax.invert_yaxis()
+    top = max(float(view.reference.max(initial=0)), float(np.max(view.current, initial=0.0)))
+    values_ax.set_xlim(0, max(top * 1.12, 0.01))
+    values_ax.xaxis.set_major_formatter(_percent(top))
+    values_ax.grid(axis="x", color="#e3e3e3", linewidth=0.6)
+    values_ax.set_axisbelow(True)
+    label = "share of rows"
+    if view.n_hidden:
+        label += f" ({view.n_hidden} more kept categories not shown)"
+    values_ax.set_xlabel(label, fontsize=9)
+    values_ax.legend(fontsize=8.5, loc="lower right", frameon=False)
+    _side_panel(side_ax, view.side)
+    # room for the longest category label on the left
+    longest = max((len(_short(c)) for c in view.categories), default=4)
+    left = min((longest * 6.0 + 18) / (_WIDTH * DPI), 0.3)
+    fig.subplots_adjust(left=left)
     return _to_data_uri(fig)
 
 
@@ -228,44 +226,121 @@ def kl_history_chart(
 # --------------------------------------------------------------------------------------------
 
 
-def _fold_small_bins(
-    labels: list[str],
-    reference: NDArray[np.float64],
-    current: NDArray[np.float64] | None,
-    special: NDArray[np.bool_],
-) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.bool_]]:
-    """Keep the `MAX_BARS` value bins with the largest share (in bin order); sum the rest."""
-    values = np.flatnonzero(~special)
-    if values.size <= MAX_BARS:
-        return labels, reference, current, special
-    weight = np.maximum(reference[values], current[values] if current is not None else 0)
-    kept = np.sort(values[np.argsort(-weight, kind="stable")[: MAX_BARS - 1]])
-    dropped = np.setdiff1d(values, kept)
-    order = [*kept, *np.flatnonzero(special)]
-
-    def fold(shares: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.concatenate((shares[kept], [shares[dropped].sum()], shares[special]))
-
-    new_labels = [labels[i] for i in kept] + [f"{dropped.size} more bins"]
-    new_labels += [labels[i] for i in order[len(kept) :]]
-    new_special = np.concatenate((np.zeros(kept.size + 1, dtype=bool), special[special]))
-    return new_labels, fold(reference), None if current is None else fold(current), new_special
-
-
-def _run_ticks(ax, run_labels: Sequence[str], *, fontsize: int, max_ticks: int) -> None:
-    n = len(run_labels)
-    if n == 0:
-        return
-    step = max(1, math.ceil(n / max_ticks))
-    ticks = list(range(n - 1, -1, -step))[::-1]  # always label the newest run
-    ax.set_xticks(
-        ticks,
-        [_short(run_labels[i], 14) for i in ticks],
-        rotation=35,
-        ha="right",
-        fontsize=fontsize,
-        parse_math=False,
+def _figure_with_side_panel(*, height: float) -> tuple[Figure, Any, Any]:
+    """A page-wide figure: the values on the left, the side slots on the right."""
+    fig = Figure(figsize=(_WIDTH, height), dpi=DPI)
+    values_ax, side_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": (3.3, 1), "wspace": 0.5})
+    fig.subplots_adjust(
+        left=0.09, right=0.985, top=1 - 0.16 / height, bottom=min(0.6 / height, 0.45)
     )
+    for ax in (values_ax, side_ax):
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.tick_params(labelsize=8.5)
+    return fig, values_ax, side_ax
+
+
+def _step_densities(ax: Any, view: NumericView) -> None:
+    edges = view.edges
+    widths = np.diff(edges)
+    span = float(edges[-1] - edges[0])
+    widths = np.maximum(widths, span * 1e-6)
+    reference = view.reference / widths
+    ax.stairs(reference, edges, fill=True, color=REFERENCE_COLOUR, alpha=0.3, lw=0)
+    ax.stairs(reference, edges, color=REFERENCE_COLOUR, lw=1.1, label="reference")
+    tops = [float(reference.max(initial=0))]
+    if view.current is not None:
+        current = view.current / widths
+        ax.stairs(current, edges, color=CURRENT_COLOUR, lw=2.0, label="current batch")
+        tops.append(float(current.max(initial=0)))
+    # the axis covers the inner bins and at most a quarter of their span beyond: a long tail
+    # (the reference's extreme values) is clipped rather than squeezing everything else
+    inner = float(edges[-2] - edges[1]) if edges.size > 3 else span
+    low = max(float(edges[0]), float(edges[1]) - 0.25 * inner)
+    high = min(float(edges[-1]), float(edges[-2]) + 0.25 * inner)
+    ax.set_xlim(low, high)
+    ax.set_ylim(0, max(max(tops) * 1.2, 1e-12))
+    for index in view.highlight:
+        ax.axvspan(
+            max(float(edges[index]), low),
+            min(float(edges[index + 1]), high),
+            color=OKABE_ITO["vermillion"],
+            alpha=0.1,
+            lw=0,
+        )
+    ax.set_ylabel("density", fontsize=9)
+    ax.yaxis.set_major_formatter(lambda y, _: f"{y:.3g}")
+    below = _shares_text(view, 0)
+    above = _shares_text(view, view.reference.size - 1)
+    ax.text(0.0, 1.0, f"below {_number(edges[1])}: {below}", transform=ax.transAxes,
+            fontsize=8, va="bottom", ha="left", color="#444444")  # fmt: skip
+    ax.text(1.0, 1.0, f"{_number(edges[-2])} and above: {above}", transform=ax.transAxes,
+            fontsize=8, va="bottom", ha="right", color="#444444")  # fmt: skip
+
+
+def _discrete_bars(ax: Any, view: NumericView) -> None:
+    positions = view.edges[: view.reference.size]
+    gaps = np.diff(positions)
+    width = 0.8 * float(gaps.min()) if gaps.size and gaps.min() > 0 else 0.8
+    bar = width / 2 if view.current is not None else width
+    offset = bar / 2 if view.current is not None else 0.0
+    ax.bar(positions - offset, view.reference, width=bar, color=REFERENCE_COLOUR,
+           label="reference")  # fmt: skip
+    if view.current is not None:
+        ax.bar(positions + offset, view.current, width=bar, color=CURRENT_COLOUR,
+               label="current batch")  # fmt: skip
+    top = max(float(view.reference.max(initial=0)), float(np.max(view.current, initial=0.0)))
+    ax.set_ylim(0, max(top * 1.2, 0.01))
+    ax.yaxis.set_major_formatter(_percent(top))
+    ax.set_ylabel("share of rows", fontsize=9)
+
+
+def _side_panel(ax: Any, side: Sequence[SideSlot]) -> None:
+    """The shares that are not values, each with its value written at the bar's end."""
+    positions = np.arange(len(side), dtype=np.float64)
+    reference = np.array([s.reference for s in side])
+    has_current = all(s.current is not None for s in side)
+    current = np.array([s.current or 0.0 for s in side])
+    bar = 0.38 if has_current else 0.7
+    offset = bar / 2 if has_current else 0.0
+    ax.barh(positions - offset, reference, height=bar, color=REFERENCE_COLOUR, hatch="//",
+            edgecolor="white", lw=0)  # fmt: skip
+    if has_current:
+        ax.barh(positions + offset, current, height=bar, color=CURRENT_COLOUR, hatch="//",
+                edgecolor="white", lw=0)  # fmt: skip
+    top = max(float(reference.max(initial=0)), float(current.max(initial=0)), 0.01)
+    ax.set_xlim(0, top * 1.6)
+    for position, share in zip(positions - offset, reference, strict=True):
+        ax.text(share + top * 0.04, position, _percent_text(share), va="center", fontsize=8)
+    if has_current:
+        for position, share in zip(positions + offset, current, strict=True):
+            ax.text(share + top * 0.04, position, _percent_text(share), va="center", fontsize=8)
+    ax.set_yticks(positions, [s.label for s in side], fontsize=8.5)
+    ax.invert_yaxis()
+    ax.set_xticks([])
+    ax.spines["bottom"].set_visible(False)
+    ax.set_xlabel("not values (own scale)", fontsize=8.5, color="#444444")
+
+
+def _shares_text(view: NumericView, index: int) -> str:
+    reference = _percent_text(float(view.reference[index]))
+    if view.current is None:
+        return reference
+    return f"{reference} → {_percent_text(float(view.current[index]))}"
+
+
+def _percent(top: float) -> Any:
+    return lambda x, _: f"{x:.0%}" if top >= 0.05 else f"{x:.1%}"
+
+
+def _percent_text(share: float) -> str:
+    if share == 0:
+        return "0%"
+    return f"{share:.1%}" if share >= 0.001 else f"{share:.2%}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
 
 
 def _as_float(values: Sequence[float | None]) -> NDArray[np.float64]:

@@ -7,7 +7,8 @@ by the autoescaping templates of `driftmon.report.html`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import json
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,19 +21,29 @@ import driftmon
 from driftmon import store
 from driftmon.compare import BinContribution
 from driftmon.errors import StoreError
+from driftmon.formatting import json_safe
 from driftmon.profile import Profile
 from driftmon.report import data
 from driftmon.report.html import render_page
 from driftmon.report.paths import dataset_folder_name, run_report_path
 
 __all__ = [
+    "STATUS_FILE",
     "dataset_folder_name",
+    "dataset_status",
     "render_dataset_index",
-    "render_overview",
     "render_run_report",
+    "render_status_board",
     "write_reports",
 ]
 
+#: Each dataset folder's status for the status board (`dataset_status`), and its layout version.
+STATUS_FILE = "status.json"
+STATUS_FORMAT = 1
+#: Runs in a status board sparkline.
+SPARKLINE_RUNS = 30
+#: Status board order: most severe latest verdict first.
+_VERDICT_ORDER = {"critical": 0, "warning": 1, "ok": 2, "empty": 3}
 #: Runs of history shown by default (KL chart and heatmap).
 DEFAULT_HISTORY = 30
 #: Runs a dataset page lists, newest first: a page (and each check that refreshes it) must not
@@ -186,30 +197,75 @@ def render_dataset_index(
     return render_page("dataset.html", context)
 
 
-def render_overview(
-    session: Session, *, rendered: Mapping[str, Collection[int]] | None = None
-) -> str:
-    """The top page: every dataset with its latest run's verdict and links to its pages.
+def dataset_status(
+    session: Session, dataset: str, *, linked_runs: Collection[int] | None = None
+) -> dict[str, Any]:
+    """What the status board shows of a dataset, as the JSON-ready ``status.json`` of its
+    reports folder: the latest run (verdict, drifted features, its page if it has one), open
+    alerts by severity, and the largest KL of its last `SPARKLINE_RUNS` runs."""
+    runs = store.list_runs(session, dataset, limit=SPARKLINE_RUNS)[::-1]  # oldest first
+    latest = runs[-1] if runs else None
+    drifted = (
+        store.drifted_features_by_run(session, dataset, [latest.id]).get(latest.id, [])
+        if latest
+        else []
+    )
+    severities = [alert.severity for alert in store.list_alerts(session, dataset)]
+    return {
+        "format": STATUS_FORMAT,
+        "dataset": dataset,
+        "database": store.redact_url(session.get_bind().engine.url),
+        "runs": store.count_runs(session, dataset),
+        "open_alerts": {s: severities.count(s) for s in ("critical", "warning") if s in severities},
+        "latest": None
+        if latest is None
+        else {
+            "run": latest.id,
+            "label": data.batch_label(latest.batch_key),
+            "batch_time": latest.batch_time.isoformat(),
+            "checked_at": latest.started_at.isoformat(),
+            "verdict": latest.verdict,
+            "n_features": latest.n_features,
+            "drifted": list(drifted),
+            "page": linked_runs is None or latest.id in linked_runs,
+        },
+        "history": [
+            {"kl": r.max_kl, "drifted": r.n_drifted > 0, "verdict": r.verdict} for r in runs
+        ],
+    }
 
-    ``rendered`` maps datasets whose pages exist to the ids of their rendered runs; others are
-    listed without links. None links everything.
-    """
+
+def render_status_board(reports_dir: Path) -> str:
+    """The reports folder's top page: every dataset with pages under it, from each dataset
+    folder's ``status.json`` (so datasets of every database that wrote here appear), most
+    severe first. A status file that cannot be read is listed as such, not skipped."""
     rows = []
-    for name in store.list_datasets(session):
-        runs = store.list_runs(session, name, limit=1)
-        linked = rendered is None or name in rendered
-        latest = runs[0] if runs else None
-        rows.append(
-            {
-                "name": name,
+    for path in sorted(Path(reports_dir).glob(f"*/{STATUS_FILE}")):
+        folder = path.parent.name
+        try:
+            status = json.loads(path.read_text(encoding="utf-8"))
+            latest = status.get("latest")
+            history = status.get("history", [])
+            row = {
+                "folder": folder,
+                "unreadable": False,
+                "dataset": str(status["dataset"]),
+                "database": str(status.get("database", "")),
+                "runs": int(status.get("runs", 0)),
+                "open_alerts": {str(k): int(v) for k, v in status.get("open_alerts", {}).items()},
                 "latest": latest,
-                "latest_linked": latest is not None
-                and (rendered is None or latest.id in rendered.get(name, ())),
-                "n_runs": store.count_runs(session, name),
-                "folder": dataset_folder_name(name) if linked else None,
-                "open_alerts": len(store.list_alerts(session, name)),
+                "page": f"run-{int(latest['run'])}.html" if latest and latest["page"] else None,
+                "batch_time": _parse_time(latest["batch_time"]) if latest else None,
+                "sparkline": data.sparkline(
+                    [h.get("kl") for h in history], [bool(h.get("drifted")) for h in history]
+                )
+                if history
+                else None,
             }
-        )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            row = {"folder": folder, "unreadable": True, "latest": None, "dataset": folder}
+        rows.append(row)
+    rows.sort(key=_board_order)
     return render_page("index.html", {"rows": rows, **_page_context()})
 
 
@@ -222,13 +278,14 @@ def write_reports(
     record_path: bool = True,
     all_charts: bool = False,
 ) -> Path:
-    """Write the run's report and refresh the dataset's index and the overview.
+    """Write the run's report and refresh the dataset's index and the status board.
 
     Writes ``reports_dir/<dataset>/run-<id>.html``, rewrites ``reports_dir/<dataset>/index.html``
-    and ``reports_dir/index.html``, and (with ``record_path``) records the report's path on the
-    run through `store.set_report_path`: the caller's transaction must commit for that to stick.
-    The history figures are drawn once and shared by the run page and the index page when they
-    show the same runs (the run is the newest). Returns the run report's path.
+    and ``status.json`` (`dataset_status`), then ``reports_dir/index.html`` from every dataset
+    folder's status (`render_status_board`), and (with ``record_path``) records the report's
+    path on the run through `store.set_report_path`: the caller's transaction must commit for
+    that to stick. The history figures are drawn once and shared by the run page and the index
+    page when they show the same runs (the run is the newest). Returns the run report's path.
     """
     reports_dir = Path(reports_dir)
     drawn: dict[Any, Any] = {}
@@ -248,12 +305,9 @@ def write_reports(
                 session, run.dataset, history=history, linked_runs=linked, _figures=drawn
             ),
         )
-        rendered = {
-            name: _rendered_runs(reports_dir / dataset_folder_name(name))
-            for name in store.list_datasets(session)
-            if (reports_dir / dataset_folder_name(name) / "index.html").exists()
-        }
-        _write_text(reports_dir / "index.html", render_overview(session, rendered=rendered))
+        status = dataset_status(session, run.dataset, linked_runs=linked)
+        _write_text(folder / STATUS_FILE, json.dumps(json_safe(status), ensure_ascii=False))
+        _write_text(reports_dir / "index.html", render_status_board(reports_dir))
     except OSError as exc:
         raise StoreError(
             f"cannot write the report of run `{run_id}` under `{reports_dir}`: {exc}; "
@@ -287,12 +341,9 @@ def _feature_section(
     profile = reference.features.get(result.feature)
     chart = None
     if profile is not None and draw:
-        shares = data.slot_shares(profile, result)
         from driftmon.report import figures  # matplotlib loads only when a chart is drawn
 
-        chart = figures.distribution_chart(
-            shares.labels, shares.reference, shares.current, special=shares.special
-        )
+        chart = figures.feature_chart(data.chart_view(profile, result))
     return _FeatureSection(
         anchor=f"feature-{index}",
         result=result,
@@ -386,6 +437,18 @@ def _schema(schema_diff: Any) -> dict[str, Any]:
     }
     result["changed"] = any(result.values())
     return result
+
+
+def _board_order(row: dict[str, Any]) -> tuple[int, str]:
+    if row.get("unreadable"):
+        return (len(_VERDICT_ORDER) + 1, row["folder"])
+    latest = row["latest"]
+    rank = _VERDICT_ORDER.get(latest["verdict"], len(_VERDICT_ORDER)) if latest else 4
+    return (rank, row["dataset"])
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def _page_context() -> dict[str, Any]:

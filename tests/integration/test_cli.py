@@ -342,6 +342,10 @@ def test_every_check_writes_a_report_and_report_rebuilds_one_from_the_store(
     path = Path(drifted["report_path"])
     assert path == story.workdir / "reports" / "orders" / f"run-{drifted['run_id']}.html"
     assert path.is_file()
+    # the dataset's status for the board, and the board, from the real command's session
+    status = json.loads((path.parent / "status.json").read_text(encoding="utf-8"))
+    assert status["dataset"] == "orders" and status["runs"] >= 1
+    assert "orders/index.html" in (story.workdir / "reports" / "index.html").read_text()
     path.unlink()
     rebuilt = run(story.workdir, "report", DATASET, "--run", str(drifted["run_id"]))
     assert rebuilt.code == 0, rebuilt.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -27,6 +28,7 @@ from driftmon import StoreError, pipeline, store
 from driftmon.examples import generate_example_data
 from driftmon.options import DatasetOptions
 from driftmon.report import (
+    data,
     dataset_folder_name,
     render_dataset_index,
     render_run_report,
@@ -182,7 +184,8 @@ def test_every_drifted_feature_is_shown_with_its_chart(reports: Reports) -> None
                 if feature.status not in ("warning", "critical"):
                     continue
                 image = re.search(
-                    r'<img src="data:image/png;base64,([^"]+)"', sections[feature.feature]
+                    r'<img class="chart" src="data:image/png;base64,([^"]+)"',
+                    sections[feature.feature],
                 )
                 assert image, f"no chart for drifted `{feature.feature}` in run {run_id}"
                 assert base64.b64decode(image.group(1))[:8] == b"\x89PNG\r\n\x1a\n"
@@ -207,7 +210,7 @@ def test_features_that_did_not_move_get_a_note_and_all_charts_draws_them(
     for feature in quiet:
         assert "<img" not in default[feature]
         assert "--all-charts" in default[feature]
-        assert '<img src="data:image/png;base64,' in full[feature]
+        assert '<img class="chart" src="data:image/png;base64,' in full[feature]
     assert all("<img" in section for section in full.values())
 
 
@@ -480,7 +483,8 @@ OVERFLOWING = """[...document.querySelectorAll('td, th, h1, h2, h3, dt, dd, nav,
 
 def test_long_names_and_keys_never_overflow_their_boxes_at_1280_px(browser, tmp_path: Path) -> None:
     """60-character feature names and a 200-character batch key, on every page at 1280 px:
-    no cell or heading overflows its box, and identifiers wrap only after ``_ . / | -``."""
+    no cell or heading overflows its box, identifiers wrap only after ``_ . / | -``, and the
+    run page's charts are displayed at least 600 px wide."""
     rng = np.random.default_rng(4)
     reference = pd.DataFrame(
         {
@@ -523,6 +527,12 @@ def test_long_names_and_keys_never_overflow_their_boxes_at_1280_px(browser, tmp_
         try:
             page.goto(path.as_uri(), wait_until="load")
             assert page.evaluate(OVERFLOWING) == [], path.name
+            if path == run_page:
+                # every chart is shown at least 600 px wide (two drifted features: two charts)
+                widths = page.evaluate(
+                    "[...document.querySelectorAll('img.chart')].map(i => i.clientWidth)"
+                )
+                assert len(widths) == 2 and min(widths) >= 600, widths
             # identifiers wrap only after a separator: the character before each line break
             # of every name cell and heading, measured on the rendered text
             breaks = page.evaluate(LINE_BREAKS)
@@ -532,3 +542,58 @@ def test_long_names_and_keys_never_overflow_their_boxes_at_1280_px(browser, tmp_
         finally:
             page.close()
     assert wrapped > 0  # long names and the key did wrap, so the check above means something
+
+
+def test_the_status_board_lists_the_datasets_of_every_database_that_wrote_there(
+    reports: Reports, browser, tmp_path: Path
+) -> None:
+    """A second database writes its dataset's pages into the same reports folder: the board
+    (built from the folder's status files, not from one database) lists both databases'
+    datasets, most severe first, links each to its pages, and draws each one's KL line."""
+    folder = tmp_path / "html"
+    shutil.copytree(reports.folder, folder)
+    other_db = tmp_path / "team-b.db"
+    engine = store.open_store(f"sqlite:///{other_db}")
+    example = generate_example_data(tmp_path / "payments", reference_rows=4_000, batch_rows=1_000)
+    _reference(engine, "payments", example.reference)
+    healthy = [b for b in example.batches if not example.expected_drift[b.name]]
+    [run_id, *_] = _check_all(engine, "payments", healthy[:1], datetime(2026, 11, 9, tzinfo=UTC))
+    (folder / "broken").mkdir()
+    (folder / "broken" / "status.json").write_text("{not json")
+    with store.session_scope(engine) as session:
+        write_reports(session, run_id, folder)
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto((folder / "index.html").as_uri(), wait_until="load")
+        rows = page.evaluate(
+            "[...document.querySelectorAll('table.board tbody tr')]"
+            ".map(r => [...r.cells].map(c => c.innerText.trim()))"
+        )
+        assert page.evaluate(OVERFLOWING) == []
+        sparklines = page.locator("table.board svg.sparkline polyline").count()
+        page.get_by_role("link", name="payments", exact=True).click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("/payments/index.html")
+        page.go_back()
+        page.get_by_role("link", name=healthy[0].name, exact=True).click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith(f"/payments/run-{run_id}.html")
+    finally:
+        page.close()
+    by_dataset = {row[0]: row for row in rows}
+    assert set(by_dataset) == {"orders", f"shop {EVIL}", "payments", "broken"}
+    # most severe first, the unreadable status last
+    rank = {"critical": 0, "warning": 1, "ok": 2}
+    assert rows[-1][0] == "broken"
+    assert [rank[row[1]] for row in rows[:-1]] == sorted(rank[row[1]] for row in rows[:-1])
+    with store.session_scope(engine) as session:
+        assert by_dataset["payments"][1] == store.list_runs(session, "payments")[0].verdict
+    assert by_dataset["orders"][1] == "critical"
+    assert str(other_db) in by_dataset["payments"][-1]
+    assert "driftmon.db" in by_dataset["orders"][-1]
+    assert "cannot be read" in by_dataset["broken"][1]
+    assert sparklines == 3
+    with store.session_scope(reports.engine) as session:
+        latest = store.list_runs(session, "orders", limit=1)[0]
+    assert by_dataset["orders"][2] == data.batch_label(latest.batch_key)

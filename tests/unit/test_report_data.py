@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.colors import LogNorm, to_hex, to_rgb
 
@@ -68,3 +69,62 @@ def test_a_batch_is_labelled_by_its_file_name_or_its_given_key() -> None:
     )
     assert batch_label("2026-11-25") == "2026-11-25"
     assert batch_label("a|b") == "a|b"  # a key given with --batch-key stays as it is
+
+
+def _view(reference: pd.DataFrame, batch: pd.DataFrame, name: str, **fit: object):
+    from driftmon.compare import compare
+    from driftmon.profile import fit_specs, profile_frame
+    from driftmon.report.data import chart_view
+    from driftmon.store import StoredFeatureResult
+
+    specs = fit_specs(reference, **fit)
+    reference_profile = profile_frame(reference, specs)
+    batch_profile = profile_frame(batch, specs)
+    result = compare(reference_profile, batch_profile).feature(name)
+    counts = batch_profile.features[name].counts.tolist()
+    stored = StoredFeatureResult(id=1, run_id=1, status="ok", result=result, current_counts=counts)
+    return chart_view(reference_profile.features[name], stored), specs[name], batch_profile
+
+
+def test_a_numeric_chart_keeps_the_value_axis_and_sets_missing_and_outside_apart() -> None:
+    rng = np.random.default_rng(5)
+    reference = pd.DataFrame({"x": rng.normal(0, 1, 10_000)})
+    batch_values = np.concatenate([rng.normal(0.8, 1, 900), [50.0] * 50, [np.nan] * 50])
+    view, spec, batch = _view(reference, pd.DataFrame({"x": batch_values}), "x")
+    assert view.edges.tolist() == list(spec.edges)  # the reference's own edges, min and max
+    n_values = len(spec.edges) - 1
+    counts = batch.features["x"].counts
+    np.testing.assert_allclose(view.current, counts[:n_values] / 1_000)
+    np.testing.assert_allclose(view.reference.sum(), 1.0)  # no missing in the reference
+    assert [s.label for s in view.side] == ["outside reference range", "missing"]
+    low, high = reference["x"].min(), reference["x"].max()
+    outside = np.count_nonzero((batch_values < low) | (batch_values > high))  # 50.0s and more
+    assert outside >= 50 and view.side[0].current == pytest.approx(outside / 1_000)
+    assert view.side[1].current == pytest.approx(0.05) and view.side[1].reference == 0.0
+    # the shaded bins are the largest changes, largest first; the top one holds the 50.0s
+    change = np.abs(view.current - view.reference)
+    assert list(view.highlight) == np.argsort(-change, kind="stable")[:3].tolist()
+    assert view.highlight[0] == n_values - 1
+
+
+def test_a_categorical_chart_shows_what_changed_and_what_is_common_within_a_cap() -> None:
+    from driftmon.report.data import MAX_CHART_CATEGORIES
+
+    names = [f"c{i:02d}" for i in range(40)]
+    weights = np.linspace(3, 1, 40)
+    rng = np.random.default_rng(6)
+    reference = pd.DataFrame({"c": rng.choice(names, 20_000, p=weights / weights.sum())})
+    batch = reference.sample(4_000, random_state=1).reset_index(drop=True)
+    batch.loc[:599, "c"] = "c39"  # the rarest kept category jumps
+    batch.loc[600:799, "c"] = "brand new"
+    view, spec, _ = _view(reference, batch, "c", max_categories=30)
+    assert len(view.categories) == MAX_CHART_CATEGORIES
+    assert view.n_hidden == len(spec.categories) - MAX_CHART_CATEGORIES
+    shown = dict(zip(view.categories, view.current, strict=True))
+    # c39 is not kept (30 most common kept), so the jump shows in the long tail
+    assert "c00" in shown  # the most common
+    tail, unseen, missing = view.side
+    assert tail.label.startswith("long tail") and tail.current > tail.reference
+    assert unseen.current == pytest.approx(0.05) and missing.current == 0.0
+    # most common first
+    assert list(view.reference) == sorted(view.reference, reverse=True)
