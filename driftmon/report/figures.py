@@ -113,7 +113,7 @@ def categorical_chart(view: CategoricalView) -> str:
         positions, [_short(c) for c in view.categories], parse_math=False, fontsize=9
     )
     values_ax.invert_yaxis()
-    top = max(float(view.reference.max(initial=0)), float(np.max(view.current, initial=0.0)))
+    top = _largest_share(view)
     values_ax.set_xlim(0, max(top * 1.12, 0.01))
     values_ax.xaxis.set_major_formatter(_percent(top))
     values_ax.grid(axis="x", color="#e3e3e3", linewidth=0.6)
@@ -289,7 +289,7 @@ def _discrete_bars(ax: Any, view: NumericView) -> None:
     if view.current is not None:
         ax.bar(positions + offset, view.current, width=bar, color=CURRENT_COLOUR,
                label="current batch")  # fmt: skip
-    top = max(float(view.reference.max(initial=0)), float(np.max(view.current, initial=0.0)))
+    top = _largest_share(view)
     ax.set_ylim(0, max(top * 1.2, 0.01))
     ax.yaxis.set_major_formatter(_percent(top))
     ax.set_ylabel("share of rows", fontsize=9)
@@ -320,6 +320,11 @@ def _side_panel(ax: Any, side: Sequence[SideSlot]) -> None:
     ax.set_xticks([])
     ax.spines["bottom"].set_visible(False)
     ax.set_xlabel("not values (own scale)", fontsize=8.5, color="#444444")
+
+
+def _largest_share(view: NumericView | CategoricalView) -> float:
+    current = 0.0 if view.current is None else float(np.max(view.current, initial=0.0))
+    return max(float(np.max(view.reference, initial=0.0)), current)
 
 
 def _shares_text(view: NumericView, index: int) -> str:
