@@ -62,15 +62,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _quiet_env() -> dict[str, str]:
-    """This environment without a Prefect API or notification targets: the demo as a new
-    user runs it."""
+    """This environment without a Prefect API or any driftmon setting (database, config,
+    notification targets): the demo as a new user runs it, in its own folder."""
     import os
 
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_API", "DRIFTMON_NOTIFY", "DRIFTMON_PREFECT"))
-    }
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "DRIFTMON_"))}
 
 
 if __name__ == "__main__":

@@ -479,8 +479,12 @@ def profile_partitions(
 
 @functools.cache
 def _counting_pool() -> ThreadPoolExecutor:
-    """One thread per core, started once per process: a pool per chunk cost ~20 ms a chunk."""
+    """One thread per core, started once per process: a pool per chunk cost ~20 ms a chunk.
+    A forked child gets its own (an inherited pool has no threads and would wait forever)."""
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="driftmon-count")
+
+
+os.register_at_fork(after_in_child=_counting_pool.cache_clear)
 
 
 def _string_columns(frame: pd.DataFrame) -> pd.DataFrame:

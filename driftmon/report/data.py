@@ -30,6 +30,7 @@ __all__ = [
     "Sparkline",
     "batch_label",
     "chart_view",
+    "densities",
     "drifted_features",
     "flatten_settings",
     "heatmap",
@@ -225,6 +226,25 @@ def chart_view(
         n_hidden=n_kept - len(shown),
         side=side,
     )
+
+
+def densities(edges: NDArray[np.float64], shares: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each bin's share divided by its width: the height of a density drawn over the bins.
+
+    A bin of zero width (one repeated value) is drawn a thousandth of the range wide; a width
+    beyond the floats (edges near +-1e308) gives density 0.
+
+    Examples
+    --------
+    >>> densities(np.array([0.0, 1.0, 3.0, 3.0]), np.array([0.5, 0.5, 0.0])).tolist()
+    [0.5, 0.25, 0.0]
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    half_span = float(edges[-1] / 2 - edges[0] / 2)
+    with np.errstate(over="ignore"):
+        widths = np.diff(edges)
+    widths = np.where(widths > 0, widths, half_span * 2e-3 or 1.0)
+    return np.asarray(shares, dtype=np.float64) / widths
 
 
 def top_bin_changes(result: StoredFeatureResult) -> list[BinContribution]:

@@ -23,7 +23,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from driftmon.report.data import KL_FLOOR, CategoricalView, NumericView, SideSlot
+from driftmon.report.data import KL_FLOOR, CategoricalView, NumericView, SideSlot, densities
 
 __all__ = [
     "OKABE_ITO",
@@ -242,22 +242,20 @@ def _figure_with_side_panel(*, height: float) -> tuple[Figure, Any, Any]:
 
 def _step_densities(ax: Any, view: NumericView) -> None:
     edges = view.edges
-    widths = np.diff(edges)
-    span = float(edges[-1] - edges[0])
-    widths = np.maximum(widths, span * 1e-6)
-    reference = view.reference / widths
+    reference = densities(edges, view.reference)
     ax.stairs(reference, edges, fill=True, color=REFERENCE_COLOUR, alpha=0.3, lw=0)
     ax.stairs(reference, edges, color=REFERENCE_COLOUR, lw=1.1, label="reference")
     tops = [float(reference.max(initial=0))]
     if view.current is not None:
-        current = view.current / widths
+        current = densities(edges, view.current)
         ax.stairs(current, edges, color=CURRENT_COLOUR, lw=2.0, label="current batch")
         tops.append(float(current.max(initial=0)))
     # the axis covers the inner bins and at most a quarter of their span beyond: a long tail
     # (the reference's extreme values) is clipped rather than squeezing everything else
-    inner = float(edges[-2] - edges[1]) if edges.size > 3 else span
-    low = max(float(edges[0]), float(edges[1]) - 0.25 * inner)
-    high = min(float(edges[-1]), float(edges[-2]) + 0.25 * inner)
+    # (halves: no overflow for edges near +-1e308)
+    inner_half = float(edges[-2] / 2 - edges[1] / 2) if edges.size > 3 else 0.0
+    low = max(float(edges[0]), float(edges[1]) - 0.5 * inner_half)
+    high = min(float(edges[-1]), float(edges[-2]) + 0.5 * inner_half)
     ax.set_xlim(low, high)
     ax.set_ylim(0, max(max(tops) * 1.2, 1e-12))
     for index in view.highlight:
@@ -293,6 +291,9 @@ def _discrete_bars(ax: Any, view: NumericView) -> None:
     ax.set_ylim(0, max(top * 1.2, 0.01))
     ax.yaxis.set_major_formatter(_percent(top))
     ax.set_ylabel("share of rows", fontsize=9)
+    for index in view.highlight:
+        ax.axvspan(positions[index] - width / 2, positions[index] + width / 2,
+                   color=OKABE_ITO["vermillion"], alpha=0.1, lw=0)  # fmt: skip
 
 
 def _side_panel(ax: Any, side: Sequence[SideSlot]) -> None:

@@ -8,6 +8,8 @@ by the autoescaping templates of `driftmon.report.html`.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -214,7 +216,7 @@ def dataset_status(
     return {
         "format": STATUS_FORMAT,
         "dataset": dataset,
-        "database": store.redact_url(session.get_bind().engine.url),
+        "database": store.database_label(session.get_bind().engine.url),
         "runs": store.count_runs(session, dataset),
         "open_alerts": {s: severities.count(s) for s in ("critical", "warning") if s in severities},
         "latest": None
@@ -243,30 +245,60 @@ def render_status_board(reports_dir: Path) -> str:
     for path in sorted(Path(reports_dir).glob(f"*/{STATUS_FILE}")):
         folder = path.parent.name
         try:
-            status = json.loads(path.read_text(encoding="utf-8"))
-            latest = status.get("latest")
-            history = status.get("history", [])
-            row = {
-                "folder": folder,
-                "unreadable": False,
-                "dataset": str(status["dataset"]),
-                "database": str(status.get("database", "")),
-                "runs": int(status.get("runs", 0)),
-                "open_alerts": {str(k): int(v) for k, v in status.get("open_alerts", {}).items()},
-                "latest": latest,
-                "page": f"run-{int(latest['run'])}.html" if latest and latest["page"] else None,
-                "batch_time": _parse_time(latest["batch_time"]) if latest else None,
-                "sparkline": data.sparkline(
-                    [h.get("kl") for h in history], [bool(h.get("drifted")) for h in history]
-                )
-                if history
-                else None,
-            }
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            row = _board_row(folder, json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):  # JSON's errors are ValueErrors too
             row = {"folder": folder, "unreadable": True, "latest": None, "dataset": folder}
         rows.append(row)
     rows.sort(key=_board_order)
-    return render_page("index.html", {"rows": rows, **_page_context()})
+    context = {"rows": rows, "sparkline_runs": SPARKLINE_RUNS, **_page_context()}
+    return render_page("index.html", context)
+
+
+def _board_row(folder: str, status: Any) -> dict[str, Any]:
+    """A dataset's board row from its status file, every field checked: a file written by hand
+    or by another version raises ValueError (an "unreadable" row), never breaks the board."""
+    if not isinstance(status, dict) or status.get("format") != STATUS_FORMAT:
+        raise ValueError("not a status file of this driftmon version")
+    latest = status.get("latest")
+    if latest is not None:
+        latest = {
+            "run": _field(latest, "run", int),
+            "label": _field(latest, "label", str),
+            "batch_time": datetime.fromisoformat(_field(latest, "batch_time", str)),
+            "verdict": _field(latest, "verdict", str),
+            "n_features": _field(latest, "n_features", int),
+            "drifted": [_field({"name": n}, "name", str) for n in _field(latest, "drifted", list)],
+            "page": _field(latest, "page", bool),
+        }
+        if latest["verdict"] not in _VERDICT_ORDER:
+            raise ValueError(f"unknown verdict {latest['verdict']!r}")
+    alerts = _field(status, "open_alerts", dict)
+    if not set(alerts) <= {"critical", "warning"}:
+        raise ValueError("unknown alert severity")
+    history = [_field({"run": h}, "run", dict) for h in _field(status, "history", list)]
+    kl = [h.get("kl") for h in history]
+    if not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in kl):
+        raise ValueError("a KL that is not a number")
+    return {
+        "folder": folder,
+        "unreadable": False,
+        "dataset": _field(status, "dataset", str),
+        "database": _field(status, "database", str),
+        "runs": _field(status, "runs", int),
+        "open_alerts": {k: _field(alerts, k, int) for k in alerts},
+        "latest": latest,
+        "page": f"run-{latest['run']}.html" if latest and latest["page"] else None,
+        "batch_time": latest["batch_time"] if latest else None,
+        "sparkline": data.sparkline(kl, [h.get("drifted") is True for h in history])
+        if history
+        else None,
+    }
+
+
+def _field(mapping: Any, key: str, kind: type) -> Any:
+    if not isinstance(mapping, dict) or not isinstance(mapping.get(key), kind):
+        raise ValueError(f"`{key}` missing or not a {kind.__name__}")
+    return mapping[key]
 
 
 def write_reports(
@@ -447,10 +479,6 @@ def _board_order(row: dict[str, Any]) -> tuple[int, str]:
     return (rank, row["dataset"])
 
 
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 def _page_context() -> dict[str, Any]:
     return {"generated_at": datetime.now(UTC), "driftmon_version": driftmon.__version__}
 
@@ -481,7 +509,11 @@ def _rendered_runs(folder: Path) -> _RenderedRuns:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Write through a temporary file and rename, so a reader never sees half a page."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    """Write through a temporary file and rename, so a reader never sees half a page. The
+    temporary name is the writer's own: concurrent checks refresh the same index pages."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from driftmon.store.alerts import (
 from driftmon.store.claims import claim_batch, release_batch
 from driftmon.store.engine import (
     alembic_config,
+    database_label,
     default_database_url,
     ensure_writable,
     open_store,
@@ -82,6 +83,7 @@ __all__ = [
     "claim_batch",
     "claim_notification",
     "count_runs",
+    "database_label",
     "default_database_url",
     "drifted_features_by_run",
     "due_notifications",

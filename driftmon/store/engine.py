@@ -74,6 +74,20 @@ def redact_url(url: str | URL) -> str:
         return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", str(url))
 
 
+def database_label(url: str | URL) -> str:
+    """The database as a page shown to others may name it: dialect, host, port and database
+    (a SQLite file's path), without user, password or query parameters (which can hold
+    passwords and keys)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "(database)"
+    bare = URL.create(
+        parsed.drivername, host=parsed.host, port=parsed.port, database=parsed.database
+    )
+    return bare.render_as_string()
+
+
 def open_store(url: str | None = None) -> Engine:
     """Create an engine for ``url`` (default: `default_database_url`) and migrate it to head.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ from driftmon.report import (
     dataset_folder_name,
     render_dataset_index,
     render_run_report,
+    render_status_board,
     write_reports,
 )
 from driftmon.report.html import breakable
@@ -597,3 +599,70 @@ def test_the_status_board_lists_the_datasets_of_every_database_that_wrote_there(
     with store.session_scope(reports.engine) as session:
         latest = store.list_runs(session, "orders", limit=1)[0]
     assert by_dataset["orders"][2] == data.batch_label(latest.batch_key)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[1, 2]",
+        '{"format": 2, "dataset": "x"}',
+        '{"format": 1, "dataset": "x", "database": "", "runs": 1, "open_alerts": {}, '
+        '"history": [], "latest": {"verdict": [1]}}',
+        '{"format": 1, "dataset": "x", "database": "", "runs": 1, "open_alerts": {}, '
+        '"history": [], "latest": {"run": 1, "batch_time": "2026-11-01T00:00:00", '
+        '"verdict": "ok", "n_features": 1, "drifted": 3, "page": true, "label": "b"}}',
+        '{"format": 1, "dataset": "x", "database": "", "runs": 1, "open_alerts": {"x": 1}, '
+        '"history": [], "latest": null}',
+        '{"format": 1, "dataset": "x", "database": "", "runs": 1, "open_alerts": {}, '
+        '"history": [{"kl": "</svg><script>"}], "latest": null}',
+    ],
+    ids=["json", "list", "format", "verdict", "drifted", "severity", "kl"],
+)
+def test_a_status_file_written_by_anything_else_is_listed_as_unreadable(
+    reports: Reports, tmp_path: Path, content: str
+) -> None:
+    """A hand-edited or foreign status.json is one "cannot be read" row; the board of every
+    other dataset still renders."""
+    folder = tmp_path / "html"
+    shutil.copytree(reports.folder, folder)
+    (folder / "odd").mkdir()
+    (folder / "odd" / "status.json").write_text(content)
+    page = render_status_board(folder)
+    assert page.count("cannot be read") == 1
+    assert "<script" not in page
+    assert 'href="orders/index.html"' in page
+
+
+def test_a_status_file_written_with_a_hostile_dataset_name_is_escaped(tmp_path: Path) -> None:
+    status = {
+        "format": 1,
+        "dataset": EVIL,
+        "database": '"><img src=x>',
+        "runs": 1,
+        "open_alerts": {"critical": 1},
+        "history": [{"kl": 0.5, "drifted": True, "verdict": "critical"}],
+        "latest": {
+            "run": 1,
+            "label": EVIL,
+            "batch_time": "2026-11-01T00:00:00+00:00",
+            "verdict": "critical",
+            "n_features": 2,
+            "drifted": [EVIL],
+            "page": True,
+        },
+    }
+    (tmp_path / "evil").mkdir()
+    (tmp_path / "evil" / "status.json").write_text(json.dumps(status))
+    page = render_status_board(tmp_path)
+    assert EVIL not in page and "<img" not in page
+    assert page.count("&lt;script&gt;") == 4  # dataset, its batch, its drifted feature, sentence
+    assert 'href="evil/run-1.html"' in page
+
+
+def test_the_board_names_a_database_without_user_password_or_query() -> None:
+    url = "postgresql+psycopg://team:pw@db.example:5432/drift?sslpassword=k&application_name=x"
+    assert store.database_label(url) == "postgresql+psycopg://db.example:5432/drift"
+    assert (
+        store.database_label("sqlite:////var/lib/driftmon.db") == "sqlite:////var/lib/driftmon.db"
+    )

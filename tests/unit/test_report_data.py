@@ -128,3 +128,17 @@ def test_a_categorical_chart_shows_what_changed_and_what_is_common_within_a_cap(
     assert unseen.current == pytest.approx(0.05) and missing.current == 0.0
     # most common first
     assert list(view.reference) == sorted(view.reference, reverse=True)
+
+
+def test_densities_are_shares_over_the_true_bin_widths_even_for_skewed_bins() -> None:
+    from driftmon.bins import fit_bins
+    from driftmon.report.data import densities
+
+    values = np.random.default_rng(8).lognormal(0.0, 3.0, 200_000)  # widths over 9 decades
+    edges = np.asarray(fit_bins(values, n_bins=20).edges)
+    shares = np.histogram(values, bins=edges)[0] / values.size
+    np.testing.assert_array_equal(densities(edges, shares), shares / np.diff(edges))
+    # edges at the float limits: no overflow, the unbounded bins drawn flat
+    extreme = densities(np.array([-1.7e308, 0.0, 1.0, 1.7e308]), np.array([0.2, 0.6, 0.2]))
+    assert extreme.tolist() == [0.2 / 1.7e308, 0.6, 0.2 / (1.7e308 - 1.0)]
+    assert densities(np.array([-1.7e308, 1.7e308]), np.array([1.0])).tolist() == [0.0]

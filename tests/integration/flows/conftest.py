@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     before = os.getcwd()
-    os.chdir(tmp_path_factory.mktemp("flows-cwd"))
+    os.chdir(tmp_path_factory.mktemp("flows-cwd"))  # per module: nothing outside flows/ moves
     try:
         yield
     finally:

@@ -80,13 +80,14 @@ def test_artifacts_and_logs_are_inert_and_hold_no_secret(
     # a link artifact is stored as Markdown: its data is a link to the report file
     assert {a.type for a in artifacts} == {"table", "markdown"}
     renderer = MarkdownIt("commonmark", {"html": True})
+    renderer.validateLink = lambda url: True  # keep every link, javascript: too, to see it
     for artifact in artifacts:
         markdown = [artifact.description or ""]
         if artifact.type == "markdown":
             markdown.append(str(artifact.data))
         for text in markdown:
             html = renderer.render(text)
-            assert "<script" not in html and "<img" not in html and "<b>" not in html, html
+            assert "<script" not in html and "<img" not in html, html
             # the only link is the report's own file
             links = re.findall(r"<a [^>]*>", html)
             assert all(link.startswith('<a href="file:///') for link in links), links
