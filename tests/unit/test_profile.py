@@ -535,3 +535,27 @@ def test_values_near_the_float_limits_give_finite_summaries_and_no_warning():
     data = feature.to_dict()
     assert data["m2"] is None
     assert FeatureProfile.from_dict(data).summary() == summary
+
+
+def _count_wide_frame(seed: int) -> list[int]:
+    frame = pd.DataFrame(np.random.default_rng(seed).normal(size=(200_000, 12)))
+    frame.columns = [f"x{i}" for i in range(12)]
+    profile = profile_frame(frame, fit_specs(frame))  # 2.4M cells: counted on the thread pool
+    return profile.features["x0"].counts.tolist()
+
+
+def test_a_forked_child_counts_on_its_own_threads() -> None:
+    """The counting pool is per process: a child forked after the parent counted would
+    otherwise wait forever on the parent's threads, which it does not have."""
+    import multiprocessing
+
+    expected = _count_wide_frame(3)  # the parent's pool now exists
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=lambda: results.put(_count_wide_frame(3)))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child never finished counting")
+    assert results.get(timeout=10) == expected
