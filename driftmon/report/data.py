@@ -380,7 +380,7 @@ def sparkline(
     margin = 2.0
     low = np.log10(KL_FLOOR)
     finite = values[np.isfinite(values)]
-    high = max(0.0, float(np.log10(finite.max()))) if finite.size else 0.0
+    high = max(0.0, float(np.log10(max(finite.max(), KL_FLOOR)))) if finite.size else 0.0
     n = values.size
     xs = np.linspace(margin, width - margin, n) if n > 1 else np.full(n, width / 2, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
