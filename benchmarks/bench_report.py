@@ -108,7 +108,7 @@ def main() -> None:
     ok = lambda good: "OK  " if good else "FAIL"  # noqa: E731
     print(
         f"{ok(write_seconds <= TARGET_SECONDS)} a check's reports (run page, dataset page, "
-        f"overview; {features} features, {N_RUNS} runs): {write_seconds:.2f} s "
+        f"status board; {features} features, {N_RUNS} runs): {write_seconds:.2f} s "
         f"(target <= {TARGET_SECONDS:g} s)"
     )
     print(

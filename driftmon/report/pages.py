@@ -1,4 +1,5 @@
-"""Build the report pages from the store: one page per run, one per dataset, one overview.
+"""Build the report pages: one page per run and one per dataset from the store, and the status
+board from the status files the dataset folders hold.
 
 Loading goes through the store's repository functions only; what the pages show is derived by
 the pure functions of `driftmon.report.data`, drawn by `driftmon.report.figures` and rendered
