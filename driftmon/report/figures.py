@@ -304,11 +304,10 @@ def _side_panel(ax: Any, side: Sequence[SideSlot]) -> None:
     current = np.array([s.current or 0.0 for s in side])
     bar = 0.38 if has_current else 0.7
     offset = bar / 2 if has_current else 0.0
-    ax.barh(positions - offset, reference, height=bar, color=REFERENCE_COLOUR, hatch="//",
-            edgecolor="white", lw=0)  # fmt: skip
+    # lighter than the values' bars, without hatching (a quarter of a chart's drawing time)
+    ax.barh(positions - offset, reference, height=bar, color=REFERENCE_COLOUR, alpha=0.75, lw=0)
     if has_current:
-        ax.barh(positions + offset, current, height=bar, color=CURRENT_COLOUR, hatch="//",
-                edgecolor="white", lw=0)  # fmt: skip
+        ax.barh(positions + offset, current, height=bar, color=CURRENT_COLOUR, alpha=0.75, lw=0)
     top = max(float(reference.max(initial=0)), float(current.max(initial=0)), 0.01)
     ax.set_xlim(0, top * 1.6)
     for position, share in zip(positions - offset, reference, strict=True):
