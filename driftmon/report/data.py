@@ -76,8 +76,8 @@ class SideSlot:
 class NumericView:
     """A numeric feature on its value axis: the reference's bin ``edges`` (the outer ones are
     the reference's minimum and maximum), each value bin's share of rows, the bins that changed
-    most (indices, largest change first) and the side slots. ``discrete`` features have one
-    bin per value, ``edges[i]`` for bin ``i``."""
+    most (indices: the stored largest KL terms, as the page lists them) and the side slots.
+    ``discrete`` features have one bin per value, ``edges[i]`` for bin ``i``."""
 
     edges: NDArray[np.float64]
     discrete: bool
@@ -182,8 +182,12 @@ def chart_view(
             float(result.unseen_share_reference or 0.0),
             None if current_shares is None else float(result.unseen_share_current or 0.0),
         )
-        highlight: tuple[int, ...] = ()
-        if values_current is not None:
+        # the bins the page lists as the largest changes (by their KL terms), so the shading
+        # and the list agree; by the change of share when none was stored
+        position = {label: i for i, label in enumerate(spec.labels()[:n_values])}
+        listed = [position[b.label] for b in result.top_bins or () if b.label in position]
+        highlight = tuple(listed[:HIGHLIGHTED_BINS])
+        if not highlight and values_current is not None:
             change = np.abs(values_current - values_reference)
             order = np.argsort(-change, kind="stable")[:HIGHLIGHTED_BINS]
             highlight = tuple(int(i) for i in order if change[i] > 0)
@@ -356,12 +360,14 @@ def heatmap(matrix: HistoryMatrix) -> Heatmap:
 @dataclass(frozen=True, slots=True)
 class Sparkline:
     """A tiny KL-over-runs line for the status board, in SVG user units: ``points`` for a
-    ``<polyline>``, ``dots`` (x, y) where a run drifted, on a log scale from `KL_FLOOR`."""
+    ``<polyline>``, ``dots`` (x, y) where a run drifted, ``last`` the newest measured run (a
+    single run draws no line), on a log scale from `KL_FLOOR`."""
 
     width: int
     height: int
     points: str
     dots: tuple[tuple[float, float], ...]
+    last: tuple[float, float] | None
 
 
 def sparkline(
@@ -373,8 +379,8 @@ def sparkline(
     Examples
     --------
     >>> line = sparkline([0.0001, None, 1.0], [False, False, True], width=100, height=20)
-    >>> line.points, line.dots
-    ('2.0,18.0 98.0,2.0', ((98.0, 2.0),))
+    >>> line.points, line.dots, line.last
+    ('2.0,18.0 98.0,2.0', ((98.0, 2.0),), (98.0, 2.0))
     """
     values = np.array([np.nan if v is None else v for v in kl], dtype=np.float64)
     margin = 2.0
@@ -393,7 +399,12 @@ def sparkline(
         (round(float(x), 1), round(float(y), 1))
         for x, y in zip(xs[marked], ys[marked], strict=True)
     )
-    return Sparkline(width, height, points, dots)
+    last = (
+        (round(float(xs[measured][-1]), 1), round(float(ys[measured][-1]), 1))
+        if measured.any()
+        else None
+    )
+    return Sparkline(width, height, points, dots, last)
 
 
 def flatten_settings(settings: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from driftmon.formatting import DASH, format_number, format_p_value, format_share
+from driftmon.report.data import batch_label
 
 __all__ = [
     "breakable",
@@ -88,6 +90,8 @@ def _environment() -> Environment:
             pval=format_p_value,
             time=format_time,
             ident=breakable,
+            label=batch_label,
+            shell=shlex.quote,
         )
         _ENVIRONMENT = env
     return _ENVIRONMENT

@@ -417,6 +417,7 @@ def _history_context(
     else:
         context["kl_chart"] = None
     context["per_feature"] = per_feature
+    context["max_panels"] = MAX_HISTORY_PANELS
     return context
 
 

@@ -573,6 +573,11 @@ def test_the_status_board_lists_the_datasets_of_every_database_that_wrote_there(
             ".map(r => [...r.cells].map(c => c.innerText.trim()))"
         )
         assert page.evaluate(OVERFLOWING) == []
+        # the whole board fits the page: no sideways scrolling at 1280 px
+        assert page.evaluate(
+            "[...document.querySelectorAll('.table-wrap')]"
+            ".every(w => w.scrollWidth <= w.clientWidth)"
+        )
         sparklines = page.locator("table.board svg.sparkline polyline").count()
         page.get_by_role("link", name="payments", exact=True).click()
         page.wait_for_load_state("load")

@@ -83,14 +83,14 @@ def _view(reference: pd.DataFrame, batch: pd.DataFrame, name: str, **fit: object
     result = compare(reference_profile, batch_profile).feature(name)
     counts = batch_profile.features[name].counts.tolist()
     stored = StoredFeatureResult(id=1, run_id=1, status="ok", result=result, current_counts=counts)
-    return chart_view(reference_profile.features[name], stored), specs[name], batch_profile
+    return chart_view(reference_profile.features[name], stored), specs[name], batch_profile, stored
 
 
 def test_a_numeric_chart_keeps_the_value_axis_and_sets_missing_and_outside_apart() -> None:
     rng = np.random.default_rng(5)
     reference = pd.DataFrame({"x": rng.normal(0, 1, 10_000)})
     batch_values = np.concatenate([rng.normal(0.8, 1, 900), [50.0] * 50, [np.nan] * 50])
-    view, spec, batch = _view(reference, pd.DataFrame({"x": batch_values}), "x")
+    view, spec, batch, stored = _view(reference, pd.DataFrame({"x": batch_values}), "x")
     assert view.edges.tolist() == list(spec.edges)  # the reference's own edges, min and max
     n_values = len(spec.edges) - 1
     counts = batch.features["x"].counts
@@ -101,10 +101,11 @@ def test_a_numeric_chart_keeps_the_value_axis_and_sets_missing_and_outside_apart
     outside = np.count_nonzero((batch_values < low) | (batch_values > high))  # 50.0s and more
     assert outside >= 50 and view.side[0].current == pytest.approx(outside / 1_000)
     assert view.side[1].current == pytest.approx(0.05) and view.side[1].reference == 0.0
-    # the shaded bins are the largest changes, largest first; the top one holds the 50.0s
-    change = np.abs(view.current - view.reference)
-    assert list(view.highlight) == np.argsort(-change, kind="stable")[:3].tolist()
-    assert view.highlight[0] == n_values - 1
+    # the shaded bins are the ones the page lists as the largest changes, in its order
+    labels = spec.labels()
+    listed = [b.label for b in stored.top_bins if b.label in labels[:n_values]]
+    assert [labels[i] for i in view.highlight] == listed[:3]
+    assert n_values - 1 in view.highlight  # the top bin, holding the 50.0s
 
 
 def test_a_categorical_chart_shows_what_changed_and_what_is_common_within_a_cap() -> None:
@@ -117,7 +118,7 @@ def test_a_categorical_chart_shows_what_changed_and_what_is_common_within_a_cap(
     batch = reference.sample(4_000, random_state=1).reset_index(drop=True)
     batch.loc[:599, "c"] = "c39"  # the rarest kept category jumps
     batch.loc[600:799, "c"] = "brand new"
-    view, spec, _ = _view(reference, batch, "c", max_categories=30)
+    view, spec, _, _ = _view(reference, batch, "c", max_categories=30)
     assert len(view.categories) == MAX_CHART_CATEGORIES
     assert view.n_hidden == len(spec.categories) - MAX_CHART_CATEGORIES
     shown = dict(zip(view.categories, view.current, strict=True))
