@@ -638,7 +638,8 @@ def _plan(source: sources.Source, batch_key: str | None, batch_time: datetime | 
     else:
         label = description
     moment = batch_time or sources.batch_time(source)
-    if moment > now() + timedelta(days=1):
+    # a time given (--batch-time, or the CLI passing on the one it derived) is not second-guessed
+    if batch_time is None and moment > now() + timedelta(days=1):
         logging.getLogger("driftmon").warning(
             "the batch time of %s, %s, is in the future: if its name carries a wrong date, "
             "pass --batch-time",

@@ -215,6 +215,19 @@ def test_a_configured_feature_that_does_not_exist_is_named(
     assert_one_line_error(result, "no_such_column", "order_value")
 
 
+def test_a_batch_named_with_a_future_date_is_warned_about_once(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    assert run(tmp_path, "reference", DATASET, "--source", str(example.reference)).code == 0
+    future = tmp_path / "2099-01-01.parquet"
+    shutil.copy(example.batches[0], future)
+    result = run(tmp_path, "check", DATASET, "--source", str(future))
+    assert result.code == 0, result.stderr
+    assert result.stderr.count("is in the future") == 1, result.stderr
+    given = run(tmp_path, "check", DATASET, "-s", str(future), "--batch-time", "2099-01-01")
+    assert "is in the future" not in given.stderr  # a time given is the user's to choose
+
+
 def test_an_error_mid_way_through_a_batch_leaves_the_database_as_it_was(
     example: ExampleData, tmp_path: Path
 ) -> None:
