@@ -102,13 +102,7 @@ def categorical_chart(view: CategoricalView) -> str:
     height = 0.95 + 0.27 * n
     fig, values_ax, side_ax = _figure_with_side_panel(height=height)
     positions = np.arange(len(view.categories), dtype=np.float64)
-    bar = 0.4 if view.current is not None else 0.7
-    offset = bar / 2 if view.current is not None else 0.0
-    values_ax.barh(positions - offset, view.reference, height=bar, color=REFERENCE_COLOUR,
-                   label="reference")  # fmt: skip
-    if view.current is not None:
-        values_ax.barh(positions + offset, view.current, height=bar, color=CURRENT_COLOUR,
-                       label="current batch")  # fmt: skip
+    _paired_bars(values_ax.barh, positions, view.reference, view.current, slot=0.8)
     values_ax.set_yticks(
         positions, [_short(c) for c in view.categories], parse_math=False, fontsize=9
     )
@@ -280,13 +274,7 @@ def _discrete_bars(ax: Any, view: NumericView) -> None:
     positions = view.edges[: view.reference.size]
     gaps = np.diff(positions)
     width = 0.8 * float(gaps.min()) if gaps.size and gaps.min() > 0 else 0.8
-    bar = width / 2 if view.current is not None else width
-    offset = bar / 2 if view.current is not None else 0.0
-    ax.bar(positions - offset, view.reference, width=bar, color=REFERENCE_COLOUR,
-           label="reference")  # fmt: skip
-    if view.current is not None:
-        ax.bar(positions + offset, view.current, width=bar, color=CURRENT_COLOUR,
-               label="current batch")  # fmt: skip
+    _paired_bars(ax.bar, positions, view.reference, view.current, slot=width)
     top = _largest_share(view)
     ax.set_ylim(0, max(top * 1.2, 0.01))
     ax.yaxis.set_major_formatter(_percent(top))
@@ -296,18 +284,38 @@ def _discrete_bars(ax: Any, view: NumericView) -> None:
                    color=OKABE_ITO["vermillion"], alpha=0.1, lw=0)  # fmt: skip
 
 
+def _paired_bars(
+    draw: Any,
+    positions: NDArray[np.float64],
+    reference: NDArray[np.float64],
+    current: NDArray[np.float64] | None,
+    *,
+    slot: float,
+    **style: Any,
+) -> float:
+    """Reference and current bars side by side in a ``slot`` at each position (the reference
+    alone fills it); ``draw`` is ``ax.bar`` or ``ax.barh``. Returns each bar's offset."""
+    size = "height" if draw.__name__ == "barh" else "width"
+    bar = slot / 2 if current is not None else slot
+    offset = bar / 2 if current is not None else 0.0
+    draw(positions - offset, reference, **{size: bar}, color=REFERENCE_COLOUR, label="reference",
+         lw=0, **style)  # fmt: skip
+    if current is not None:
+        draw(positions + offset, current, **{size: bar}, color=CURRENT_COLOUR,
+             label="current batch", lw=0, **style)  # fmt: skip
+    return offset
+
+
 def _side_panel(ax: Any, side: Sequence[SideSlot]) -> None:
     """The shares that are not values, each with its value written at the bar's end."""
     positions = np.arange(len(side), dtype=np.float64)
     reference = np.array([s.reference for s in side])
     has_current = all(s.current is not None for s in side)
     current = np.array([s.current or 0.0 for s in side])
-    bar = 0.38 if has_current else 0.7
-    offset = bar / 2 if has_current else 0.0
     # lighter than the values' bars, without hatching (a quarter of a chart's drawing time)
-    ax.barh(positions - offset, reference, height=bar, color=REFERENCE_COLOUR, alpha=0.75, lw=0)
-    if has_current:
-        ax.barh(positions + offset, current, height=bar, color=CURRENT_COLOUR, alpha=0.75, lw=0)
+    offset = _paired_bars(
+        ax.barh, positions, reference, current if has_current else None, slot=0.76, alpha=0.75
+    )
     top = max(float(reference.max(initial=0)), float(current.max(initial=0)), 0.01)
     ax.set_xlim(0, top * 1.6)
     for position, share in zip(positions - offset, reference, strict=True):
