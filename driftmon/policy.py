@@ -31,7 +31,6 @@ from enum import StrEnum
 from typing import Any, Literal
 
 import numpy as np
-from scipy import special  # bdtr / bdtrc: scipy.stats.binom's tails, without its start-up
 
 from driftmon.compare import Comparison, FeatureResult
 from driftmon.divergence import DEFAULT_ALPHA, adjust_p_values, kl_divergence
@@ -39,6 +38,7 @@ from driftmon.errors import ConfigError
 from driftmon.formatting import format_p_value, format_share, printable
 from driftmon.options import DEFAULT_THRESHOLDS, Thresholds
 from driftmon.profile import Profile
+from driftmon.tails import binomial_cdf, binomial_sf
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -319,14 +319,14 @@ def _share_readings(
     unseen_p = np.ones(len(results))
     if known.any():
         unseen_p[known] = adjust_p_values(
-            special.bdtrc(unseen_count[known] - 1, n_cur[known], unseen_p0[known]),
+            binomial_sf(unseen_count[known] - 1, n_cur[known], unseen_p0[known]),
             method=correction,
         )
     missing_p0 = (missing_ref * n_ref + 1.0) / (n_ref + 2.0)
     missing_count = np.rint(missing_cur * n_cur).astype(np.int64)
     two_sided = 2 * np.minimum(
-        special.bdtrc(missing_count - 1, n_cur, missing_p0),
-        special.bdtr(missing_count, n_cur, missing_p0),
+        binomial_sf(missing_count - 1, n_cur, missing_p0),
+        binomial_cdf(missing_count, n_cur, missing_p0),
     )
     missing_p = adjust_p_values(np.minimum(two_sided, 1.0), method=correction)
 

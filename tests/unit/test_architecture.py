@@ -21,6 +21,7 @@ PURE_CORE = [
     "policy",
     "profile",
     "results",
+    "tails",
     "vocabulary",
     "vocabulary_kernels",
 ]

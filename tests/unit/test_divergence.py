@@ -107,7 +107,7 @@ def test_kl_of_probability_rows_matches_scipy_entropy_and_rel_entr(rng):
     )
 
 
-def test_plug_in_kl_of_counts_equals_scipy_entropy_exactly(rng):
+def test_plug_in_kl_of_counts_equals_scipy_entropy_to_the_last_bits(rng):
     reference = rng.integers(0, 30, size=(60, 7))
     current = rng.integers(0, 30, size=(60, 7))
     reference[:, 0] = 1  # no row is empty
@@ -117,7 +117,8 @@ def test_plug_in_kl_of_counts_equals_scipy_entropy_exactly(rng):
     ours = kl_divergence(reference, current, alpha=0)
     theirs = stats.entropy(reference, current, axis=-1)
     assert np.isinf(ours[::5]).all()
-    np.testing.assert_array_equal(ours, theirs)
+    # numpy's vectorized log may round a last bit differently from the C library's
+    np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=0)
 
 
 def test_plug_in_kl_is_infinite_when_current_bin_is_empty_where_reference_has_mass():
@@ -141,7 +142,7 @@ def test_kl_of_nd_input_matches_scipy_entropy_along_the_last_axis(rng):
     current = rng.integers(1, 50, size=(3, 4, 8))
     ours = kl_divergence(reference, current, alpha=0)
     assert ours.shape == (3, 4)
-    np.testing.assert_array_equal(ours, stats.entropy(reference, current, axis=-1))
+    np.testing.assert_allclose(ours, stats.entropy(reference, current, axis=-1), rtol=1e-14)
 
 
 def test_kl_in_base_2_matches_scipy_entropy_in_base_2(rng):
