@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from driftmon._lazy import lazy_module
@@ -41,6 +40,9 @@ from driftmon.sources.base import (
     quoted,
 )
 from driftmon.sources.parquet_files import is_string_type
+
+# Arrow's compute functions take 0.07 s to import; a dictionary-encoded file never needs them
+pc = lazy_module("pyarrow.compute")
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -404,6 +406,14 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
         counted = pc.value_counts(array)
         values, counts = counted.field("values"), _as_numpy(counted.field("counts"))
         n_missing = 0
+    if values.null_count == 0 and not pa.types.is_floating(values.type):
+        # the usual dictionary: every value a category (no Arrow compute needed)
+        return ValueCounts(
+            values=values.to_pylist(),
+            counts=counts.astype(np.int64, copy=False),
+            n_missing=n_missing,
+            observed_type=_observed_type(values.type) if len(values) else None,
+        )
     missing_flags = values.is_null()
     if pa.types.is_floating(values.type):
         missing_flags = pc.or_(missing_flags, pc.is_nan(values).fill_null(False))
