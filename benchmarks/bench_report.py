@@ -2,7 +2,10 @@
 
 Targets: render <= 0.6 s, file < 2 MB, for 25 features with 30 runs of history. The store is a
 temporary SQLite file filled by driftmon's real pipeline pieces (fit, profile, compare,
-evaluate, save); a few runs carry deliberate drift so every part of the page is drawn.
+evaluate, save); every seventh run carries deliberate drift so every part of the page is drawn.
+Timed twice, each in a process that has drawn nothing yet: a quiet run (the newest; earlier
+runs drifted, so the dataset page has KL-over-runs panels) and a drifted one, whose moved
+features get matplotlib charts.
 
 Run: ``.venv/bin/python benchmarks/bench_report.py``
 """
@@ -47,7 +50,7 @@ def make_frame(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataF
     return pd.DataFrame(columns)
 
 
-def build_store(folder: Path) -> tuple[object, int]:
+def build_store(folder: Path) -> tuple[object, int, int]:
     rng = np.random.default_rng(20261103)
     engine = store.open_store(f"sqlite:///{folder / 'bench.db'}")
     reference_frame = make_frame(rng, REFERENCE_ROWS)
@@ -58,7 +61,7 @@ def build_store(folder: Path) -> tuple[object, int]:
             session, "bench", reference, source="synthetic", settings={"n_bins": 20}
         )
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    last_id = 0
+    last_id = drifted_id = 0
     for day in range(N_RUNS):
         shift = 0.6 if day % 7 == 6 else 0.0
         current = driftmon.profile_frame(make_frame(rng, BATCH_ROWS, shift), specs)
@@ -84,38 +87,48 @@ def build_store(folder: Path) -> tuple[object, int]:
                 readings=verdict.readings,
             )
             last_id = run.id
-    return engine, last_id
+            drifted_id = run.id if shift else drifted_id
+    return engine, last_id, drifted_id
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         began = time.perf_counter()
-        engine, run_id = build_store(folder)
+        engine, run_id, drifted_id = build_store(folder)
         print(f"store with {N_RUNS} runs built in {time.perf_counter() - began:.1f} s")
+        timings = {}
         with store.session_scope(engine) as session:
-            # what a check pays, in a process that has drawn nothing yet
+            # what a check pays, in a process that has drawn nothing yet: the quiet run draws
+            # no matplotlib chart, so the drifted one after it still pays matplotlib's import
+            for label, run in (("quiet", run_id), ("drifted", drifted_id)):
+                began = time.perf_counter()
+                path = write_reports(session, run, folder / label, history=N_RUNS)
+                timings[label] = time.perf_counter() - began
             began = time.perf_counter()
-            path = write_reports(session, run_id, folder / "reports", history=N_RUNS)
-            write_seconds = time.perf_counter() - began
-            began = time.perf_counter()
-            page = render_run_report(session, run_id, history=N_RUNS)
+            page = render_run_report(session, drifted_id, history=N_RUNS)
             render_seconds = time.perf_counter() - began
         size = len(page.encode())
+        charts = page.count('src="data:image/png;base64,')
         index_size = (path.parent / "index.html").stat().st_size
         engine.dispose()
     features = N_NUMERIC + N_CATEGORICAL
     ok = lambda good: "OK  " if good else "FAIL"  # noqa: E731
+    for label, detail in (
+        ("quiet", "no feature moved, KL-over-runs panels of earlier drift"),
+        ("drifted", f"{charts} features moved: their charts drawn with matplotlib"),
+    ):
+        seconds = timings[label]
+        print(
+            f"{ok(seconds <= TARGET_SECONDS)} a {label} check's reports (run page, dataset page, "
+            f"status board; {features} features, {N_RUNS} runs; {detail}): {seconds:.2f} s "
+            f"(target <= {TARGET_SECONDS:g} s)"
+        )
     print(
-        f"{ok(write_seconds <= TARGET_SECONDS)} a check's reports (run page, dataset page, "
-        f"status board; {features} features, {N_RUNS} runs): {write_seconds:.2f} s "
-        f"(target <= {TARGET_SECONDS:g} s)"
-    )
-    print(
-        f"{ok(size < TARGET_BYTES)} run report size: {size / 1e6:.2f} MB "
+        f"{ok(size < TARGET_BYTES)} drifted run report size: {size / 1e6:.2f} MB "
         f"(target < {TARGET_BYTES / 1e6:g} MB)"
     )
-    print(f"     the run page alone, drawn again: {render_seconds:.2f} s")
+    print(f"     the drifted run page alone, drawn again: {render_seconds:.2f} s")
     print(f"     dataset index size: {index_size / 1e6:.2f} MB")
 
 

@@ -22,9 +22,12 @@ from driftmon.store import StoredFeatureResult, StoredRun
 __all__ = [
     "KL_FLOOR",
     "CategoricalView",
+    "FeatureHistory",
     "HeatCell",
     "Heatmap",
     "HistoryMatrix",
+    "KlPanel",
+    "KlPanels",
     "NumericView",
     "SideSlot",
     "Sparkline",
@@ -35,6 +38,7 @@ __all__ = [
     "flatten_settings",
     "heatmap",
     "history_matrix",
+    "kl_panels",
     "severity_key",
     "sort_by_severity",
     "sparkline",
@@ -405,6 +409,157 @@ def sparkline(
         else None
     )
     return Sparkline(width, height, points, dots, last)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureHistory:
+    """One feature's KL over runs (oldest first); None where the run did not measure it.
+
+    ``drifted`` marks runs where the policy rated the feature warning or critical.
+    """
+
+    name: str
+    kl: tuple[float | None, ...]
+    expected_kl: tuple[float | None, ...]
+    drifted: tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KlPanel:
+    """One feature's panel of `KlPanels`, in SVG user units: its frame, the KL line and the
+    no-drift band as point lists, drifted runs, the warning threshold's height, the log grid's
+    heights, and the tick and run labels it carries (the first column and the last row).
+    ``label`` is the name as drawn, shortened to fit; ``name`` the whole one, for tooltips."""
+
+    name: str
+    label: str
+    x: float
+    y: float
+    width: float
+    height: float
+    line: str
+    band: str
+    dots: tuple[tuple[float, float], ...]
+    threshold: float | None
+    grid: tuple[float, ...]
+    ticks: tuple[tuple[float, str], ...]
+    run_labels: tuple[tuple[float, str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KlPanels:
+    """Small multiples of KL over runs (log scale), one panel per feature, for inline SVG."""
+
+    width: float
+    height: float
+    panels: tuple[KlPanel, ...]
+
+
+#: Layout of `kl_panels`, in px: the width of the page's charts, four panels a row.
+PANELS_WIDTH, PANEL_COLUMNS = 864, 4
+_TICKS_WIDTH, _PANEL_GAP, _PANEL_HEIGHT, _TITLE_HEIGHT, _RUN_LABEL_HEIGHT = 40, 14, 80, 20, 16
+
+
+def kl_panels(
+    histories: Sequence[FeatureHistory],
+    run_labels: Sequence[str],
+    *,
+    kl_warning: float | None,
+    name_chars: int = 30,
+) -> KlPanels:
+    """Each feature's KL over the runs on a shared log scale from `KL_FLOOR` to the next
+    decade above 1, the values and the threshold: drifted runs marked, the warning threshold,
+    and, as a band, the KL sampling noise alone gives (``expected_kl``): a line inside the
+    band is indistinguishable from no drift. Drawn as SVG by the page, not by matplotlib: the
+    dataset page redraws it on every check, which would otherwise load matplotlib (0.5 s) for
+    every check after any drift in the window.
+
+    Examples
+    --------
+    >>> history = FeatureHistory("amount", (0.001, None, 0.5), (0.001, 0.001, 0.001),
+    ...                          (False, False, True))
+    >>> panels = kl_panels([history], ["#1", "#2", "#3"], kl_warning=0.1)
+    >>> panel = panels.panels[0]
+    >>> panel.line, panel.dots, [label for _, label in panel.ticks]
+    ('43.0,80.0 232.5,26.0', ((232.5, 26.0),), ['0.0001', '0.001', '0.01', '0.1', '1'])
+    """
+    n_runs = len(run_labels)
+    values = [v for h in histories for v in (*h.kl, *h.expected_kl) if v is not None]
+    low = float(np.log10(KL_FLOOR))
+    high = float(np.ceil(np.log10(max([1.0, *values, kl_warning or 0.0]))))
+    decades = np.arange(low, high + 1, 2 if high - low > 4 else 1)
+    columns = min(PANEL_COLUMNS, max(len(histories), 1))
+    panel_width = (PANELS_WIDTH - _TICKS_WIDTH - (PANEL_COLUMNS - 1) * _PANEL_GAP) / PANEL_COLUMNS
+    row_height = _TITLE_HEIGHT + _PANEL_HEIGHT + _RUN_LABEL_HEIGHT
+    rows = -(-len(histories) // columns)
+    margin = 3.0
+    steps = np.linspace(margin, panel_width - margin, n_runs) if n_runs > 1 else np.full(1, 0.5)
+
+    def level(kl: NDArray[np.float64], top: float) -> NDArray[np.float64]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = (np.log10(np.maximum(kl, KL_FLOOR)) - low) / (high - low)
+        return np.round(top + _PANEL_HEIGHT * (1.0 - share), 1)
+
+    panels = []
+    for index, history in enumerate(histories):
+        row, column = divmod(index, columns)
+        left = _TICKS_WIDTH + column * (panel_width + _PANEL_GAP)
+        top = row * row_height + _TITLE_HEIGHT
+        bottom = top + _PANEL_HEIGHT
+        xs = np.round(left + (steps if n_runs > 1 else steps * panel_width), 1)[:n_runs]
+        kl = _floats(history.kl)
+        measured = ~np.isnan(kl)
+        expected = level(np.nan_to_num(_floats(history.expected_kl), nan=KL_FLOOR), top)
+        drifted = np.asarray(history.drifted, dtype=bool) & measured
+        grid = level(10.0**decades, top)
+        last_in_column = index + columns >= len(histories)
+        panels.append(
+            KlPanel(
+                name=history.name,
+                label=history.name
+                if len(history.name) <= name_chars
+                else history.name[: name_chars - 1] + "…",
+                x=round(left, 1),
+                y=float(top),
+                width=round(panel_width, 1),
+                height=float(_PANEL_HEIGHT),
+                line=_points(xs[measured], level(kl[measured], top)),
+                band=_points(
+                    np.concatenate(([xs[0]], xs, [xs[-1]])) if n_runs else xs,
+                    np.concatenate(([bottom], expected, [bottom])) if n_runs else expected,
+                ),
+                dots=tuple(
+                    (float(x), float(y))
+                    for x, y in zip(xs[drifted], level(kl[drifted], top), strict=True)
+                ),
+                threshold=None
+                if kl_warning is None
+                else float(level(np.array([kl_warning]), top)[0]),
+                grid=tuple(float(y) for y in grid),
+                ticks=tuple(
+                    (float(y), f"{10.0**decade:g}") for y, decade in zip(grid, decades, strict=True)
+                )
+                if column == 0
+                else (),
+                run_labels=(
+                    (float(xs[0]), run_labels[0], "start"),
+                    (float(xs[-1]), run_labels[-1], "end"),
+                )
+                if last_in_column and n_runs > 1
+                else (),
+            )
+        )
+    width = _TICKS_WIDTH + columns * panel_width + (columns - 1) * _PANEL_GAP
+    return KlPanels(round(width, 1), float(rows * row_height), tuple(panels))
+
+
+def _floats(values: Sequence[float | None]) -> NDArray[np.float64]:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _points(xs: NDArray[np.float64], ys: NDArray[np.float64]) -> str:
+    """Coordinates as an SVG ``points`` attribute."""
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
 
 
 def flatten_settings(settings: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -11,26 +11,21 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from driftmon.report.data import KL_FLOOR, CategoricalView, NumericView, SideSlot, densities
+from driftmon.report.data import CategoricalView, NumericView, SideSlot, densities
 
 __all__ = [
     "OKABE_ITO",
-    "FeatureHistory",
     "categorical_chart",
     "feature_chart",
-    "kl_history_chart",
     "numeric_chart",
 ]
 
@@ -52,19 +47,6 @@ DPI = 90
 _LABEL_CHARS = 28
 #: Inches: 864 px at `DPI`, three-quarters of a report's content column at its widest.
 _WIDTH = 9.6
-
-
-@dataclass(frozen=True, slots=True)
-class FeatureHistory:
-    """One feature's KL over runs (oldest first); None where the run did not measure it.
-
-    ``drifted`` marks runs where the policy rated the feature warning or critical.
-    """
-
-    name: str
-    kl: tuple[float | None, ...]
-    expected_kl: tuple[float | None, ...]
-    drifted: tuple[bool, ...]
 
 
 def feature_chart(view: NumericView | CategoricalView) -> str:
@@ -122,98 +104,6 @@ def categorical_chart(view: CategoricalView) -> str:
     longest = max((len(_short(c)) for c in view.categories), default=4)
     left = min((longest * 6.0 + 18) / (_WIDTH * DPI), 0.3)
     fig.subplots_adjust(left=left)
-    return _to_data_uri(fig)
-
-
-def kl_history_chart(
-    histories: Sequence[FeatureHistory],
-    run_labels: Sequence[str],
-    *,
-    kl_warning: float | None,
-    columns: int = 4,
-) -> str:
-    """Small multiples of KL over runs, one panel per feature, as a PNG data URI.
-
-    Each panel shows KL (log scale) with drifted runs marked, the warning threshold as a dashed
-    line and, shaded, KL up to what sampling noise alone gives on average
-    (``expected_kl_no_drift``): a line inside the band is indistinguishable from no drift.
-    All panels are drawn in one Axes as a few collections: one Axes per feature would cost
-    a second for 25 features.
-    """
-    n = max(len(histories), 1)
-    columns = min(columns, n)
-    rows = math.ceil(n / columns)
-    n_runs = len(run_labels)
-    values = [v for h in histories for v in (*h.kl, *h.expected_kl) if v is not None]
-    low = math.log10(KL_FLOOR)
-    high = math.ceil(math.log10(max([1.0, *values, kl_warning or 0.0])))
-
-    def scale(kl: NDArray[np.float64]) -> NDArray[np.float64]:
-        return (np.log10(np.maximum(kl, KL_FLOOR)) - low) / (high - low)
-
-    gap_x, gap_y = 0.1, 0.42
-    xs = np.linspace(0.03, 0.97, n_runs) if n_runs > 1 else np.array([0.5])
-    frames, bands, lines, markers, grid, thresholds = [], [], [], [], [], []
-    decades = np.arange(low, high + 1, 2 if high - low > 4 else 1)
-    fig = Figure(figsize=(2.4 * columns + 0.6, 0.55 + 1.25 * rows), dpi=DPI)
-    fig.subplots_adjust(left=0.07, right=0.995, top=0.99, bottom=0.45 / (0.55 + 1.25 * rows))
-    ax = fig.add_subplot()
-    for index, history in enumerate(histories):
-        row, column = divmod(index, columns)
-        x0, y0 = column * (1 + gap_x), -row * (1 + gap_y)
-        x = x0 + xs
-        frames.append([(x0, y0), (x0 + 1, y0), (x0 + 1, y0 + 1), (x0, y0 + 1)])
-        for decade in decades:
-            level = y0 + (decade - low) / (high - low)
-            grid.append([(x0, level), (x0 + 1, level)])
-        expected = scale(np.nan_to_num(_as_float(history.expected_kl), nan=KL_FLOOR))
-        bands.append([(x[0], y0), *zip(x, y0 + expected, strict=True), (x[-1], y0)])
-        if kl_warning is not None:
-            level = y0 + scale(np.array([kl_warning]))[0]
-            thresholds.append([(x0, level), (x0 + 1, level)])
-        kl = _as_float(history.kl)
-        measured = ~np.isnan(kl)
-        lines.append(np.column_stack((x[measured], y0 + scale(kl[measured]))))
-        drifted = np.asarray(history.drifted, dtype=bool) & measured
-        markers.append(np.column_stack((x[drifted], y0 + scale(kl[drifted]))))
-        ax.text(x0, y0 + 1.05, _short(history.name), fontsize=8, parse_math=False)
-        if column == 0:
-            for decade in decades:
-                ax.text(
-                    x0 - 0.03,
-                    y0 + (decade - low) / (high - low),
-                    f"{10.0**decade:g}",
-                    fontsize=6,
-                    ha="right",
-                    va="center",
-                )
-        last_in_column = index + columns >= len(histories)
-        if last_in_column and n_runs:
-            for position, label in ((0, run_labels[0]), (-1, run_labels[-1])):
-                ax.text(
-                    x[position],
-                    y0 - 0.06,
-                    _short(label, 16),
-                    fontsize=6,
-                    ha="left" if position == 0 else "right",
-                    va="top",
-                    parse_math=False,
-                )
-    ax.add_collection(PolyCollection(bands, facecolors=OKABE_ITO["sky"], alpha=0.35, lw=0))
-    ax.add_collection(LineCollection(grid, colors="#e6e6e6", linewidths=0.5))
-    ax.add_collection(
-        LineCollection(thresholds, colors=OKABE_ITO["vermillion"], linewidths=0.8, linestyles="--")
-    )
-    ax.add_collection(LineCollection(lines, colors=OKABE_ITO["black"], linewidths=1.0))
-    ax.add_collection(
-        PolyCollection(frames, facecolors="none", edgecolors="#999999", linewidths=0.6)
-    )
-    points = np.concatenate(markers) if markers else np.empty((0, 2))
-    ax.plot(*points.T, linestyle="none", marker="o", markersize=3.5, color=OKABE_ITO["vermillion"])
-    ax.set_xlim(-0.36, columns * (1 + gap_x) - gap_x + 0.01)
-    ax.set_ylim(-(rows - 1) * (1 + gap_y) - 0.3, 1.25)
-    ax.set_axis_off()
-    ax.text(-0.34, 0.5, "KL (log)", rotation=90, fontsize=7, va="center")
     return _to_data_uri(fig)
 
 

@@ -439,10 +439,8 @@ def _history_data(
     }
 
 
-def _kl_panels(context: dict[str, Any]) -> str:
+def _kl_panels(context: dict[str, Any]) -> data.KlPanels:
     """KL over runs for the features that drifted in these runs, most moved first."""
-    from driftmon.report import figures
-
     matrix = context["matrix"]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = matrix.kl / np.maximum(matrix.expected_kl, 1e-12)
@@ -450,7 +448,7 @@ def _kl_panels(context: dict[str, Any]) -> str:
     moved = np.where(np.isnan(ratio), -1.0, ratio).max(axis=1, initial=-1.0)
     ranked = sorted(np.flatnonzero(matrix.drifted.any(axis=1)).tolist(), key=lambda i: -moved[i])
     histories = [
-        figures.FeatureHistory(
+        data.FeatureHistory(
             name=matrix.features[i],
             kl=tuple(None if v != v else float(v) for v in matrix.kl[i]),
             expected_kl=tuple(None if v != v else float(v) for v in matrix.expected_kl[i]),
@@ -459,7 +457,7 @@ def _kl_panels(context: dict[str, Any]) -> str:
         for i in ranked[:MAX_HISTORY_PANELS]
     ]
     context["n_panels"] = len(histories)
-    return figures.kl_history_chart(histories, matrix.run_labels, kl_warning=context["kl_warning"])
+    return data.kl_panels(histories, matrix.run_labels, kl_warning=context["kl_warning"])
 
 
 def _schema(schema_diff: Any) -> dict[str, Any]:

@@ -279,9 +279,18 @@ def test_index_pages_link_to_every_run_report(reports: Reports) -> None:
         index = (reports.folder / folder / "index.html").read_text(encoding="utf-8")
         for path in paths:
             assert f'href="{path.name}"' in index
-        # KL over runs of the features that drifted (both datasets drifted); the heatmap is a table
-        assert index.count('src="data:image/png;base64,') == 1
+        # KL over runs of the features that drifted (both datasets drifted), one SVG panel
+        # each, the most moved first; the heatmap is a table: no image on the page at all
+        assert 'src="data:image/png;base64,' not in index
+        assert index.count('<svg class="kl-panels"') == 1
         assert '<table class="heatmap">' in index
+        with store.session_scope(reports.engine) as session:
+            runs = [store.load_run(session, run_id) for run_id in reports.run_ids[dataset]]
+        drifted = {
+            f.feature for run in runs for f in run.features if f.status in ("warning", "critical")
+        }
+        panels = [html.unescape(name) for name in re.findall(r"<g><title>([^<]*)</title>", index)]
+        assert drifted and sorted(panels) == sorted(drifted)
     for path in reports.folder.rglob("*.html"):
         for target in re.findall(r'href="([^"#]+)"', path.read_text(encoding="utf-8")):
             assert (path.parent / target).resolve().is_file(), f"{path}: broken link {target}"
@@ -321,6 +330,47 @@ def test_a_dataset_page_without_drift_draws_no_chart_and_loads_no_matplotlib(
     assert 'src="data:image/png;base64,' not in page
     assert "No feature drifted in these runs" in page
     assert '<table class="heatmap">' in page
+
+
+def test_a_quiet_check_after_a_drifted_one_redraws_history_without_matplotlib(
+    tmp_path: Path,
+) -> None:
+    """The dataset page is redrawn on every check, and its KL-over-runs panels are SVG: once
+    any run in the window drifted, matplotlib's 0.5 s import would otherwise be paid by every
+    later check, however quiet."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from datetime import UTC, datetime
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_report import _check_all, _reference
+        from driftmon import store
+        from driftmon.examples import generate_example_data
+        from driftmon.report import render_dataset_index
+
+        root = Path({str(tmp_path)!r})
+        engine = store.open_store(f"sqlite:///{{root / 'driftmon.db'}}")
+        example = generate_example_data(root / "orders", reference_rows=4_000, batch_rows=1_000)
+        _reference(engine, "orders", example.reference)
+        drifted = max(example.batches, key=lambda b: len(example.expected_drift[b.name]))
+        start = datetime(2026, 11, 1, tzinfo=UTC)
+        run_ids = _check_all(engine, "orders", [drifted, example.reference], start)
+        with store.session_scope(engine) as session:
+            verdicts = [store.load_run(session, run_id).verdict for run_id in run_ids]
+            assert verdicts[0] != "ok" and verdicts[1] == "ok", verdicts
+            page = render_dataset_index(session, "orders")
+        (root / "page.html").write_text(page, encoding="utf-8")
+        print("matplotlib" in sys.modules)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "False"
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert page.count('<svg class="kl-panels"') == 1
+    assert page.count("<polyline points=") >= 1
+    assert 'fill="#D55E00"/>' in page  # the drifted run is marked
 
 
 def test_heatmap_cells_show_each_runs_kl_and_drift(reports: Reports) -> None:

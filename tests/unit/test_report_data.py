@@ -143,3 +143,51 @@ def test_densities_are_shares_over_the_true_bin_widths_even_for_skewed_bins() ->
     extreme = densities(np.array([-1.7e308, 0.0, 1.0, 1.7e308]), np.array([0.2, 0.6, 0.2]))
     assert extreme.tolist() == [0.2 / 1.7e308, 0.6, 0.2 / (1.7e308 - 1.0)]
     assert densities(np.array([-1.7e308, 1.7e308]), np.array([1.0])).tolist() == [0.0]
+
+
+def test_kl_panels_place_every_run_on_the_shared_log_scale() -> None:
+    from driftmon.report.data import PANELS_WIDTH, FeatureHistory, kl_panels
+
+    runs = [f"#{i}" for i in range(1, 7)]
+    histories = [
+        FeatureHistory(
+            name=f"feature_{i}" + ("_with_a_name_far_too_long_to_fit" if i == 0 else ""),
+            kl=(0.0, 0.002, None, 0.05, 3.0, 0.0004),
+            expected_kl=(0.001,) * 5 + (None,),
+            drifted=(False, False, False, True, True, False),
+        )
+        for i in range(5)
+    ]
+    chart = kl_panels(histories, runs, kl_warning=0.02)
+    # 3.0 lifts the scale's top to the next decade: 1e-4 .. 10, four panels a row, two rows
+    assert len(chart.panels) == 5 and chart.width <= PANELS_WIDTH
+    first, fifth = chart.panels[0], chart.panels[4]
+    assert fifth.x == first.x and fifth.y > first.y + first.height
+
+    def height(kl: float, panel) -> float:  # independently: log10 of KL on [1e-4, 10]
+        share = (np.log10(max(kl, KL_FLOOR)) + 4) / 5
+        return panel.y + panel.height * (1 - share)
+
+    points = [tuple(map(float, p.split(","))) for p in first.line.split()]
+    measured = [0.0, 0.002, 0.05, 3.0, 0.0004]  # the unmeasured run leaves no point
+    assert len(points) == 5
+    for (x, y), kl in zip(points, measured, strict=True):
+        assert y == pytest.approx(height(kl, first), abs=0.051)
+        assert first.x <= x <= first.x + first.width
+    xs = [x for x, _ in points]
+    assert xs == sorted(xs)
+    assert first.dots == tuple(points[2:4])  # runs 4 and 5 drifted
+    assert first.threshold == pytest.approx(height(0.02, first), abs=0.051)
+    # more than four decades: a tick every other one
+    assert [label for _, label in first.ticks] == ["0.0001", "0.01", "1"]
+    assert fifth.ticks and not chart.panels[1].ticks  # tick labels in the first column only
+    # the band closes on the frame's bottom; a run without an expectation sits on the floor
+    band = [tuple(map(float, p.split(","))) for p in first.band.split()]
+    bottom = first.y + first.height
+    assert band[0][1] == band[-1][1] == bottom and band[-2][1] == bottom
+    # run labels under the last panel of each column only; long names shortened, kept whole
+    assert [p.run_labels != () for p in chart.panels] == [False, True, True, True, True]
+    assert fifth.run_labels[0][1:] == ("#1", "start") and fifth.run_labels[1][1:] == ("#6", "end")
+    assert first.label.endswith("…") and len(first.label) == 30
+    assert first.name == histories[0].name
+    assert "nan" not in first.line + first.band
