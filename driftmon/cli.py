@@ -777,12 +777,13 @@ def _print_result(result: CheckResult) -> None:
         "outside its range)",
         caption_justify="left",
     )
-    table.add_column("feature", no_wrap=True)
+    # names and the category move wrap (folding long names) before any number is cut short
+    table.add_column("feature", overflow="fold")
     table.add_column("status", no_wrap=True)
     headers = ("KL", "PSI", "p (corr.)", "missing", "long tail", "new")
     for column in headers:
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("top category move", no_wrap=True)
+    table.add_column("top category move", overflow="fold")
     for row in result.features:
         f = row.result
         table.add_row(

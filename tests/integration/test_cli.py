@@ -164,6 +164,37 @@ def test_human_output_is_a_table_with_the_verdict(example: ExampleData, story: S
     assert "verdict: critical" in result.stdout or "verdict: warning" in result.stdout
 
 
+def test_long_column_names_wrap_and_every_number_is_printed_whole(tmp_path: Path) -> None:
+    """A 60-character column name used to squeeze every number of the table to `0…`; now the
+    names fold onto more lines and the figures keep their width."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    amount = "customer_lifetime_value_in_euros_adjusted_for_inflation_2026"
+    country = "country_of_residence_as_reported_by_the_payment_provider"
+
+    def frame(n: int, shift: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {amount: rng.normal(shift, 1, n), country: rng.choice(["FR", "DE", "ES"], n)}
+        )
+
+    frame(5_000, 0.0).to_parquet(tmp_path / "reference.parquet")
+    frame(2_000, 0.5).to_parquet(tmp_path / "2026-11-29.parquet")
+    db = ["--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    never = {"DRIFTMON_PREFECT": "never"}
+    source = ["--source", str(tmp_path / "reference.parquet")]
+    assert run(tmp_path, *db, "reference", "shop", *source, env=never).code == 0
+    batch = ["--source", str(tmp_path / "2026-11-29.parquet")]
+    human = run(tmp_path, *db, "check", "shop", *batch, env=never)
+    assert human.code == 0, human.stderr
+    rows = [line for line in human.stdout.splitlines() if line.startswith("│")]
+    assert rows and not any("…" in line for line in rows)
+    measured = run(tmp_path, *db, "check", "shop", *batch, "--json", env=never).json()
+    for feature in measured["features"]:
+        assert f"{feature['kl']:.4f}" in human.stdout, feature["name"]
+    assert amount in "".join(line.split("│")[1].strip() for line in rows[:3])
+
+
 # --------------------------------------------------------------------------------------------
 # User mistakes: one clear line, exit 1, no traceback, nothing started
 
