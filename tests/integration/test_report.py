@@ -373,6 +373,28 @@ def test_a_quiet_check_after_a_drifted_one_redraws_history_without_matplotlib(
     assert 'fill="#D55E00"/>' in page  # the drifted run is marked
 
 
+def test_the_never_seen_list_says_how_many_rows_it_covers(tmp_path: Path) -> None:
+    """30 never-seen values in 465 rows: the page lists the 20 most frequent and says how many
+    rows they hold of all the never-seen ones (the new-user trial could not tell)."""
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"plan": rng.choice(["basic", "plus", "pro"], 5_000)})
+    new_values = [f"trial_{i:02d}" for i in range(30) for _ in range(i + 1)]  # 465 rows
+    batch = pd.DataFrame({"plan": [*rng.choice(["basic", "plus", "pro"], 1_000), *new_values]})
+    reference.to_parquet(tmp_path / "reference.parquet")
+    batch.to_parquet(tmp_path / "2026-11-02.parquet")
+    engine = store.open_store(f"sqlite:///{tmp_path / 'driftmon.db'}")
+    _reference(engine, "plans", tmp_path / "reference.parquet")
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    (run_id,) = _check_all(engine, "plans", [tmp_path / "2026-11-02.parquet"], start)
+    with store.session_scope(engine) as session:
+        page = render_run_report(session, run_id)
+    engine.dispose()
+    listed = sum(range(11, 31))  # trial_10 .. trial_29: the 20 most frequent
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert f"Values the reference never saw, in 465 rows ({listed} of them in the 20 most" in text
+    assert "trial_29 (30)" in text and "trial_09" not in text
+
+
 def test_heatmap_cells_show_each_runs_kl_and_drift(reports: Reports) -> None:
     dataset = f"shop {EVIL}"
     index = (reports.folder / dataset_folder_name(dataset) / "index.html").read_text("utf-8")
