@@ -296,9 +296,12 @@ def test_index_pages_link_to_every_run_report(reports: Reports) -> None:
             assert (path.parent / target).resolve().is_file(), f"{path}: broken link {target}"
 
 
-def test_a_dataset_page_without_drift_draws_no_chart_and_loads_no_matplotlib(
-    tmp_path: Path,
-) -> None:
+def _dataset_page_in_a_new_process(
+    tmp_path: Path, batches: str, verdicts: list[str]
+) -> tuple[bool, str]:
+    """Checks ``batches`` (an expression over the example data ``example``) into a new store in
+    a new process, whose runs must have ``verdicts``, and renders the dataset page: whether
+    that loaded matplotlib, and the page."""
     script = textwrap.dedent(
         f"""
         import sys
@@ -315,9 +318,10 @@ def test_a_dataset_page_without_drift_draws_no_chart_and_loads_no_matplotlib(
         example = generate_example_data(root / "orders", reference_rows=4_000, batch_rows=1_000)
         _reference(engine, "orders", example.reference)
         start = datetime(2026, 11, 1, tzinfo=UTC)
-        run_ids = _check_all(engine, "orders", [example.reference], start)
+        run_ids = _check_all(engine, "orders", {batches}, start)
         with store.session_scope(engine) as session:
-            assert store.load_run(session, run_ids[0]).verdict == "ok"  # the reference itself
+            verdicts = [store.load_run(session, run_id).verdict for run_id in run_ids]
+            assert verdicts == {verdicts!r}, verdicts
             page = render_dataset_index(session, "orders")
         (root / "page.html").write_text(page, encoding="utf-8")
         print("matplotlib" in sys.modules)
@@ -325,8 +329,15 @@ def test_a_dataset_page_without_drift_draws_no_chart_and_loads_no_matplotlib(
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "False"
-    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    return done.stdout.strip() == "True", (tmp_path / "page.html").read_text(encoding="utf-8")
+
+
+def test_a_dataset_page_without_drift_draws_no_chart_and_loads_no_matplotlib(
+    tmp_path: Path,
+) -> None:
+    # the reference itself, checked as a batch
+    loaded, page = _dataset_page_in_a_new_process(tmp_path, "[example.reference]", ["ok"])
+    assert not loaded
     assert 'src="data:image/png;base64,' not in page
     assert "No feature drifted in these runs" in page
     assert '<table class="heatmap">' in page
@@ -338,36 +349,11 @@ def test_a_quiet_check_after_a_drifted_one_redraws_history_without_matplotlib(
     """The dataset page is redrawn on every check, and its KL-over-runs panels are SVG: once
     any run in the window drifted, matplotlib's 0.5 s import would otherwise be paid by every
     later check, however quiet."""
-    script = textwrap.dedent(
-        f"""
-        import sys
-        from datetime import UTC, datetime
-        from pathlib import Path
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from test_report import _check_all, _reference
-        from driftmon import store
-        from driftmon.examples import generate_example_data
-        from driftmon.report import render_dataset_index
-
-        root = Path({str(tmp_path)!r})
-        engine = store.open_store(f"sqlite:///{{root / 'driftmon.db'}}")
-        example = generate_example_data(root / "orders", reference_rows=4_000, batch_rows=1_000)
-        _reference(engine, "orders", example.reference)
-        drifted = max(example.batches, key=lambda b: len(example.expected_drift[b.name]))
-        start = datetime(2026, 11, 1, tzinfo=UTC)
-        run_ids = _check_all(engine, "orders", [drifted, example.reference], start)
-        with store.session_scope(engine) as session:
-            verdicts = [store.load_run(session, run_id).verdict for run_id in run_ids]
-            assert verdicts[0] != "ok" and verdicts[1] == "ok", verdicts
-            page = render_dataset_index(session, "orders")
-        (root / "page.html").write_text(page, encoding="utf-8")
-        print("matplotlib" in sys.modules)
-        """
+    drifted = "max(example.batches, key=lambda b: len(example.expected_drift[b.name]))"
+    loaded, page = _dataset_page_in_a_new_process(
+        tmp_path, f"[{drifted}, example.reference]", ["critical", "ok"]
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "False"
-    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert not loaded
     assert page.count('<svg class="kl-panels"') == 1
     assert page.count("<polyline points=") >= 1
     assert 'fill="#D55E00"/>' in page  # the drifted run is marked
