@@ -6,6 +6,8 @@ The functions here are pure: they take the store's dataclasses (`StoredRun`,
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -484,7 +486,11 @@ def kl_panels(
     ('43.0,80.0 232.5,26.0', ((232.5, 26.0),), ['0.0001', '0.001', '0.01', '0.1', '1'])
     """
     n_runs = len(run_labels)
-    values = [v for h in histories for v in (*h.kl, *h.expected_kl) if v is not None]
+    if kl_warning is not None and not math.isfinite(kl_warning):
+        kl_warning = None
+    values = [
+        v for h in histories for v in (*h.kl, *h.expected_kl) if v is not None and math.isfinite(v)
+    ]
     low = float(np.log10(KL_FLOOR))
     high = float(np.ceil(np.log10(max([1.0, *values, kl_warning or 0.0]))))
     decades = np.arange(low, high + 1, 2 if high - low > 4 else 1)
@@ -497,7 +503,7 @@ def kl_panels(
 
     def level(kl: NDArray[np.float64], top: float) -> NDArray[np.float64]:
         with np.errstate(divide="ignore", invalid="ignore"):
-            share = (np.log10(np.maximum(kl, KL_FLOOR)) - low) / (high - low)
+            share = np.clip((np.log10(np.maximum(kl, KL_FLOOR)) - low) / (high - low), 0.0, 1.0)
         return np.round(top + _PANEL_HEIGHT * (1.0 - share), 1)
 
     panels = []
@@ -508,7 +514,7 @@ def kl_panels(
         bottom = top + _PANEL_HEIGHT
         xs = np.round(left + (steps if n_runs > 1 else steps * panel_width), 1)[:n_runs]
         kl = _floats(history.kl)
-        measured = ~np.isnan(kl)
+        measured = np.isfinite(kl)
         expected = level(np.nan_to_num(_floats(history.expected_kl), nan=KL_FLOOR), top)
         drifted = np.asarray(history.drifted, dtype=bool) & measured
         grid = level(10.0**decades, top)
@@ -516,9 +522,7 @@ def kl_panels(
         panels.append(
             KlPanel(
                 name=history.name,
-                label=history.name
-                if len(history.name) <= name_chars
-                else history.name[: name_chars - 1] + "…",
+                label=_fit(history.name, name_chars),
                 x=round(left, 1),
                 y=float(top),
                 width=round(panel_width, 1),
@@ -551,6 +555,20 @@ def kl_panels(
         )
     width = _TICKS_WIDTH + columns * panel_width + (columns - 1) * _PANEL_GAP
     return KlPanels(round(width, 1), float(rows * row_height), tuple(panels))
+
+
+def _fit(text: str, columns: int) -> str:
+    """``text`` cut to ``columns`` character widths (wide East Asian characters take two)."""
+    widths = [2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text]
+    if sum(widths) <= columns:
+        return text
+    kept, used = [], 1  # room for the ellipsis
+    for character, width in zip(text, widths, strict=True):
+        if used + width > columns:
+            break
+        kept.append(character)
+        used += width
+    return "".join(kept) + "…"
 
 
 def _floats(values: Sequence[float | None]) -> NDArray[np.float64]:

@@ -191,3 +191,21 @@ def test_kl_panels_place_every_run_on_the_shared_log_scale() -> None:
     assert first.label.endswith("…") and len(first.label) == 30
     assert first.name == histories[0].name
     assert "nan" not in first.line + first.band
+
+
+def test_kl_panels_edge_cases_draw_only_numbers() -> None:
+    from driftmon.report.data import FeatureHistory, kl_panels
+
+    single = kl_panels([FeatureHistory("x", (0.2,), (0.01,), (True,))], ["#1"], kl_warning=None)
+    (panel,) = single.panels
+    x, _ = map(float, panel.line.split(","))
+    assert x == pytest.approx(panel.x + panel.width / 2, abs=0.051)  # one run: the middle
+    assert panel.threshold is None and panel.dots == ((x, panel.dots[0][1]),)
+    assert panel.run_labels == ()  # nothing to span
+    unmeasured = FeatureHistory("y", (None, None), (None, None), (False, False))
+    blank = kl_panels([unmeasured], ["#1", "#2"], kl_warning=float("inf")).panels[0]
+    assert blank.line == "" and blank.dots == () and blank.threshold is None
+    wide = FeatureHistory("注文" * 20, (0.1, float("inf")), (0.01, 0.01), (False, True))
+    drawn = kl_panels([wide], ["#1", "#2"], kl_warning=0.05).panels[0]
+    assert drawn.label == "注文" * 7 + "…"  # 14 wide characters fill 28 of 30 columns
+    assert len(drawn.line.split()) == 1 and "inf" not in drawn.line + str(drawn.dots)
