@@ -429,7 +429,8 @@ class FeatureHistory:
 @dataclass(frozen=True, slots=True)
 class KlPanel:
     """One feature's panel of `KlPanels`, in SVG user units: its frame, the KL line and the
-    no-drift band as point lists, drifted runs, the warning threshold's height, the log grid's
+    no-drift band as point lists, drifted runs (x, y, tooltip), the warning threshold's height,
+    the log grid's
     heights, and the tick and run labels it carries (the first column and the last row).
     ``label`` is the name as drawn, shortened to fit; ``name`` the whole one, for tooltips."""
 
@@ -441,7 +442,7 @@ class KlPanel:
     height: float
     line: str
     band: str
-    dots: tuple[tuple[float, float], ...]
+    dots: tuple[tuple[float, float, str], ...]
     threshold: float | None
     grid: tuple[float, ...]
     ticks: tuple[tuple[float, str], ...]
@@ -482,8 +483,10 @@ def kl_panels(
     ...                          (False, False, True))
     >>> panels = kl_panels([history], ["#1", "#2", "#3"], kl_warning=0.1)
     >>> panel = panels.panels[0]
-    >>> panel.line, panel.dots, [label for _, label in panel.ticks]
-    ('43.0,80.0 232.5,26.0', ((232.5, 26.0),), ['0.0001', '0.001', '0.01', '0.1', '1'])
+    >>> panel.line, panel.dots
+    ('43.0,80.0 232.5,26.0', ((232.5, 26.0, '#3: KL 0.5, drifted'),))
+    >>> [label for _, label in panel.ticks]
+    ['0.0001', '0.001', '0.01', '0.1', '1']
     """
     n_runs = len(run_labels)
     if kl_warning is not None and not math.isfinite(kl_warning):
@@ -533,8 +536,10 @@ def kl_panels(
                     np.concatenate(([bottom], expected, [bottom])) if n_runs else expected,
                 ),
                 dots=tuple(
-                    (float(x), float(y))
-                    for x, y in zip(xs[drifted], level(kl[drifted], top), strict=True)
+                    (float(x), float(y), f"{run_labels[i]}: KL {kl[i]:.3g}, drifted")
+                    for i, x, y in zip(
+                        np.flatnonzero(drifted), xs[drifted], level(kl[drifted], top), strict=True
+                    )
                 ),
                 threshold=None
                 if kl_warning is None

@@ -356,7 +356,8 @@ def test_a_quiet_check_after_a_drifted_one_redraws_history_without_matplotlib(
     assert not loaded
     assert page.count('<svg class="kl-panels"') == 1
     assert page.count("<polyline points=") >= 1
-    assert 'fill="#D55E00"/>' in page  # the drifted run is marked
+    # the drifted run (#1) is marked, with its run and KL for a tooltip
+    assert re.search(r'fill="#D55E00"><title>#1 2026-11-\d\d: KL [0-9.]+, drifted</title>', page)
 
 
 def test_the_never_seen_list_says_how_many_rows_it_covers(tmp_path: Path) -> None:

@@ -176,7 +176,9 @@ def test_kl_panels_place_every_run_on_the_shared_log_scale() -> None:
         assert first.x <= x <= first.x + first.width
     xs = [x for x, _ in points]
     assert xs == sorted(xs)
-    assert first.dots == tuple(points[2:4])  # runs 4 and 5 drifted
+    # runs 4 and 5 drifted, each dot with its run and value for a tooltip
+    assert [(x, y) for x, y, _ in first.dots] == points[2:4]
+    assert [tip for _, _, tip in first.dots] == ["#4: KL 0.05, drifted", "#5: KL 3, drifted"]
     assert first.threshold == pytest.approx(height(0.02, first), abs=0.051)
     # more than four decades: a tick every other one
     assert [label for _, label in first.ticks] == ["0.0001", "0.01", "1"]
@@ -200,7 +202,7 @@ def test_kl_panels_edge_cases_draw_only_numbers() -> None:
     (panel,) = single.panels
     x, _ = map(float, panel.line.split(","))
     assert x == pytest.approx(panel.x + panel.width / 2, abs=0.051)  # one run: the middle
-    assert panel.threshold is None and panel.dots == ((x, panel.dots[0][1]),)
+    assert panel.threshold is None and [d[0] for d in panel.dots] == [x]
     assert panel.run_labels == ()  # nothing to span
     unmeasured = FeatureHistory("y", (None, None), (None, None), (False, False))
     blank = kl_panels([unmeasured], ["#1", "#2"], kl_warning=float("inf")).panels[0]
