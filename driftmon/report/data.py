@@ -24,7 +24,6 @@ from driftmon.store import StoredFeatureResult, StoredRun
 __all__ = [
     "KL_FLOOR",
     "CategoricalView",
-    "FeatureHistory",
     "HeatCell",
     "Heatmap",
     "HistoryMatrix",
@@ -41,6 +40,7 @@ __all__ = [
     "heatmap",
     "history_matrix",
     "kl_panels",
+    "most_moved",
     "severity_key",
     "sort_by_severity",
     "sparkline",
@@ -388,18 +388,15 @@ def sparkline(
     >>> line.points, line.dots, line.last
     ('2.0,18.0 98.0,2.0', ((98.0, 2.0),), (98.0, 2.0))
     """
-    values = np.array([np.nan if v is None else v for v in kl], dtype=np.float64)
+    values = _floats(kl)
     margin = 2.0
-    low = np.log10(KL_FLOOR)
     finite = values[np.isfinite(values)]
     high = max(0.0, float(np.log10(max(finite.max(), KL_FLOOR)))) if finite.size else 0.0
     n = values.size
     xs = np.linspace(margin, width - margin, n) if n > 1 else np.full(n, width / 2, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = (np.log10(np.maximum(values, KL_FLOOR)) - low) / max(high - low, 1e-9)
-    ys = height - margin - level * (height - 2 * margin)
+    ys = height - margin - _log_share(values, high) * (height - 2 * margin)
     measured = np.isfinite(values)
-    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs[measured], ys[measured], strict=True))
+    points = _points(xs[measured], ys[measured])
     marked = measured & np.asarray(list(drifted) or [False] * n, dtype=bool)
     dots = tuple(
         (round(float(x), 1), round(float(y), 1))
@@ -411,19 +408,6 @@ def sparkline(
         else None
     )
     return Sparkline(width, height, points, dots, last)
-
-
-@dataclass(frozen=True, slots=True)
-class FeatureHistory:
-    """One feature's KL over runs (oldest first); None where the run did not measure it.
-
-    ``drifted`` marks runs where the policy rated the feature warning or critical.
-    """
-
-    name: str
-    kl: tuple[float | None, ...]
-    expected_kl: tuple[float | None, ...]
-    drifted: tuple[bool, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,69 +447,79 @@ PANELS_WIDTH, PANEL_COLUMNS = 864, 4
 _TICKS_WIDTH, _PANEL_GAP, _PANEL_HEIGHT, _TITLE_HEIGHT, _RUN_LABEL_HEIGHT = 40, 14, 80, 20, 16
 
 
+def most_moved(matrix: HistoryMatrix, limit: int) -> list[int]:
+    """Rows of the features that drifted in these runs, the most moved first (largest ratio
+    of KL to its no-drift expectation; a feature never measured ranks last), at most
+    ``limit``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = matrix.kl / np.maximum(matrix.expected_kl, 1e-12)
+    moved = np.where(np.isnan(ratio), -1.0, ratio).max(axis=1, initial=-1.0)
+    drifted = np.flatnonzero(matrix.drifted.any(axis=1)).tolist()
+    return sorted(drifted, key=lambda i: -moved[i])[:limit]
+
+
 def kl_panels(
-    histories: Sequence[FeatureHistory],
-    run_labels: Sequence[str],
+    matrix: HistoryMatrix,
+    rows: Sequence[int],
     *,
     kl_warning: float | None,
     name_chars: int = 30,
 ) -> KlPanels:
-    """Each feature's KL over the runs on a shared log scale from `KL_FLOOR` to the next
-    decade above 1, the values and the threshold: drifted runs marked, the warning threshold,
-    and, as a band, the KL sampling noise alone gives (``expected_kl``): a line inside the
-    band is indistinguishable from no drift. Drawn as SVG by the page, not by matplotlib: the
-    dataset page redraws it on every check, which would otherwise load matplotlib (0.5 s) for
-    every check after any drift in the window.
+    """The KL over the runs of the matrix's ``rows`` (features), one panel each, on a shared
+    log scale from `KL_FLOOR` to the next decade above 1, the values and the threshold:
+    drifted runs marked, the warning threshold, and, as a band, the KL sampling noise alone
+    gives (``expected_kl``): a line inside the band is indistinguishable from no drift. Drawn
+    as SVG by the page, not by matplotlib: the dataset page redraws it on every check, which
+    would otherwise load matplotlib (0.5 s) for every check after any drift in the window.
 
     Examples
     --------
-    >>> history = FeatureHistory("amount", (0.001, None, 0.5), (0.001, 0.001, 0.001),
-    ...                          (False, False, True))
-    >>> panels = kl_panels([history], ["#1", "#2", "#3"], kl_warning=0.1)
-    >>> panel = panels.panels[0]
+    >>> matrix = HistoryMatrix(("amount",), ("#1", "#2", "#3"), (1, 2, 3),
+    ...     kl=np.array([[0.001, np.nan, 0.5]]), expected_kl=np.full((1, 3), 0.001),
+    ...     drifted=np.array([[False, False, True]]))
+    >>> panel = kl_panels(matrix, [0], kl_warning=0.1).panels[0]
     >>> panel.line, panel.dots
     ('43.0,80.0 232.5,26.0', ((232.5, 26.0, '#3: KL 0.5, drifted'),))
     >>> [label for _, label in panel.ticks]
     ['0.0001', '0.001', '0.01', '0.1', '1']
     """
+    run_labels = matrix.run_labels
     n_runs = len(run_labels)
     if kl_warning is not None and not math.isfinite(kl_warning):
         kl_warning = None
-    values = [
-        v for h in histories for v in (*h.kl, *h.expected_kl) if v is not None and math.isfinite(v)
-    ]
+    shown = np.concatenate([matrix.kl[list(rows)], matrix.expected_kl[list(rows)]], axis=None)
+    values = shown[np.isfinite(shown)]
     low = float(np.log10(KL_FLOOR))
-    high = float(np.ceil(np.log10(max([1.0, *values, kl_warning or 0.0]))))
+    high = float(np.ceil(np.log10(max([1.0, *values.tolist(), kl_warning or 0.0]))))
     decades = np.arange(low, high + 1, 2 if high - low > 4 else 1)
-    columns = min(PANEL_COLUMNS, max(len(histories), 1))
+    columns = min(PANEL_COLUMNS, max(len(rows), 1))
     panel_width = (PANELS_WIDTH - _TICKS_WIDTH - (PANEL_COLUMNS - 1) * _PANEL_GAP) / PANEL_COLUMNS
     row_height = _TITLE_HEIGHT + _PANEL_HEIGHT + _RUN_LABEL_HEIGHT
-    rows = -(-len(histories) // columns)
+    n_rows = -(-len(rows) // columns)
     margin = 3.0
     steps = np.linspace(margin, panel_width - margin, n_runs) if n_runs > 1 else np.full(1, 0.5)
 
     def level(kl: NDArray[np.float64], top: float) -> NDArray[np.float64]:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.clip((np.log10(np.maximum(kl, KL_FLOOR)) - low) / (high - low), 0.0, 1.0)
-        return np.round(top + _PANEL_HEIGHT * (1.0 - share), 1)
+        return np.round(top + _PANEL_HEIGHT * (1.0 - _log_share(kl, high)), 1)
 
     panels = []
-    for index, history in enumerate(histories):
+    for index, row_index in enumerate(rows):
+        name = matrix.features[row_index]
         row, column = divmod(index, columns)
         left = _TICKS_WIDTH + column * (panel_width + _PANEL_GAP)
         top = row * row_height + _TITLE_HEIGHT
         bottom = top + _PANEL_HEIGHT
         xs = np.round(left + (steps if n_runs > 1 else steps * panel_width), 1)[:n_runs]
-        kl = _floats(history.kl)
+        kl = matrix.kl[row_index]
         measured = np.isfinite(kl)
-        expected = level(np.nan_to_num(_floats(history.expected_kl), nan=KL_FLOOR), top)
-        drifted = np.asarray(history.drifted, dtype=bool) & measured
+        expected = level(np.nan_to_num(matrix.expected_kl[row_index], nan=KL_FLOOR), top)
+        drifted = matrix.drifted[row_index] & measured
         grid = level(10.0**decades, top)
-        last_in_column = index + columns >= len(histories)
+        last_in_column = index + columns >= len(rows)
         panels.append(
             KlPanel(
-                name=history.name,
-                label=_fit(history.name, name_chars),
+                name=name,
+                label=_fit(name, name_chars),
                 x=round(left, 1),
                 y=float(top),
                 width=round(panel_width, 1),
@@ -559,7 +553,7 @@ def kl_panels(
             )
         )
     width = _TICKS_WIDTH + columns * panel_width + (columns - 1) * _PANEL_GAP
-    return KlPanels(round(width, 1), float(rows * row_height), tuple(panels))
+    return KlPanels(round(width, 1), float(n_rows * row_height), tuple(panels))
 
 
 def _fit(text: str, columns: int) -> str:
@@ -574,6 +568,14 @@ def _fit(text: str, columns: int) -> str:
         kept.append(character)
         used += width
     return "".join(kept) + "…"
+
+
+def _log_share(kl: NDArray[np.float64], high: float) -> NDArray[np.float64]:
+    """Where KL sits on a log scale from `KL_FLOOR` (0) to ``10**high`` (1), clipped."""
+    low = np.log10(KL_FLOOR)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = (np.log10(np.maximum(kl, KL_FLOOR)) - low) / max(high - low, 1e-9)
+    return np.clip(share, 0.0, 1.0)
 
 
 def _floats(values: Sequence[float | None]) -> NDArray[np.float64]:

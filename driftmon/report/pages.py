@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 import driftmon
@@ -442,22 +441,9 @@ def _history_data(
 def _kl_panels(context: dict[str, Any]) -> data.KlPanels:
     """KL over runs for the features that drifted in these runs, most moved first."""
     matrix = context["matrix"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = matrix.kl / np.maximum(matrix.expected_kl, 1e-12)
-    # A feature never measured in these runs (all NaN) ranks last.
-    moved = np.where(np.isnan(ratio), -1.0, ratio).max(axis=1, initial=-1.0)
-    ranked = sorted(np.flatnonzero(matrix.drifted.any(axis=1)).tolist(), key=lambda i: -moved[i])
-    histories = [
-        data.FeatureHistory(
-            name=matrix.features[i],
-            kl=tuple(None if v != v else float(v) for v in matrix.kl[i]),
-            expected_kl=tuple(None if v != v else float(v) for v in matrix.expected_kl[i]),
-            drifted=tuple(bool(v) for v in matrix.drifted[i]),
-        )
-        for i in ranked[:MAX_HISTORY_PANELS]
-    ]
-    context["n_panels"] = len(histories)
-    return data.kl_panels(histories, matrix.run_labels, kl_warning=context["kl_warning"])
+    rows = data.most_moved(matrix, MAX_HISTORY_PANELS)
+    context["n_panels"] = len(rows)
+    return data.kl_panels(matrix, rows, kl_warning=context["kl_warning"])
 
 
 def _schema(schema_diff: Any) -> dict[str, Any]:

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import LogNorm, to_hex, to_rgb
+from numpy.typing import ArrayLike
 
 from driftmon.report.data import CIVIDIS, KL_FLOOR, HistoryMatrix, heatmap
 
 
-def _matrix(kl: np.ndarray, drifted: np.ndarray | None = None) -> HistoryMatrix:
+def _matrix(
+    kl: ArrayLike,
+    drifted: ArrayLike | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    runs: Sequence[str] | None = None,
+    expected_kl: ArrayLike | None = None,
+) -> HistoryMatrix:
+    """A features x runs history; None in ``kl`` or ``expected_kl`` reads as not measured."""
+    kl = np.array(kl, dtype=np.float64)
     n_features, n_runs = kl.shape
     return HistoryMatrix(
-        features=tuple(f"f{i}" for i in range(n_features)),
-        run_labels=tuple(f"#{j}" for j in range(n_runs)),
+        features=tuple(names or (f"f{i}" for i in range(n_features))),
+        run_labels=tuple(runs or (f"#{j}" for j in range(n_runs))),
         run_ids=tuple(range(n_runs)),
         kl=kl,
-        expected_kl=np.full_like(kl, 0.01),
-        drifted=np.zeros(kl.shape, dtype=bool) if drifted is None else drifted,
+        expected_kl=np.full_like(kl, 0.01)
+        if expected_kl is None
+        else np.array(expected_kl, dtype=np.float64),
+        drifted=np.zeros(kl.shape, dtype=bool) if drifted is None else np.array(drifted, bool),
     )
 
 
@@ -146,19 +160,20 @@ def test_densities_are_shares_over_the_true_bin_widths_even_for_skewed_bins() ->
 
 
 def test_kl_panels_place_every_run_on_the_shared_log_scale() -> None:
-    from driftmon.report.data import PANELS_WIDTH, FeatureHistory, kl_panels
+    from driftmon.report.data import PANELS_WIDTH, kl_panels
 
     runs = [f"#{i}" for i in range(1, 7)]
-    histories = [
-        FeatureHistory(
-            name=f"feature_{i}" + ("_with_a_name_far_too_long_to_fit" if i == 0 else ""),
-            kl=(0.0, 0.002, None, 0.05, 3.0, 0.0004),
-            expected_kl=(0.001,) * 5 + (None,),
-            drifted=(False, False, False, True, True, False),
-        )
-        for i in range(5)
+    names = [
+        f"feature_{i}" + ("_with_a_name_far_too_long_to_fit" if i == 0 else "") for i in range(5)
     ]
-    chart = kl_panels(histories, runs, kl_warning=0.02)
+    matrix = _matrix(
+        [(0.0, 0.002, None, 0.05, 3.0, 0.0004)] * 5,
+        [(False, False, False, True, True, False)] * 5,
+        names=names,
+        runs=runs,
+        expected_kl=[(0.001,) * 5 + (None,)] * 5,
+    )
+    chart = kl_panels(matrix, range(5), kl_warning=0.02)
     # 3.0 lifts the scale's top to the next decade: 1e-4 .. 10, four panels a row, two rows
     assert len(chart.panels) == 5 and chart.width <= PANELS_WIDTH
     first, fifth = chart.panels[0], chart.panels[4]
@@ -191,23 +206,39 @@ def test_kl_panels_place_every_run_on_the_shared_log_scale() -> None:
     assert [p.run_labels != () for p in chart.panels] == [False, True, True, True, True]
     assert fifth.run_labels[0][1:] == ("#1", "start") and fifth.run_labels[1][1:] == ("#6", "end")
     assert first.label.endswith("…") and len(first.label) == 30
-    assert first.name == histories[0].name
+    assert first.name == names[0]
     assert "nan" not in first.line + first.band
 
 
 def test_kl_panels_edge_cases_draw_only_numbers() -> None:
-    from driftmon.report.data import FeatureHistory, kl_panels
+    from driftmon.report.data import kl_panels
 
-    single = kl_panels([FeatureHistory("x", (0.2,), (0.01,), (True,))], ["#1"], kl_warning=None)
+    one_run = _matrix([(0.2,)], [(True,)], names=["x"], runs=["#1"])
+    single = kl_panels(one_run, [0], kl_warning=None)
     (panel,) = single.panels
     x, _ = map(float, panel.line.split(","))
     assert x == pytest.approx(panel.x + panel.width / 2, abs=0.051)  # one run: the middle
     assert panel.threshold is None and [d[0] for d in panel.dots] == [x]
     assert panel.run_labels == ()  # nothing to span
-    unmeasured = FeatureHistory("y", (None, None), (None, None), (False, False))
-    blank = kl_panels([unmeasured], ["#1", "#2"], kl_warning=float("inf")).panels[0]
+    unmeasured = _matrix([(None, None)], names=["y"], runs=["#1", "#2"], expected_kl=[(None, None)])
+    blank = kl_panels(unmeasured, [0], kl_warning=float("inf")).panels[0]
     assert blank.line == "" and blank.dots == () and blank.threshold is None
-    wide = FeatureHistory("注文" * 20, (0.1, float("inf")), (0.01, 0.01), (False, True))
-    drawn = kl_panels([wide], ["#1", "#2"], kl_warning=0.05).panels[0]
+    wide_name = "注文" * 20
+    wide = _matrix([(0.1, float("inf"))], [(False, True)], names=[wide_name], runs=["#1", "#2"])
+    drawn = kl_panels(wide, [0], kl_warning=0.05).panels[0]
     assert drawn.label == "注文" * 7 + "…"  # 14 wide characters fill 28 of 30 columns
     assert len(drawn.line.split()) == 1 and "inf" not in drawn.line + str(drawn.dots)
+
+
+def test_panels_show_the_drifted_features_most_moved_first() -> None:
+    from driftmon.report.data import most_moved
+
+    matrix = _matrix(
+        [(0.001, 0.001), (0.01, 0.02), (0.5, 0.001), (None, None)],
+        [(False, False), (False, True), (True, False), (False, True)],
+        names=["calm", "small", "large", "unmeasured"],
+        expected_kl=[(0.001, 0.001)] * 4,
+    )
+    # KL over its expectation: large 500, small 20, unmeasured never; calm did not drift
+    assert most_moved(matrix, 8) == [2, 1, 3]
+    assert most_moved(matrix, 2) == [2, 1]
