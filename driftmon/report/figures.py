@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
+from driftmon.formatting import format_share, format_share_change
 from driftmon.report.data import CategoricalView, NumericView, SideSlot, densities
 
 __all__ = [
@@ -209,10 +210,10 @@ def _side_panel(ax: Any, side: Sequence[SideSlot]) -> None:
     top = max(float(reference.max(initial=0)), float(current.max(initial=0)), 0.01)
     ax.set_xlim(0, top * 1.6)
     for position, share in zip(positions - offset, reference, strict=True):
-        ax.text(share + top * 0.04, position, _percent_text(share), va="center", fontsize=8)
+        ax.text(share + top * 0.04, position, format_share(share), va="center", fontsize=8)
     if has_current:
         for position, share in zip(positions + offset, current, strict=True):
-            ax.text(share + top * 0.04, position, _percent_text(share), va="center", fontsize=8)
+            ax.text(share + top * 0.04, position, format_share(share), va="center", fontsize=8)
     ax.set_yticks(positions, [s.label for s in side], fontsize=8.5)
     ax.invert_yaxis()
     ax.set_xticks([])
@@ -226,28 +227,18 @@ def _largest_share(view: NumericView | CategoricalView) -> float:
 
 
 def _shares_text(view: NumericView, index: int) -> str:
-    reference = _percent_text(float(view.reference[index]))
+    reference = float(view.reference[index])
     if view.current is None:
-        return reference
-    return f"{reference} → {_percent_text(float(view.current[index]))}"
+        return format_share(reference)
+    return format_share_change(reference, float(view.current[index]))
 
 
 def _percent(top: float) -> Any:
     return lambda x, _: f"{x:.0%}" if top >= 0.05 else f"{x:.1%}"
 
 
-def _percent_text(share: float) -> str:
-    if share == 0:
-        return "0%"
-    return f"{share:.1%}" if share >= 0.001 else f"{share:.2%}"
-
-
 def _number(value: float) -> str:
     return f"{value:.4g}"
-
-
-def _as_float(values: Sequence[float | None]) -> NDArray[np.float64]:
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def _short(text: str, limit: int = _LABEL_CHARS) -> str:
