@@ -113,11 +113,7 @@ def rel_entr(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
     is 0 (``scipy.special.rel_entr``, the terms of KL divergence)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     with np.errstate(all="ignore"):
-        ratio = x / y
-        terms = x * np.log(ratio)
-        # x / y beyond the float range (1 / 1e-320): the logs apart
-        apart = (x > 0) & (y > 0) & ((ratio == 0) | np.isinf(ratio))
-        terms = np.where(apart, x * (np.log(x) - np.log(y)), terms)
+        terms = x * _log_ratio(x, y)
     terms = np.where((x == 0) & (y >= 0), 0.0, terms)
     terms = np.where((x < 0) | (y < 0) | ((x > 0) & (y == 0)), np.inf, terms)
     terms = np.where(np.isnan(x) | np.isnan(y), np.nan, terms)
@@ -173,6 +169,9 @@ def _binomial_tails_of(
     return (upper, lower) if upper.ndim else (upper[()], lower[()])
 
 
+# The helpers below run inside the public functions' ``np.errstate(all="ignore")``.
+
+
 def _decreasing_sum(
     ratio: Callable[[NDArray[np.float64]], NDArray[np.float64]],
     n_terms: NDArray[np.float64] | None,
@@ -191,8 +190,8 @@ def _decreasing_sum(
         ratios = ratio(done + step)
         if total is None or carry is None:
             total, carry = np.ones(ratios.shape[0]), np.ones(ratios.shape[0])
-        with np.errstate(over="ignore", invalid="ignore"):  # ratios past n_terms: masked
-            terms = carry[:, None] * np.cumprod(ratios, axis=1)  # t_{done+1} .. t_{done+_BLOCK}
+        # ratios past n_terms may overflow: masked below
+        terms = carry[:, None] * np.cumprod(ratios, axis=1)  # t_{done+1} .. t_{done+_BLOCK}
         if n_terms is not None:
             terms = np.where(done + step + 1.0 < n_terms[:, None], terms, 0.0)
         total = total + terms.sum(axis=1)
@@ -202,6 +201,14 @@ def _decreasing_sum(
             return total
         if done >= _MAX_BLOCKS * _BLOCK:  # beyond any batch: say so rather than run on
             return np.where(carry > _NEGLIGIBLE, np.nan, total)
+
+
+def _log_ratio(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``log(x / y)``, also where ``x / y`` is beyond the float range (1 / 1e-320): there,
+    the logs apart (the caller ignores floating-point errors)."""
+    ratio = x / y
+    beyond = (x > 0) & (y > 0) & ((ratio == 0) | np.isinf(ratio))
+    return np.where(beyond, np.log(x) - np.log(y), np.log(ratio))
 
 
 def _poisson_term(y: NDArray[np.float64], mean: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -223,26 +230,24 @@ def _binomial_term(
     """P(X = j) for X ~ Binomial(n, p), 0 <= j <= n, 0 < p < 1 (Loader's form)."""
     q = 1.0 - p
     inner = np.clip(j, 1.0, np.maximum(n - 1.0, 1.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_term = (
-            _stirlerr(n)
-            - _stirlerr(inner)
-            - _stirlerr(n - inner)
-            - _bd0(inner, n * p)
-            - _bd0(n - inner, n * q)
-        )
-        term = np.exp(log_term) * np.sqrt(n / (2.0 * np.pi * inner * (n - inner)))
-        term = np.where(j == 0, np.exp(n * np.log1p(-p)), term)
-        return np.where(j == n, np.exp(n * np.log(p)), term)
+    log_term = (
+        _stirlerr(n)
+        - _stirlerr(inner)
+        - _stirlerr(n - inner)
+        - _bd0(inner, n * p)
+        - _bd0(n - inner, n * q)
+    )
+    term = np.exp(log_term) * np.sqrt(n / (2.0 * np.pi * inner * (n - inner)))
+    term = np.where(j == 0, np.exp(n * np.log1p(-p)), term)
+    return np.where(j == n, np.exp(n * np.log(p)), term)
 
 
 def _stirlerr(n: NDArray[np.float64]) -> NDArray[np.float64]:
     """``log(n!) - log(sqrt(2 pi n) (n/e)**n)`` for n >= 1 (Stirling's error term)."""
     n = np.asarray(n, dtype=np.float64)
     small = n <= _STIRLING_FROM
-    with np.errstate(divide="ignore", invalid="ignore"):
-        nn = n * n
-        series = (1 / 12 - (1 / 360 - (1 / 1260 - (1 / 1680 - 1 / (1188 * nn)) / nn) / nn) / nn) / n
+    nn = n * n
+    series = (1 / 12 - (1 / 360 - (1 / 1260 - (1 / 1680 - 1 / (1188 * nn)) / nn) / nn) / nn) / n
     if not small.any():
         return series
     m = np.where(small, n, 1.0)
@@ -253,14 +258,8 @@ def _stirlerr(n: NDArray[np.float64]) -> NDArray[np.float64]:
 def _bd0(x: NDArray[np.float64], mean: NDArray[np.float64]) -> NDArray[np.float64]:
     """``x log(x / mean) + mean - x``, without the cancellation near ``x == mean``."""
     x, mean = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(mean, np.float64))
-    with np.errstate(all="ignore"):
-        ratio = x / mean
-        # a ratio beyond the float range (a mean near 1e-310): the logs apart
-        log_ratio = np.where(
-            np.isinf(ratio) | (ratio == 0), np.log(x) - np.log(mean), np.log(ratio)
-        )
-        direct = x * log_ratio + mean - x
-        v = (x - mean) / (x + mean)
+    direct = x * _log_ratio(x, mean) + mean - x
+    v = (x - mean) / (x + mean)
     close = np.abs(x - mean) < 0.1 * (x + mean)
     if not close.any():
         return direct
