@@ -406,23 +406,20 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
         counted = pc.value_counts(array)
         values, counts = counted.field("values"), _as_numpy(counted.field("counts"))
         n_missing = 0
-    if values.null_count == 0 and not pa.types.is_floating(values.type):
-        # the usual dictionary: every value a category (no Arrow compute needed)
-        return ValueCounts(
-            values=values.to_pylist(),
-            counts=counts.astype(np.int64, copy=False),
-            n_missing=n_missing,
-            observed_type=_observed_type(values.type) if len(values) else None,
-        )
-    missing_flags = values.is_null()
-    if pa.types.is_floating(values.type):
-        missing_flags = pc.or_(missing_flags, pc.is_nan(values).fill_null(False))
-    missing = _as_bools(missing_flags)
-    kept = values.filter(pc.invert(missing_flags)).to_pylist()
+    # nulls and NaN among the values are missing; the usual dictionary has neither, and then
+    # needs no Arrow compute functions (0.07 s to import)
+    if values.null_count or pa.types.is_floating(values.type):
+        missing_flags = values.is_null()
+        if pa.types.is_floating(values.type):
+            missing_flags = pc.or_(missing_flags, pc.is_nan(values).fill_null(False))
+        missing = _as_bools(missing_flags)
+        n_missing += int(counts[missing].sum())
+        values, counts = values.filter(pc.invert(missing_flags)), counts[~missing]
+    kept = values.to_pylist()
     return ValueCounts(
         values=kept,
-        counts=counts[~missing].astype(np.int64, copy=False),
-        n_missing=n_missing + int(counts[missing].sum()),
+        counts=counts.astype(np.int64, copy=False),
+        n_missing=n_missing,
         observed_type=_observed_type(values.type) if kept else None,
     )
 
