@@ -166,6 +166,13 @@ class FeatureResult:
         """True when the batch had rows of a monitored feature, so the measures exist."""
         return self.monitored and self.n_current > 0
 
+    @property
+    def n_unseen_current(self) -> int | None:
+        """Rows of the batch whose value the reference never saw (from their share), or None
+        when that is not known."""
+        share = self.measures["unseen_share_current"]
+        return None if share is None else round(share * self.n_current)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe form: identity, every measure by name, then the details."""
         return {

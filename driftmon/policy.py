@@ -307,7 +307,6 @@ def _share_readings(
     n_cur = np.array([r.n_current for r in results], dtype=np.int64)
     known = np.array([r.unseen_share_current is not None for r in results])
     unseen_ref = np.array([r.unseen_share_reference or 0.0 for r in results])
-    unseen_cur = np.array([r.unseen_share_current or 0.0 for r in results])
     missing_ref = np.array([r.missing_share_reference or 0.0 for r in results])
     missing_cur = np.array([r.missing_share_current or 0.0 for r in results])
 
@@ -315,7 +314,7 @@ def _share_readings(
     # ones included: scale the expectation to the batch's rows that have a value.
     expected_unseen = unseen_ref * (1.0 - missing_cur)
     unseen_p0 = (expected_unseen * n_ref + 1.0) / (n_ref + 2.0)
-    unseen_count = np.rint(unseen_cur * n_cur).astype(np.int64)
+    unseen_count = np.array([r.n_unseen_current or 0 for r in results], dtype=np.int64)
     unseen_p = np.ones(len(results))
     if known.any():
         unseen_p[known] = adjust_p_values(
