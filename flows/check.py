@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from driftmon.flows._tasks import IO_TASK, PURE_TASK
+from driftmon.flows._tasks import IO_TASK, PURE_TASK, step_task
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.runtime import flow_run
@@ -26,8 +26,7 @@ from driftmon.results import BatchFailure, CheckResult
 from driftmon.sources import Partition
 
 
-@task(name="publish drift table", **PURE_TASK)
-def publish_drift_table(result: CheckResult) -> None:
+def _publish_drift_table(result: CheckResult) -> None:
     """A Prefect artifact with the short drift table, keyed by an ASCII slug of the dataset
     name plus a short hash (artifact keys allow only a-z, 0-9 and dashes)."""
     key = artifact_key(result.dataset)
@@ -44,11 +43,14 @@ def publish_drift_table(result: CheckResult) -> None:
     )
 
 
+publish_drift_table = step_task(_publish_drift_table, "publish drift table", **PURE_TASK)
+
+
 count_partition = task(name="count partition", **IO_TASK)(pipeline.count_partition)
-_build_reference_profile = task(name="read and profile reference", **IO_TASK)(
-    pipeline.build_reference_profile
+_build_reference_profile = step_task(
+    pipeline.build_reference_profile, "read and profile reference", **IO_TASK
 )
-_profile_batch = task(name="read and count batch", **IO_TASK)(pipeline.profile_batch)
+_profile_batch = step_task(pipeline.profile_batch, "read and count batch", **IO_TASK)
 
 
 def count_on_task_runner(parts: list[Partition], **options: Any) -> Iterator[Any]:
@@ -100,17 +102,17 @@ def log_line(line: str, outcome: bool = False) -> None:
 
 STEPS = jobs.Steps(
     build_reference_profile=build_reference_profile,
-    save_reference=task(name="save reference", **IO_TASK)(pipeline.save_reference),
-    load_reference=task(name="load reference", **IO_TASK)(pipeline.load_reference),
-    find_new_batches=task(name="find new batches", **IO_TASK)(pipeline.unprocessed_batches),
-    claim_batch=task(name="claim batch", **IO_TASK)(pipeline.claim_batch),
-    release_batch=task(name="release batch", **IO_TASK)(pipeline.release_batch),
+    save_reference=step_task(pipeline.save_reference, "save reference", **IO_TASK),
+    load_reference=step_task(pipeline.load_reference, "load reference", **IO_TASK),
+    find_new_batches=step_task(pipeline.unprocessed_batches, "find new batches", **IO_TASK),
+    claim_batch=step_task(pipeline.claim_batch, "claim batch", **IO_TASK),
+    release_batch=step_task(pipeline.release_batch, "release batch", **IO_TASK),
     profile_batch=profile_batch,
-    evaluate_batch=task(name="compare with reference", **PURE_TASK)(pipeline.evaluate_batch),
-    record_run=task(name="record run", **IO_TASK)(pipeline.record_run),
-    write_report=task(name="write report", **PURE_TASK)(pipeline.write_report),
-    deliver_notifications=task(name="deliver notifications", **IO_TASK)(
-        pipeline.deliver_dataset_notifications
+    evaluate_batch=step_task(pipeline.evaluate_batch, "compare with reference", **PURE_TASK),
+    record_run=step_task(pipeline.record_run, "record run", **IO_TASK),
+    write_report=step_task(pipeline.write_report, "write report", **PURE_TASK),
+    deliver_notifications=step_task(
+        pipeline.deliver_dataset_notifications, "deliver notifications", **IO_TASK
     ),
     publish=lambda result: publish_drift_table(result),
     log=lambda line, outcome=False: log_line(line, outcome=outcome),

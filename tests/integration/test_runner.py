@@ -207,3 +207,37 @@ def test_a_check_against_an_unreachable_api_is_one_error_line(tmp_path: Path) ->
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("error: the Prefect API at `http://127.0.0.1:9/api` does not answer")
     assert "DRIFTMON_PREFECT=never" in lines[0]
+
+
+_FROZEN_AT_EXIT = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))
+from driftmon.cli import run
+sys.argv = ["driftmon", *sys.argv[1:]]
+run()
+"""
+
+
+def test_the_console_script_skips_the_last_collection_and_keeps_the_exit_code(
+    tmp_path: Path,
+) -> None:
+    """`driftmon` is `driftmon.cli.run`: the command's exit code and `error:` line as `app`
+    gives them, and the heap frozen before the interpreter's last collection (which walked
+    every object Prefect and SQLAlchemy made: 0.1-0.6 s a command)."""
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="driftmon")
+    assert script.value == "driftmon.cli:run"
+
+    missing = tmp_path / "missing.csv"
+    done = subprocess.run(
+        [sys.executable, "-c", _FROZEN_AT_EXIT, "check", "shop", "--source", str(missing)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""},
+        cwd=tmp_path,
+    )
+
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: `{missing}` does not exist"), done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "frozen at exit: True"

@@ -110,6 +110,36 @@ def test_a_dataset_with_any_unicode_name_gets_its_artifact(
     assert artifact_key(name).startswith("drift-caf-b-")
 
 
+def test_steps_get_their_arguments_unwrapped_and_the_run_graph_keeps_its_links(
+    example: ExampleData, with_reference: str
+) -> None:
+    """Step tasks take their arguments `opaque` (Prefect does not walk inside a profile), yet
+    each task run still names the task runs whose results it took, for Prefect's graph."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    state = check_batch_flow(
+        dataset=DATASET, source=str(example.batches[0]), db_url=with_reference, return_state=True
+    )
+    assert state.is_completed()
+    assert state.result().n_rows > 0  # the steps got the real values, not their wrappers
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    by_name = {run.name.rsplit("-", 1)[0]: run for run in task_runs}
+    inputs = {
+        name: {i.id for given in run.task_inputs.values() for i in given}
+        for name, run in by_name.items()
+    }
+    counted = by_name["read and count batch"].id
+    loaded = by_name["load reference"].id
+    assert counted in inputs["compare with reference"]
+    assert {counted, loaded} <= inputs["record run"]
+
+
 def test_a_failing_check_is_a_failed_flow_and_records_nothing(
     example: ExampleData, with_reference: str, tmp_path: Path
 ) -> None:
