@@ -9,7 +9,8 @@ reference's edges) and `value_counts` per categorical column. For each it prints
 peak RSS (of the process and its children) and values per second, and the ratio.
 
 Also: counting alone in-process (`pipeline.profile_batch`: values/s per core), `driftmon
---help`, `driftmon check --help` and an `error:` path, and the reference build of 10M rows.
+--help`, `driftmon check --help`, two `error:` paths (a missing file; a dataset without a
+reference, which needs the store), and the reference build of 10M rows.
 Each target is printed with PASS / FAIL. Exits 0 either way: it is a report. Timings of 1M
 rows, counting and start-up are the best of 3 runs, the same for driftmon and the baseline.
 
@@ -251,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         ("driftmon --help", [DRIFTMON, "--help"]),
         ("driftmon check --help", [DRIFTMON, "check", "--help"]),
         ("error: path", [DRIFTMON, "check", "nope", "--source", "/nonexistent.csv"]),
+        # found only in the database: the store's import is in it
+        ("error: no reference", [DRIFTMON, "--db", db, "check", "nope", "--source", path]),
     ):
         best = min(measure(command, env).seconds for _ in range(3))
         print(f"  {label:<22} {best:6.2f} s")

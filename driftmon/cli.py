@@ -856,7 +856,7 @@ def _schema_changes(schema: dict[str, Any]) -> str:
 
 
 def _status_text(status: str) -> str:
-    from driftmon.policy import Status
+    from driftmon.status import Status
 
     colour = {Status.CRITICAL: "bold red", Status.WARNING: "yellow", Status.OK: "green"}.get(
         status, "dim"
@@ -912,7 +912,7 @@ def _drift_exit_code(verdicts: list[str], fail_on: FailLevel | None) -> int:
     """3 when a checked batch's verdict reaches ``fail_on``, else 0 (drift is not an error)."""
     if fail_on is None:
         return 0
-    from driftmon.policy import Status
+    from driftmon.status import Status
 
     level = Status(fail_on.value).rank
     return DRIFT_EXIT_CODE if any(Status(v).rank >= level for v in verdicts) else 0

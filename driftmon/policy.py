@@ -27,8 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +37,7 @@ from driftmon.errors import ConfigError
 from driftmon.formatting import format_p_value, format_share, printable
 from driftmon.options import DEFAULT_THRESHOLDS, Thresholds
 from driftmon.profile import Profile
+from driftmon.status import SEVERITIES, Severity, Status
 from driftmon.tails import binomial_cdf, binomial_sf
 
 __all__ = [
@@ -51,37 +51,6 @@ __all__ = [
     "evaluate",
     "feature_status",
 ]
-
-
-class Status(StrEnum):
-    """Where a feature, a batch or a finding stands, from least to most severe.
-
-    ``unmonitored``: the reference has no usable values of the feature; ``empty``: the batch
-    had no rows of it to judge. Members are strings (``Status.OK == "ok"``), as stored and
-    printed.
-    """
-
-    UNMONITORED = "unmonitored"
-    EMPTY = "empty"
-    OK = "ok"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        """Position from least (0, unmonitored) to most severe (4, critical)."""
-        return _STATUS_RANK[self]
-
-    @property
-    def is_drift(self) -> bool:
-        """Whether this status means the feature drifted (a warning or worse)."""
-        return self in SEVERITIES
-
-
-_STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
-#: The statuses a finding can have, and that mean drift.
-SEVERITIES = (Status.WARNING, Status.CRITICAL)
-Severity = Literal[Status.WARNING, Status.CRITICAL]
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +192,10 @@ def evaluate(
 
 
 def _rank(status: str | None) -> int:
-    return Status(status).rank if status in _STATUS_RANK else -1
+    try:
+        return Status(status).rank
+    except ValueError:  # no status, or not one of ours
+        return -1
 
 
 def _kl_reading(result: FeatureResult, limit: Thresholds) -> Reading:

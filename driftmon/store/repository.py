@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, defer, load_only
 
 from driftmon.errors import ReferenceNotFoundError, StoreError
 from driftmon.formatting import json_safe
-from driftmon.policy import SEVERITIES, Status
+from driftmon.status import SEVERITIES, Status
 from driftmon.store.models import (
     DatasetRow,
     FeatureResultRow,

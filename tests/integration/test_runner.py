@@ -241,3 +241,28 @@ def test_the_console_script_skips_the_last_collection_and_keeps_the_exit_code(
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: `{missing}` does not exist"), done.stderr
     assert done.stdout.strip().splitlines()[-1] == "frozen at exit: True"
+
+
+def test_store_only_commands_do_not_load_the_statistics(tmp_path: Path) -> None:
+    """``driftmon history`` and a dataset without a reference need the store, not numpy (the
+    statuses they print live in `driftmon.status`, apart from the policy)."""
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    reference = tmp_path / "reference.parquet"
+    pd.DataFrame({"amount": np.arange(1_000.0)}).to_parquet(reference, index=False)
+    local = {**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""}
+    subprocess.run(
+        [str(Path(sys.executable).with_name("driftmon")), "--db", db, "reference", "shop",
+         "--source", str(reference)],
+        check=True, capture_output=True, env=local, cwd=tmp_path,
+    )  # fmt: skip
+    script = _LOADED.replace("watched = [", 'watched = ["numpy", ')
+
+    def loaded(*command: str) -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", script, "--db", db, *command],
+            capture_output=True, text=True, env=local, cwd=tmp_path,
+        )  # fmt: skip
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert loaded("history", "shop") == {"code": 0, "loaded": []}
+    assert loaded("check", "nope", "--source", str(reference)) == {"code": 1, "loaded": []}

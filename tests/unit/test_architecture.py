@@ -21,6 +21,7 @@ PURE_CORE = [
     "policy",
     "profile",
     "results",
+    "status",
     "tails",
     "vocabulary",
     "vocabulary_kernels",
