@@ -376,8 +376,8 @@ def fit_bins(
     finite = numbers[np.isfinite(numbers)]
     if finite.size == 0:
         return BinSpec(name=name, kind=NUMERIC, edges=(0.0, 0.0), discrete=True)
-    distinct = pd.unique(finite)
-    if distinct.size <= n_bins:
+    distinct = _distinct_up_to(finite, n_bins)
+    if distinct is not None:
         distinct = np.sort(distinct)
         return BinSpec(
             name=name,
@@ -393,6 +393,19 @@ def fit_bins(
         edges = 2.0 * np.quantile(finite * 0.5, levels)
     edges = np.unique(edges)
     return BinSpec(name=name, kind=NUMERIC, edges=tuple(edges.tolist()))
+
+
+def _distinct_up_to(values: NDArray[np.float64], limit: int) -> NDArray[np.float64] | None:
+    """The distinct ``values`` if there are at most ``limit``, else None.
+
+    A prefix settles most columns: if it already holds more than ``limit`` distinct values,
+    so does the whole. Hashing every value of a continuous column only to learn that it is
+    not a handful of codes cost 0.1 s per million values (a reference's fit, per column).
+    """
+    if pd.unique(values[: 64 * (limit + 1)]).size > limit:
+        return None
+    distinct = pd.unique(values)
+    return distinct if distinct.size <= limit else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -315,8 +315,9 @@ def fit_specs(
     for name, kind in kinds.items():
         if kind not in KINDS:
             raise ConfigError(f"feature `{name}`: type `{kind}` is not one of {', '.join(KINDS)}")
-    return {
-        name: fit_bins(
+
+    def fit(name: str) -> BinSpec:
+        return fit_bins(
             frame[name],
             name=name,
             kind=kinds.get(name),  # type: ignore[arg-type]
@@ -324,8 +325,11 @@ def fit_specs(
             max_categories=_per_feature(max_categories, name, DEFAULT_MAX_CATEGORIES),
             vocabulary_cap=vocabulary_cap,
         )
-        for name in selected
-    }
+
+    # quantiles and value counts release the GIL: a column per core, as in counting
+    if len(frame) * len(selected) >= _PARALLEL_MIN_CELLS and len(selected) > 1:
+        return dict(zip(selected, _counting_pool().map(fit, selected), strict=True))
+    return {name: fit(name) for name in selected}
 
 
 @dataclass(frozen=True, slots=True)

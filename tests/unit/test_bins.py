@@ -293,6 +293,25 @@ def test_timezone_aware_datetimes_count_as_their_utc_instant(rng):
 # Low-cardinality numeric features
 
 
+@pytest.mark.parametrize("late", ["codes", "continuous"])
+def test_whether_a_column_is_discrete_depends_on_all_its_values_not_its_head(rng, late):
+    """The fit looks at a prefix first (a shortcut for continuous columns); values that
+    only come after it still decide: late codes get their bins, a late continuous tail
+    makes the column continuous."""
+    head = np.zeros(100_000)
+    tail = rng.integers(1, 6, 1_000).astype(float) if late == "codes" else rng.normal(size=1_000)
+    values = np.concatenate([head, tail])
+
+    spec = fit_bins(values, n_bins=10)
+
+    distinct = np.unique(values)
+    assert spec.discrete == (late == "codes")
+    if late == "codes":
+        assert spec.edges == (*distinct.tolist(), distinct[-1])
+    else:
+        assert spec.edges == tuple(np.unique(np.quantile(values, np.linspace(0, 1, 11))))
+
+
 @pytest.mark.parametrize("n_values", [3, 4, 5])
 def test_integer_codes_get_one_bin_per_value(rng, n_values):
     codes = rng.integers(10, 10 + n_values, 2_000)

@@ -139,6 +139,23 @@ def test_fit_specs_takes_a_category_cap_per_feature(frame):
     assert specs["active"].categories == ("True", "False")
 
 
+def test_a_large_frame_is_fitted_a_column_per_core_with_the_same_specs(rng):
+    """Above the parallel threshold (2M cells) columns are fitted on the counting pool: the
+    specs are those of fitting each column alone, in the frame's order; an error still names
+    its column."""
+    n = 250_000
+    large = pd.DataFrame({f"x{i}": rng.normal(i, 1 + i, n) for i in range(6)})
+    large["code"] = rng.integers(0, 4, n)
+    large["city"] = rng.choice(["paris", "lyon", "nice"], n)
+
+    specs = fit_specs(large)
+
+    assert list(specs) == list(large.columns)
+    assert specs == {name: fit_bins(large[name], name=name) for name in large.columns}
+    with pytest.raises(ConfigError, match="feature `x2`: n_bins must be at least 1"):
+        fit_specs(large, n_bins={"x2": 0})
+
+
 def test_an_unknown_feature_raises_schema_error_naming_it_and_the_available_columns(frame):
     with pytest.raises(SchemaError) as raised:
         fit_specs(frame, features=["amount", "income"])
