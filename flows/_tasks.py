@@ -57,5 +57,4 @@ def step_task(function: Callable[..., Any], name: str, **options: Any) -> Callab
             **{key: opaque(value) for key, value in kwargs.items()},
         )
 
-    call.task = step  # type: ignore[attr-defined]
     return call
