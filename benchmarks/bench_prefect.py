@@ -150,17 +150,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  driftmon check, in-process          {local.seconds:6.2f} s (best of 3)")
     print(f"  Prefect's cost per check command    {overhead:6.2f} s")
     beyond = overhead - costs["off"]["import"]
-    print(f"    of which beyond importing Prefect  {beyond:6.2f} s")
+    # information, not a target: the import is the median of other processes' (which import
+    # less of Prefect than a command), the difference a best of 3
+    print(f"    beyond `import prefect` (about)    {beyond:6.2f} s: its other modules and")
+    print("      driftmon's flows, the client, the flow run, tasks, artifact, logs, exit drains")
     print("\ntargets")
     verdict = "PASS" if per_run <= 1.0 else "FAIL"
     print(f"  {verdict}  a command's flow run of a check's shape {per_run:.2f} s <= 1 s")
     print(
         f"  {'PASS' if overhead <= 1.0 else 'FAIL'}  check command through Prefect - in-process "
         f"{overhead:.2f} s <= 1 s (includes importing Prefect)"
-    )
-    print(
-        f"  {'PASS' if beyond <= 1.0 else 'FAIL'}  the same without importing Prefect "
-        f"{beyond:.2f} s <= 1 s (the flow run, its tasks, artifact and logs)"
     )
     return 0
 

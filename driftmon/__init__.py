@@ -51,7 +51,7 @@ _EXPORTS = {
     "SchemaDiff": "driftmon.compare",
     "SchemaError": "driftmon.errors",
     "SourceError": "driftmon.errors",
-    "Status": "driftmon.policy",
+    "Status": "driftmon.status",
     "StoreError": "driftmon.errors",
     "Vocabulary": "driftmon.vocabulary",
     "adjust_p_values": "driftmon.divergence",

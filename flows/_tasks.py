@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.utilities.annotations import opaque
+from prefect.utilities.annotations import BaseAnnotation, opaque
 
 from driftmon.errors import DriftmonError
 
@@ -46,15 +46,16 @@ def step_task(function: Callable[..., Any], name: str, **options: Any) -> Callab
     draw the run's graph. A profile or comparison holds thousands of category names and bins:
     that walk cost 50-60 ms an argument, 0.2-0.3 s a check. `opaque` keeps the link to the
     task that returned the argument and skips the walk inside it (a step's arguments are
-    plain values, never nested futures).
+    plain values, never nested futures); an argument already annotated keeps its annotation.
     """
     step = task(name=name, **options)(function)
 
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
-        return step(
-            *(opaque(value) for value in args),
-            **{key: opaque(value) for key, value in kwargs.items()},
-        )
+        return step(*map(_opaque, args), **{key: _opaque(v) for key, v in kwargs.items()})
 
     return call
+
+
+def _opaque(value: Any) -> Any:
+    return value if isinstance(value, BaseAnnotation) else opaque(value)

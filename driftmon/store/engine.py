@@ -10,6 +10,7 @@ failing with "database is locked".
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,6 +118,11 @@ def open_store(url: str | None = None) -> Engine:
     except (SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise StoreError(_migration_failure(parsed, shown, exc)) from exc
+    # Connections close when the engine is dropped, or at exit, not whenever the garbage
+    # collector gets to them (the console script skips its last collection): closing the
+    # last connection to a SQLite file folds its write-ahead log back into the file, so a
+    # copy of the file alone holds every run.
+    weakref.finalize(engine, engine.pool.dispose)
     return engine
 
 

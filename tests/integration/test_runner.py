@@ -266,3 +266,30 @@ def test_store_only_commands_do_not_load_the_statistics(tmp_path: Path) -> None:
 
     assert loaded("history", "shop") == {"code": 0, "loaded": []}
     assert loaded("check", "nope", "--source", str(reference)) == {"code": 1, "loaded": []}
+
+
+def test_a_command_leaves_its_sqlite_file_whole(tmp_path: Path) -> None:
+    """Every connection is closed by the end of a console-script command (which skips the
+    last garbage collection): SQLite folds its write-ahead log back into the file, so the
+    file copied on its own holds what the command stored."""
+    import shutil
+    import sqlite3
+
+    reference = tmp_path / "reference.parquet"
+    pd.DataFrame({"amount": np.arange(1_000.0)}).to_parquet(reference, index=False)
+    db = tmp_path / "d.db"
+    driftmon = [str(Path(sys.executable).with_name("driftmon")), "--db", f"sqlite:///{db}"]
+    local = {**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""}
+    for command in (["reference", "shop"], ["check", "shop"]):
+        subprocess.run(
+            [*driftmon, *command, "--source", str(reference)],
+            check=True, capture_output=True, env=local, cwd=tmp_path,
+        )  # fmt: skip
+
+    assert sorted(p.name for p in tmp_path.glob("d.db*")) == ["d.db"]
+    alone = tmp_path / "copy" / "d.db"
+    alone.parent.mkdir()
+    shutil.copy(db, alone)
+    with sqlite3.connect(alone) as copy:
+        assert copy.execute("SELECT count(*) FROM reference_profiles").fetchone() == (1,)
+        assert copy.execute("SELECT count(*) FROM runs").fetchone() == (1,)

@@ -293,6 +293,28 @@ def test_timezone_aware_datetimes_count_as_their_utc_instant(rng):
 # Low-cardinality numeric features
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    head=st.lists(st.sampled_from([0.0, 1.0, 2.5]), min_size=1, max_size=20),
+    repeats=st.integers(1, 40),
+    tail=st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0, 7.0, 0.25]), max_size=6),
+    n_bins=st.integers(1, 4),
+)
+def test_a_column_is_discrete_exactly_when_it_has_at_most_n_bins_distinct_values(
+    head, repeats, tail, n_bins
+):
+    """Whatever the prefix the fit looks at first (64 values a bin) shows, the decision is
+    that of all the values, those after it included."""
+    values = np.concatenate([np.tile(np.asarray(head), repeats), np.asarray(tail, dtype=float)])
+    distinct = np.unique(values)
+
+    spec = fit_bins(values, n_bins=n_bins)
+
+    assert spec.discrete == (distinct.size <= n_bins)
+    if spec.discrete:
+        assert spec.edges == (*distinct.tolist(), distinct[-1])
+
+
 @pytest.mark.parametrize("late", ["codes", "continuous"])
 def test_whether_a_column_is_discrete_depends_on_all_its_values_not_its_head(rng, late):
     """The fit looks at a prefix first (a shortcut for continuous columns); values that

@@ -140,6 +140,33 @@ def test_steps_get_their_arguments_unwrapped_and_the_run_graph_keeps_its_links(
     assert {counted, loaded} <= inputs["record run"]
 
 
+def test_prefect_does_not_walk_inside_a_steps_arguments() -> None:
+    """Prefect refuses a `FlowRun` met while walking task arguments; a step task's arguments
+    are `opaque`, so one held deep inside a dataclass reaches the step untouched."""
+    from dataclasses import dataclass
+    from uuid import uuid4
+
+    from driftmon.flows._tasks import PURE_TASK, step_task
+    from prefect import flow
+    from prefect.client.schemas.objects import FlowRun
+
+    @dataclass
+    class Holder:
+        runs: list[FlowRun]
+
+    def first_run_name(holder: Holder, *, prefix: str) -> str:
+        return prefix + holder.runs[0].name
+
+    step = step_task(first_run_name, "first run name", **PURE_TASK)
+    held = Holder([FlowRun(flow_id=uuid4(), name="deep")])
+
+    @flow
+    def walk() -> str:
+        return step(held, prefix="name: ")
+
+    assert walk() == "name: deep"
+
+
 def test_a_failing_check_is_a_failed_flow_and_records_nothing(
     example: ExampleData, with_reference: str, tmp_path: Path
 ) -> None:
