@@ -1066,8 +1066,8 @@ def run() -> None:
     full collection would walk every object Prefect, SQLAlchemy and pydantic made: 0.1-0.3 s
     a command in-process, about 0.6 s through Prefect (a 1M-row check on this 2-core machine,
     with and without the freeze). Nothing waits for that collection: files are closed by
-    their ``with`` blocks, database connections by `driftmon.store.open_store`'s finalizer
-    at exit, Prefect's logs and events by its own exit hooks.
+    their ``with`` blocks, database connections by the store at exit (every engine
+    `driftmon.store.open_store` made), Prefect's logs and events by its own exit hooks.
     """
     try:
         app()

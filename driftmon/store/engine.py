@@ -9,6 +9,7 @@ failing with "database is locked".
 
 from __future__ import annotations
 
+import atexit
 import re
 import weakref
 from collections.abc import Iterator
@@ -118,12 +119,21 @@ def open_store(url: str | None = None) -> Engine:
     except (SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise StoreError(_migration_failure(parsed, shown, exc)) from exc
-    # Connections close when the engine is dropped, or at exit, not whenever the garbage
-    # collector gets to them (the console script skips its last collection): closing the
-    # last connection to a SQLite file folds its write-ahead log back into the file, so a
-    # copy of the file alone holds every run.
-    weakref.finalize(engine, engine.pool.dispose)
+    _OPEN_ENGINES.add(engine)
     return engine
+
+
+#: Engines not yet dropped: their connections are closed at exit, not whenever the garbage
+#: collector gets to them (the console script skips its last collection). Closing the last
+#: connection to a SQLite file folds its write-ahead log back into the file, so a copy of the
+#: file alone holds every run.
+_OPEN_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_engines() -> None:
+    for engine in list(_OPEN_ENGINES):
+        engine.dispose()
 
 
 def _upgrade(engine: Engine, parsed: URL, shown: str) -> None:
