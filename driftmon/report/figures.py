@@ -48,6 +48,9 @@ DPI = 90
 _LABEL_CHARS = 28
 #: Inches: 864 px at `DPI`, three-quarters of a report's content column at its widest.
 _WIDTH = 9.6
+#: The least length a side bar of a non-zero share is drawn with, as a fraction of the panel's
+#: largest share.
+_MIN_SIDE_BAR = 0.025
 
 
 def feature_chart(view: NumericView | CategoricalView) -> str:
@@ -203,17 +206,28 @@ def _side_panel(ax: Any, side: Sequence[SideSlot]) -> None:
     reference = np.array([s.reference for s in side])
     has_current = all(s.current is not None for s in side)
     current = np.array([s.current or 0.0 for s in side])
+    top = max(float(reference.max(initial=0)), float(current.max(initial=0)), 0.01)
+    # a share too small to see beside a large one (0.2% never seen next to a 90% long tail)
+    # is drawn a sliver wide; the value written beside it is exact
+    drawn_reference, drawn_current = (
+        np.where(shares > 0, np.maximum(shares, top * _MIN_SIDE_BAR), 0.0)
+        for shares in (reference, current)
+    )
     # lighter than the values' bars, without hatching (a quarter of a chart's drawing time)
     offset = _paired_bars(
-        ax.barh, positions, reference, current if has_current else None, slot=0.76, alpha=0.75
+        ax.barh,
+        positions,
+        drawn_reference,
+        drawn_current if has_current else None,
+        slot=0.76,
+        alpha=0.75,
     )
-    top = max(float(reference.max(initial=0)), float(current.max(initial=0)), 0.01)
     ax.set_xlim(0, top * 1.6)
-    for position, share in zip(positions - offset, reference, strict=True):
-        ax.text(share + top * 0.04, position, format_share(share), va="center", fontsize=8)
+    for position, share, drawn in zip(positions - offset, reference, drawn_reference, strict=True):
+        ax.text(drawn + top * 0.04, position, format_share(share), va="center", fontsize=8)
     if has_current:
-        for position, share in zip(positions + offset, current, strict=True):
-            ax.text(share + top * 0.04, position, format_share(share), va="center", fontsize=8)
+        for position, share, drawn in zip(positions + offset, current, drawn_current, strict=True):
+            ax.text(drawn + top * 0.04, position, format_share(share), va="center", fontsize=8)
     ax.set_yticks(positions, [s.label for s in side], fontsize=8.5)
     ax.invert_yaxis()
     ax.set_xticks([])

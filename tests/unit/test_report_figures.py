@@ -61,3 +61,32 @@ def test_every_feature_shape_draws_a_png_at_the_page_width(view) -> None:
     assert uri.startswith(prefix)
     image = imread(io.BytesIO(base64.b64decode(uri[len(prefix) :])), format="png")
     assert image.shape[1] == round(9.6 * DPI)  # 864 px: at least 600 px shown on a page
+
+
+def _current_colour_pixels_right_of(view, fraction: float) -> int:
+    """Pixels of the current batch's colour in the chart's rightmost ``fraction`` (the side
+    panel), however light its bars are drawn."""
+    uri = feature_chart(view)
+    image = imread(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])), format="png")[..., :3]
+    panel = image[:, int(image.shape[1] * (1 - fraction)) :]
+    red, green, blue = panel[..., 0], panel[..., 1], panel[..., 2]
+    # orange (#E69F00), pure or lightened by the bars' alpha: red high, blue clearly lower
+    return int(np.count_nonzero((red > 0.85) & (blue < red - 0.3) & (green < red - 0.05)))
+
+
+def test_a_tiny_side_share_beside_a_large_one_is_still_drawn() -> None:
+    """0.2% never seen next to a 90% long tail: a sliver of a bar (its label is exact), where
+    the shared scale would draw it a fraction of a pixel wide."""
+
+    def view(never_seen: float) -> CategoricalView:
+        side = (
+            SideSlot("long tail (seen, not kept)", 0.9, 0.9),
+            SideSlot("never seen", 0.0, never_seen),
+        )
+        shares = np.full(8, 0.0125)
+        return CategoricalView(tuple("abcdefgh"), shares, shares, 0, side)
+
+    sliver = _current_colour_pixels_right_of(view(0.002), 0.25)
+    none = _current_colour_pixels_right_of(view(0.0), 0.25)
+
+    assert sliver - none >= 30
