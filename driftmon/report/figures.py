@@ -102,12 +102,14 @@ def categorical_chart(view: CategoricalView) -> str:
     if view.n_hidden:
         label += f" ({view.n_hidden} more kept categories not shown)"
     values_ax.set_xlabel(label, fontsize=9)
-    values_ax.legend(fontsize=8.5, loc="lower right", frameon=False)
+    # above the bars, not over them: any bar can be the longest
+    values_ax.legend(fontsize=8.5, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2,
+                     frameon=False, borderaxespad=0.1)  # fmt: skip
     _side_panel(side_ax, view.side)
-    # room for the longest category label on the left
+    # room for the longest category label on the left, and for the legend on top
     longest = max((len(_short(c)) for c in view.categories), default=4)
     left = min((longest * 6.0 + 18) / (_WIDTH * DPI), 0.3)
-    fig.subplots_adjust(left=left)
+    fig.subplots_adjust(left=left, top=1 - 0.3 / height)
     return _to_data_uri(fig)
 
 
