@@ -242,16 +242,39 @@ def render_status_board(reports_dir: Path) -> str:
     folder's ``status.json`` (so datasets of every database that wrote here appear), most
     severe first. A status file that cannot be read is listed as such, not skipped."""
     rows = []
-    for path in sorted(Path(reports_dir).glob(f"*/{STATUS_FILE}")):
-        folder = path.parent.name
+    for path in _dataset_folders(Path(reports_dir)):
+        folder = path.name
         try:
-            row = _board_row(folder, json.loads(path.read_text(encoding="utf-8")))
+            status = (path / STATUS_FILE).read_text(encoding="utf-8")
+            row = _board_row(folder, json.loads(status))
+        except FileNotFoundError:
+            row = _unlisted(folder, "its pages are from a driftmon that wrote no status file")
         except (OSError, ValueError):  # JSON's errors are ValueErrors too
-            row = {"folder": folder, "unreadable": True, "latest": None, "dataset": folder}
+            row = _unlisted(folder, "its status file cannot be read")
         rows.append(row)
     rows.sort(key=_board_order)
     context = {"rows": rows, "sparkline_runs": SPARKLINE_RUNS, **_page_context()}
     return render_page("index.html", context)
+
+
+def _unlisted(folder: str, reason: str) -> dict[str, Any]:
+    """A board row for a dataset folder whose status cannot be shown, and why."""
+    return {
+        "folder": folder,
+        "unreadable": True,
+        "reason": reason,
+        "latest": None,
+        "dataset": folder,
+    }
+
+
+def _dataset_folders(reports_dir: Path) -> list[Path]:
+    """The reports folder's dataset folders: each with a status file or a history page
+    (written by a driftmon from before the status board, which wrote no status file)."""
+    found = {
+        p.parent for name in (STATUS_FILE, "index.html") for p in reports_dir.glob(f"*/{name}")
+    }
+    return sorted(found)
 
 
 def _board_row(folder: str, status: Any) -> dict[str, Any]:

@@ -698,6 +698,27 @@ def test_a_status_file_written_by_anything_else_is_listed_as_unreadable(
     assert 'href="orders/index.html"' in page
 
 
+def test_a_dataset_with_pages_but_no_status_file_is_listed_and_says_why(
+    reports: Reports, tmp_path: Path
+) -> None:
+    """Pages written before the status board have no status.json: the dataset still has its
+    row, linking its history page and saying how to fill the row in; a folder without pages
+    is not a dataset."""
+    folder = tmp_path / "html"
+    shutil.copytree(reports.folder, folder)
+    (folder / "older").mkdir()
+    (folder / "older" / "index.html").write_text("<html></html>")
+    (folder / "scratch").mkdir()
+    (folder / "scratch" / "notes.txt").write_text("not a dataset")
+
+    page = render_status_board(folder)
+
+    assert 'href="older/index.html"' in page
+    assert page.count("its pages are from a driftmon that wrote no status file") == 1
+    assert "scratch" not in page
+    assert 'href="orders/index.html"' in page
+
+
 def test_a_status_file_written_with_a_hostile_dataset_name_is_escaped(tmp_path: Path) -> None:
     status = {
         "format": 1,
