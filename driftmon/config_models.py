@@ -193,8 +193,9 @@ class Settings(_Strict):
         """A dataset's settings resolved: ``[defaults]`` overlaid with ``[datasets.NAME]``,
         then with ``overrides`` (the same keys, given as keyword arguments in Python), plus the
         notification targets of ``DRIFTMON_NOTIFY``."""
+        settings = self.dataset_settings(name, overrides)  # its errors name their keys
         try:
-            return self.dataset_settings(name, overrides).resolve()
+            return settings.resolve()
         except ConfigError as error:
             where = "" if overrides else f"datasets.{name}."
             raise ConfigError(f"{where}{error}") from None

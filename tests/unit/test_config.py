@@ -65,6 +65,29 @@ def test_an_unknown_key_is_an_error_not_a_silent_default(tmp_path: Path) -> None
         load_settings(path)
 
 
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            "[datasets.users.thresholds]\nkl_warnig = 0.1\n",
+            "unknown key `datasets.users.thresholds.kl_warnig` (check its spelling in "
+            "config/driftmon.toml)",
+        ),
+        (
+            '[datasets.users.feature.age]\ntype = "numerc"\n',
+            "`datasets.users.feature.age.type`: Input should be 'numeric' or 'categorical' "
+            "(got `'numerc'`)",
+        ),
+    ],
+    ids=["unknown-key", "bad-value"],
+)
+def test_a_dataset_key_at_fault_is_named_once(tmp_path: Path, table: str, expected: str) -> None:
+    path = _write(tmp_path, table)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    assert str(raised.value) == f"config file `{path}`: {expected}"
+
+
 def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not valid TOML"):
         load_settings(_write(tmp_path, "[defaults\n"))
