@@ -241,7 +241,7 @@ def check(
         from driftmon import store
 
         db_url = _db_url(settings)
-        engine = store.open_store(db_url)
+        engine = store.open_store(db_url, create=False)
         with store.session_scope(engine) as session:
             store.require_reference(session, dataset)
         from driftmon import pipeline
@@ -290,7 +290,7 @@ def check_new(
         from driftmon import store
 
         db_url = _db_url(settings)
-        engine = store.open_store(db_url)
+        engine = store.open_store(db_url, create=False)
         with store.session_scope(engine) as session:
             store.require_reference(session, dataset)
         from driftmon import pipeline
@@ -600,7 +600,7 @@ def notify_command(
         from driftmon import pipeline, store
 
         settings, _ = _settings()
-        engine = store.open_store(_db_url(settings))
+        engine = store.open_store(_db_url(settings), create=False)
         with store.session_scope(engine) as session:
             datasets = [dataset] if dataset else store.list_datasets(session)
         report = {"sent": 0, "pending": 0, "errors": []}
@@ -680,7 +680,7 @@ def report(
         from driftmon.report import write_reports
 
         settings, _ = _settings()
-        engine = store.open_store(_db_url(settings))
+        engine = store.open_store(_db_url(settings), create=False)
         with store.session_scope(engine) as session:
             store.require_dataset(session, dataset)
             run = (
@@ -739,7 +739,7 @@ def serve(
             from driftmon.metrics import serve_metrics
 
             try:
-                serve_metrics(metrics_port, store.open_store(db_url))
+                serve_metrics(metrics_port, store.open_store(db_url, create=False))
             except OSError as error:
                 raise DriftmonError(
                     f"cannot serve metrics on 127.0.0.1:{metrics_port}: {error}; choose another "
@@ -953,11 +953,11 @@ def _settings() -> tuple[Any, str | None]:
 
 def _engine() -> Any:
     """The store of the configured database (``--db``, the config's ``database``, or the
-    default), migrated."""
+    default), migrated; a SQLite file must exist (only `reference` creates one)."""
     from driftmon import store
 
     settings, _ = _settings()
-    return store.open_store(_db_url(settings))
+    return store.open_store(_db_url(settings), create=False)
 
 
 def _demo_config() -> str | None:

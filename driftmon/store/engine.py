@@ -90,14 +90,19 @@ def database_label(url: str | URL) -> str:
     return bare.render_as_string()
 
 
-def open_store(url: str | None = None) -> Engine:
+def open_store(url: str | None = None, *, create: bool = True) -> Engine:
     """Create an engine for ``url`` (default: `default_database_url`) and migrate it to head.
+
+    With ``create=False`` (commands that read, or need a reference already stored) a SQLite
+    file that does not exist is an error, not a new empty database: a mistyped ``--db``
+    would otherwise leave a file, and folders, behind.
 
     Raises
     ------
     StoreError
-        The URL is invalid, its driver is not installed, the SQLite folder cannot be created, or
-        the database cannot be reached or migrated. The message shows the URL without password.
+        The URL is invalid, its driver is not installed, the SQLite folder cannot be created (or,
+        without ``create``, the SQLite file does not exist), or the database cannot be reached or
+        migrated. The message shows the URL without password.
     """
     url = url or default_database_url()
     shown = redact_url(url)
@@ -111,7 +116,13 @@ def open_store(url: str | None = None) -> Engine:
         ) from exc
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite:
-        _create_sqlite_folder(parsed, shown)
+        path = _sqlite_file(parsed)
+        if not create and path is not None and not path.exists():
+            raise StoreError(
+                f"database `{shown}` does not exist; check the path, or create it by building "
+                f"a reference (`driftmon reference DATASET --source PATH`); {_HOW_TO_CHOOSE}"
+            )
+        _create_sqlite_folder(path, shown)
     engine = _create_engine(parsed, shown, is_sqlite)
     try:
         if _revision(engine) != HEAD_REVISION:
@@ -263,11 +274,18 @@ def _write_failure(engine: Engine, error: OperationalError) -> str:
     return f"database `{shown}` failed: {reason}"
 
 
-def _create_sqlite_folder(url: URL, shown: str) -> None:
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL (None: in memory, or a ``file:`` URI)."""
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:") or url.query.get("uri"):
+        return None
+    return Path(database).expanduser().absolute()
+
+
+def _create_sqlite_folder(path: Path | None, shown: str) -> None:
+    if path is None:
         return
-    folder = Path(database).expanduser().absolute().parent
+    folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

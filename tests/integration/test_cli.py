@@ -199,11 +199,30 @@ def test_long_column_names_wrap_and_every_number_is_printed_whole(tmp_path: Path
 # User mistakes: one clear line, exit 1, no traceback, nothing started
 
 
-def test_unknown_dataset_says_how_to_create_a_reference(
-    example: ExampleData, tmp_path: Path
-) -> None:
-    result = run(tmp_path, "check", "nope", "--source", str(example.batches[0]))
+def test_unknown_dataset_says_how_to_create_a_reference(example: ExampleData, story: Story) -> None:
+    result = run(story.workdir, "check", "nope", "--source", str(example.batches[0]))
     assert_one_line_error(result, "`nope` has no reference yet", "driftmon reference nope")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["check", "nope", "--source", "BATCH"], ["history", "nope"], ["alerts", "list"],
+     ["report", "nope"], ["metrics"], ["notify"]],
+    ids=lambda c: c[0] if c[0] != "alerts" else "alerts list",
+)  # fmt: skip
+def test_a_mistyped_database_is_an_error_and_no_command_but_reference_creates_one(
+    example: ExampleData, tmp_path: Path, command: list[str]
+) -> None:
+    """A ``--db`` path with a typo: one `error:` line, and no file or folder left behind
+    (only `driftmon reference` creates a database)."""
+    database = tmp_path / "no" / "such" / "driftmon.db"
+    command = [str(example.batches[0]) if part == "BATCH" else part for part in command]
+
+    result = run(tmp_path, "--db", f"sqlite:///{database}", *command)
+
+    assert_one_line_error(result, f"database `sqlite:///{database}` does not exist")
+    assert "driftmon reference DATASET --source PATH" in result.stderr
+    assert not (tmp_path / "no").exists()
 
 
 def test_a_missing_source_file_is_named(tmp_path: Path) -> None:
