@@ -838,6 +838,8 @@ def _as_float_array(series: pd.Series, name: str, *, coerce: bool = False) -> ND
         return series.to_numpy()
     if pd.api.types.is_numeric_dtype(dtype):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if observed_type(series) == "datetime":  # dates as objects (Arrow's date32, `datetime.date`)
+        return _as_float_array(pd.to_datetime(series), name)
     if not coerce:
         raise InputDataError(
             f"feature `{name}`: column of type `{dtype}` is not numeric; declare it categorical"

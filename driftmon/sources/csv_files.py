@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -115,8 +115,10 @@ def _read_csv(
     (``benchmarks/bench_check.py``). Segments hold about a chunk's rows, at most
     ``_MAX_CSV_SEGMENT`` bytes, so memory stays bounded by the chunk size. Columns hinted
     numeric are parsed as numbers, the fast way; a segment where one holds text is parsed again
-    with them as text, so every chunk's column is numbers if all its values parse, else strings,
-    as for any column."""
+    with them as text, so every chunk's column is numbers if all its values parse, else
+    timestamps if they all do (ISO 8601 dates and times), else strings, as for any column; a
+    column hinted numeric that turned out not to be numbers (dates, say) is read as text from
+    then on, so later segments are not parsed twice."""
     head = _csv_head(path)
     selected = select_columns(head.names, requested, f"CSV file `{path}`")
     read_columns = selected or head.names[:1]
@@ -132,11 +134,15 @@ def _read_csv(
     as_text = pa_csv.ConvertOptions(
         column_types=column_types, include_columns=read_columns, strings_can_be_null=True
     )
-    as_numbers = pa_csv.ConvertOptions(
-        column_types=column_types | dict.fromkeys(typed, pa.float64()),
-        include_columns=read_columns,
-        strings_can_be_null=True,
-    )
+
+    def typed_as_numbers() -> pa_csv.ConvertOptions:
+        return pa_csv.ConvertOptions(
+            column_types=column_types | dict.fromkeys(typed, pa.float64()),
+            include_columns=read_columns,
+            strings_can_be_null=True,
+        )
+
+    as_numbers = typed_as_numbers()
     total = path.stat().st_size
     rows_done, before = 0, 0
     for data, end, after in _csv_segments(path, head.data_start, segment_bytes):
@@ -145,6 +151,10 @@ def _read_csv(
             table = _csv_segment(path, segment, read_options, as_numbers, typed=bool(typed))
         except _TextInNumbers:
             table = _csv_segment(path, segment, read_options, as_text)
+            texts = [name for name in typed if _parse_text_values(table[name], False) is None]
+            if texts:  # not numbers in this segment: read as text from now on
+                typed = [name for name in typed if name not in texts]
+                as_numbers = typed_as_numbers()
         if data.find(b'"', 0, end) >= 0 and table.num_rows != _non_blank_lines(data, end):
             # a quote left open swallowed line ends: Arrow's table reader drops those rows
             # without a word (its streaming reader reports them), so count the lines
@@ -157,7 +167,7 @@ def _read_csv(
             batch = _joined_batches(table.to_batches())
             for offset in range(0, table.num_rows, chunk_rows):
                 piece = batch.slice(offset, chunk_rows)
-                parsed = _parse_csv_batch(piece, path, rows_done, numeric)
+                parsed = _parse_csv_batch(piece, path, rows_done, numeric, categorical)
                 rows_done += piece.num_rows
                 # bytes of the file read, pro rata within the segment
                 done = before + (after - before) * (offset + piece.num_rows) // table.num_rows
@@ -284,20 +294,29 @@ def _csv_error(path: Path, exc: BaseException, typed: bool) -> Exception:
 
 
 def _parse_csv_batch(
-    batch: pa.RecordBatch, path: Path, first_row: int, numeric: set[str]
+    batch: pa.RecordBatch,
+    path: Path,
+    first_row: int,
+    numeric: set[str],
+    categorical: Collection[str] = (),
 ) -> pa.RecordBatch:
-    """One chunk of text columns with each column parsed as numbers or booleans where it can."""
+    """One chunk of text columns with each column parsed as numbers, timestamps or booleans
+    where it can; a column hinted categorical is never parsed as timestamps (a reference that
+    kept its dates as categories keeps matching them)."""
     arrays = []
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
-        typed = _parse_text_column(column, try_boolean=name not in numeric)
+        typed = _parse_text_column(
+            column, try_boolean=name not in numeric, try_dates=name not in categorical
+        )
         if typed is column and not pa.types.is_floating(column.type):
             _reject_line_breaks(column, path, name, first_row)
         arrays.append(typed)
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
-def _parse_text_column(column: pa.Array, *, try_boolean: bool) -> pa.Array:
-    """Numbers if every value parses as one, else booleans, else the column unchanged.
+def _parse_text_column(column: pa.Array, *, try_boolean: bool, try_dates: bool = True) -> pa.Array:
+    """Numbers if every value parses as one, else timestamps (``try_dates``), else booleans
+    (``try_boolean``), else the column unchanged.
 
     Dictionary columns parse their (few) distinct values and keep the codes, so the result is
     the same values as without the categorical hint, only as pandas ``category`` dtype.
@@ -305,18 +324,24 @@ def _parse_text_column(column: pa.Array, *, try_boolean: bool) -> pa.Array:
     if pa.types.is_floating(column.type):  # read as numbers already
         return column
     if isinstance(column, pa.DictionaryArray):
-        values = _parse_text_values(column.dictionary, try_boolean)
+        values = _parse_text_values(column.dictionary, try_boolean, try_dates)
         if values is None or len(values) == 0:
             return column
         if len(pc.unique(values)) < len(values):  # "1" and "1.0" both became 1.0
             return pc.dictionary_encode(pc.take(values, column.indices))
         return pa.DictionaryArray.from_arrays(column.indices, values)
-    values = _parse_text_values(column, try_boolean)
+    values = _parse_text_values(column, try_boolean, try_dates)
     return column if values is None else values
 
 
-def _parse_text_values(strings: pa.Array, try_boolean: bool) -> pa.Array | None:
-    targets = (pa.float64(), pa.bool_()) if try_boolean else (pa.float64(),)
+def _parse_text_values(
+    strings: pa.Array, try_boolean: bool, try_dates: bool = False
+) -> pa.Array | None:
+    targets = [pa.float64()]
+    if try_dates:  # ISO 8601, as Arrow casts it: without an offset, or with one (UTC)
+        targets += [pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")]
+    if try_boolean:
+        targets.append(pa.bool_())
     for target in targets:
         # A failing cast costs ~15x a successful one per bad value, so a text column is
         # recognised on its first values before the whole column is tried.

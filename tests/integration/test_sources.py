@@ -819,3 +819,71 @@ def test_counting_arrow_chunks_equals_counting_the_pandas_frame(
     for feature, profile in expected.features.items():
         np.testing.assert_array_equal(counted.features[feature].counts, profile.counts, feature)
         assert counted.features[feature].tally.observed_type == profile.tally.observed_type
+
+
+# --------------------------------------------------------------------------------------------
+# Dates in CSV files
+
+
+def test_iso_dates_and_times_in_a_csv_are_read_as_timestamps(tmp_path: Path) -> None:
+    """ISO 8601 dates, date-times and UTC date-times parse as timestamps, like numbers parse
+    as numbers; a format that is not ISO (day first or month first?) stays text; a column
+    hinted categorical keeps its text (a reference that kept dates as categories)."""
+    path = tmp_path / "dates.csv"
+    path.write_text(
+        "day,moment,utc,local\n"
+        "2025-01-31,2025-01-31 08:30:00,2025-01-31T08:30:00Z,31/01/2025\n"
+        "2025-02-01,2025-02-01 09:00:00,2025-02-01T09:00:00Z,01/02/2025\n"
+        ",,,\n"
+    )
+
+    whole = _read_all(FileSource(path))
+    hinted = _read_all(FileSource(path), categorical=["day"], numeric=["moment"])
+
+    assert whole["day"].tolist()[:2] == [pd.Timestamp("2025-01-31"), pd.Timestamp("2025-02-01")]
+    assert whole["moment"].iloc[0] == pd.Timestamp("2025-01-31 08:30:00")
+    assert whole["utc"].iloc[1] == pd.Timestamp("2025-02-01 09:00:00", tz="UTC")
+    assert whole[["day", "moment", "utc"]].iloc[2].isna().all()
+    assert pd.api.types.is_string_dtype(whole["local"].dtype)
+    assert hinted["day"].astype(str).tolist()[:2] == ["2025-01-31", "2025-02-01"]
+    assert hinted["moment"].iloc[1] == pd.Timestamp("2025-02-01 09:00:00")
+
+
+def test_a_numeric_hinted_date_column_is_read_as_text_after_its_first_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column the reference calls numeric that holds dates fails the fast numeric read of a
+    segment; later segments read it as text at once. Every chunk's dates are timestamps and
+    the numbers beside them stay numbers."""
+    n = 2_000_000  # ~40 MB: several of the reader's segments (16 MB each here)
+    year = pd.date_range("2025-01-01", periods=365, freq="D")
+    days = year[np.arange(n) % 365]
+    frame = pd.DataFrame({"day": days, "amount": np.arange(n) / 4})
+    path = tmp_path / "batch.csv"
+    text = np.char.add(np.tile(year.strftime("%Y-%m-%d,").to_numpy(str), n // 365 + 1)[:n],
+                       frame["amount"].to_numpy().astype(str))  # fmt: skip
+    path.write_text("day,amount\n" + "\n".join(text) + "\n")
+
+    import pyarrow as pa
+
+    from driftmon.sources import csv_files
+
+    day_types = []  # how each read of a segment was asked to convert `day`
+    read_segment = csv_files._csv_segment
+
+    def recording(path, segment, read_options, convert, **typed):
+        day_types.append(convert.column_types["day"])
+        return read_segment(path, segment, read_options, convert, **typed)
+
+    monkeypatch.setattr(csv_files, "_csv_segment", recording)
+
+    chunks = list(iter_chunks(FileSource(path), chunk_rows=100_000, numeric=["day", "amount"]))
+
+    assert len(chunks) >= 3
+    # numbers once, then text: the first segment twice, every later one once
+    assert len(day_types) >= 4
+    assert day_types.count(pa.float64()) == 1 and day_types[0] == pa.float64()
+    whole = pd.concat(chunks)
+    assert all(pd.api.types.is_datetime64_dtype(c["day"].dtype) for c in chunks)
+    assert (whole["day"].to_numpy() == days.to_numpy()).all()
+    assert whole["amount"].tolist() == frame["amount"].tolist()
