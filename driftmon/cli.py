@@ -1071,5 +1071,18 @@ def run() -> None:
     """
     try:
         app()
+    except SystemExit as exit:
+        if exit.code == INTERRUPTED_EXIT_CODE:  # typer's silent answer to Ctrl-C
+            err.print(_plain(INTERRUPTED))
+        raise
     finally:
         gc.freeze()
+
+
+#: typer exits with 130 (128 + SIGINT) on Ctrl-C, and says nothing.
+INTERRUPTED_EXIT_CODE = 130
+INTERRUPTED = (
+    "interrupted: what was stored before is kept; a check stores its run before drawing "
+    "its page, so an interrupted check may be in `driftmon history` without one: "
+    "`driftmon report DATASET --run ID` draws it"
+)

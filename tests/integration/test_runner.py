@@ -293,3 +293,40 @@ def test_a_command_leaves_its_sqlite_file_whole(tmp_path: Path) -> None:
     with sqlite3.connect(alone) as copy:
         assert copy.execute("SELECT count(*) FROM reference_profiles").fetchone() == (1,)
         assert copy.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+
+
+_INTERRUPTED_JOB = """
+import sys
+import driftmon.runner
+def interrupted(*args, **kwargs):
+    raise KeyboardInterrupt  # what Ctrl-C raises in the job
+driftmon.runner.run_job = interrupted
+from driftmon.cli import run
+sys.argv = ["driftmon", *sys.argv[1:]]
+run()
+"""
+
+
+def test_ctrl_c_is_exit_130_with_a_line_saying_what_was_kept(tmp_path: Path) -> None:
+    """typer turns Ctrl-C into exit status 130 and says nothing; the command says it was
+    interrupted, that stored work is kept, and how to draw a page a stored run lacks."""
+    reference = tmp_path / "reference.parquet"
+    pd.DataFrame({"amount": np.arange(1_000.0)}).to_parquet(reference, index=False)
+    db = ["--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    local = {**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""}
+    subprocess.run(
+        [str(Path(sys.executable).with_name("driftmon")), *db, "reference", "shop", "--source",
+         str(reference)],
+        check=True, capture_output=True, env=local, cwd=tmp_path,
+    )  # fmt: skip
+
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_JOB, *db, "check", "shop", "--source", str(reference)],
+        capture_output=True, text=True, env=local, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert done.returncode == 130
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted: what was stored before is kept")
+    assert "`driftmon report DATASET --run ID`" in lines[0]
