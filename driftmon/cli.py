@@ -243,7 +243,8 @@ def check(
         db_url = _db_url(settings)
         engine = store.open_store(db_url, create=False)
         with store.session_scope(engine) as session:
-            store.require_reference(session, dataset)
+            reference = store.require_reference(session, dataset)
+        _warn_of_fit_changes(dataset, options, reference)
         from driftmon import pipeline
 
         plan = pipeline.plan_batch(source, batch_key, moment)
@@ -292,11 +293,13 @@ def check_new(
         db_url = _db_url(settings)
         engine = store.open_store(db_url, create=False)
         with store.session_scope(engine) as session:
-            store.require_reference(session, dataset)
+            reference = store.require_reference(session, dataset)
+        options = settings.dataset(dataset)
+        _warn_of_fit_changes(dataset, options, reference)
         from driftmon import pipeline
         from driftmon.results import BatchFailure
 
-        pipeline.notification_targets(settings.dataset(dataset))  # fail fast: bad targets
+        pipeline.notification_targets(options)  # fail fast: bad targets
         store.ensure_writable(engine)
         pending = pipeline.unprocessed_batches(engine, dataset, folder)
         if not pending:
@@ -901,6 +904,21 @@ def _batch_time(moment: datetime | None) -> str:
 def _plain(text: str) -> Text:
     """Text shown as written: never read as markup, control characters escaped."""
     return Text(printable(str(text)))
+
+
+def _warn_of_fit_changes(dataset: str, options: Any, reference: Any) -> None:
+    """Say so when the configuration fits bins otherwise than the active reference was fitted:
+    a check counts with the reference's features and bins, so a changed ``features`` (or
+    ``n_bins``...) would otherwise be ignored without a word."""
+    changed = options.fit_changes(reference.settings)
+    if changed:
+        err.print(
+            f"[yellow]warning:[/] {_text(', '.join(changed))} of `{_text(dataset)}` in the "
+            f"configuration differ from those reference v{reference.version} was built with, "
+            "which this check uses; build a new reference to use them (`driftmon reference "
+            f"{_text(dataset)} --source PATH`)",
+            highlight=False,
+        )
 
 
 def _text(text: str) -> str:

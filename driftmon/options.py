@@ -237,6 +237,20 @@ class DatasetOptions:
             return replace(self.thresholds, **dict(calibrated[name]))
         return self.thresholds
 
+    def fit_changes(self, recorded: Mapping[str, Any]) -> list[str]:
+        """The fit settings (`fit_record`) that differ from those a reference was built with,
+        ``recorded``: a check counts with the reference's bins and features, so these settings
+        take effect only with a new reference. Settings a reference predates are not listed.
+
+        Examples
+        --------
+        >>> DatasetOptions(n_bins=10, exclude=("id",)).fit_changes(
+        ...     {"n_bins": 20, "exclude": [], "features": None})
+        ['n_bins', 'exclude']
+        """
+        current = self.fit_record()
+        return [key for key, value in current.items() if key in recorded and recorded[key] != value]
+
     def fit_record(self) -> dict[str, Any]:
         """How bins were fitted, stored with the reference (JSON-ready)."""
         return {

@@ -469,3 +469,25 @@ def test_a_database_query_is_checked_from_the_command_line_like_the_same_rows_in
 
     missing_query = run(tmp_path, "check", DATASET, "-s", f"{url}?timeout=3")
     assert_one_line_error(missing_query, "is a database URL without a query")
+
+
+def test_a_check_says_when_the_configuration_fits_bins_otherwise_than_its_reference(
+    example: ExampleData, story: Story
+) -> None:
+    """``features``, ``exclude`` or ``n_bins`` changed in the configuration after the reference
+    was built take effect only with a new reference: the check warns, then runs as before."""
+    config = story.workdir / "changed.toml"
+    config.write_text(f'[datasets.{DATASET}]\nn_bins = 7\nexclude = ["country"]\n')
+    batch = str(example.batches[0])
+
+    changed = run(story.workdir, "--config", str(config), "check", DATASET, "--source", batch)
+    same = run(story.workdir, "check", DATASET, "--source", batch)
+
+    assert changed.code == 0, changed.stderr
+    warnings = [line for line in changed.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: n_bins, exclude of `{DATASET}` in the configuration differ from those "
+        "reference v1 was built with, which this check uses; build a new reference to use "
+        f"them (`driftmon reference {DATASET} --source PATH`)"
+    ]
+    assert "warning:" not in same.stderr
