@@ -507,6 +507,13 @@ def alerts_ack(
             f"{alert.signal}) by {who}."
         )
     )
+    if alert.resolved_at is not None:
+        out.print(
+            _plain(
+                f"It was already resolved ({alert.resolved_at:%Y-%m-%d %H:%M} UTC): nothing "
+                "needs doing; `driftmon alerts list` shows the open ones."
+            )
+        )
 
 
 def _list_alerts(dataset: str | None, include_resolved: bool, as_json: bool) -> None:

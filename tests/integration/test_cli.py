@@ -491,3 +491,21 @@ def test_a_check_says_when_the_configuration_fits_bins_otherwise_than_its_refere
         f"them (`driftmon reference {DATASET} --source PATH`)"
     ]
     assert "warning:" not in same.stderr
+
+
+def test_acknowledging_a_resolved_alert_says_it_was_resolved(tmp_path: Path) -> None:
+    """The demo leaves resolved and open alerts: acknowledging either is recorded, and a
+    resolved one is said to be resolved (nothing needs doing)."""
+    assert run(tmp_path, "demo").code == 0
+    db = ["--db", f"sqlite:///{tmp_path / 'demo' / 'driftmon.db'}"]
+    alerts = run(tmp_path, *db, "alerts", "list", "--all", "--json").json()
+    resolved = next(a for a in alerts if a["state"] == "resolved")
+    still_open = next(a for a in alerts if a["state"] == "open")
+
+    acked_resolved = run(tmp_path, *db, "alerts", "ack", str(resolved["id"]), "--by", "dana")
+    acked_open = run(tmp_path, *db, "alerts", "ack", str(still_open["id"]), "--by", "dana")
+
+    assert acked_resolved.code == acked_open.code == 0
+    assert f"Acknowledged alert {resolved['id']}" in acked_resolved.stdout
+    assert "It was already resolved (" in acked_resolved.stdout
+    assert "already resolved" not in acked_open.stdout
