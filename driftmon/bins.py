@@ -23,6 +23,7 @@ import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
@@ -55,6 +56,7 @@ __all__ = [
     "fit_bins",
     "infer_kind",
     "observed_type",
+    "value_text",
 ]
 
 NUMERIC = "numeric"
@@ -80,7 +82,8 @@ class BinSpec:
 
     Numeric: ``edges`` has ``m + 1`` values: the reference minimum, the ``m - 1`` inner edges
     that split the bins (bin ``i`` is ``[edges[i], edges[i + 1])`` with open outer ends), and the
-    reference maximum. ``discrete`` marks one bin per distinct reference value.
+    reference maximum. ``discrete`` marks one bin per distinct reference value; ``dates`` marks
+    values that are seconds since the epoch (a date or timestamp column), labelled as dates.
     Categorical: ``categories`` are the kept reference categories as strings (`category_key`);
     ``seen`` remembers every category the reference saw, kept or not (its long tail), so a
     count can tell a tail value from one the reference never saw. ``seen`` is stored apart from
@@ -93,6 +96,7 @@ class BinSpec:
     edges: tuple[float, ...] = ()
     categories: tuple[str, ...] = ()
     discrete: bool = False
+    dates: bool = False
     seen: Vocabulary | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -151,15 +155,20 @@ class BinSpec:
             return (*self.categories, OTHER_LABEL, "missing")
         edges = self.edges
         m = len(edges) - 1
+        text = self.value_text
         if self.discrete:
-            value_labels = [f"= {_fmt(edges[i])}" for i in range(m)]
+            value_labels = [f"= {text(edges[i])}" for i in range(m)]
         else:
             value_labels = [
-                f"[{'-inf' if i == 0 else _fmt(edges[i])}, "
-                f"{'inf' if i == m - 1 else _fmt(edges[i + 1])})"
+                f"[{'-inf' if i == 0 else text(edges[i])}, "
+                f"{'inf' if i == m - 1 else text(edges[i + 1])})"
                 for i in range(m)
             ]
         return (*value_labels, "missing")
+
+    def value_text(self, value: float) -> str:
+        """A value of this numeric feature as people read it (`value_text`)."""
+        return value_text(value, dates=self.dates)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe form; `from_dict` restores an equal spec."""
@@ -169,6 +178,7 @@ class BinSpec:
             "edges": [float(e) for e in self.edges],
             "categories": list(self.categories),
             "discrete": self.discrete,
+            **({"dates": True} if self.dates else {}),
         }
 
     @classmethod
@@ -179,6 +189,7 @@ class BinSpec:
             edges=tuple(float(e) for e in data.get("edges", ())),
             categories=tuple(str(c) for c in data.get("categories", ())),
             discrete=bool(data.get("discrete", False)),
+            dates=bool(data.get("dates", False)),
         )
 
 
@@ -373,9 +384,10 @@ def fit_bins(
         raise ConfigError(f"feature `{name}`: kind `{kind}` is not one of {', '.join(KINDS)}")
 
     numbers = _as_float_array(series, name)
+    dates = observed_type(series) == "datetime"
     finite = numbers[np.isfinite(numbers)]
     if finite.size == 0:
-        return BinSpec(name=name, kind=NUMERIC, edges=(0.0, 0.0), discrete=True)
+        return BinSpec(name=name, kind=NUMERIC, edges=(0.0, 0.0), discrete=True, dates=dates)
     distinct = _distinct_up_to(finite, n_bins)
     if distinct is not None:
         distinct = np.sort(distinct)
@@ -384,6 +396,7 @@ def fit_bins(
             kind=NUMERIC,
             edges=(*distinct.tolist(), float(distinct[-1])),
             discrete=True,
+            dates=dates,
         )
     levels = np.linspace(0.0, 1.0, n_bins + 1)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -392,7 +405,7 @@ def fit_bins(
         # values near the float limits: interpolating between them overflows, halves do not
         edges = 2.0 * np.quantile(finite * 0.5, levels)
     edges = np.unique(edges)
-    return BinSpec(name=name, kind=NUMERIC, edges=tuple(edges.tolist()))
+    return BinSpec(name=name, kind=NUMERIC, edges=tuple(edges.tolist()), dates=dates)
 
 
 def _distinct_up_to(values: NDArray[np.float64], limit: int) -> NDArray[np.float64] | None:
@@ -880,6 +893,26 @@ def _merge_observed(left: str | None, right: str | None) -> str | None:
     if right is None:
         return left
     return "mixed"
+
+
+def value_text(value: float, *, dates: bool = False) -> str:
+    """A numeric feature's value as people read it: ``2.718``; with ``dates`` (seconds since
+    the epoch) ``2025-04-22`` at midnight, else ``2025-04-22 13:47`` (UTC).
+
+    Examples
+    --------
+    >>> value_text(1745280000.0, dates=True), value_text(1745329620.0, dates=True)
+    ('2025-04-22', '2025-04-22 13:47')
+    >>> value_text(1745280000.0)
+    '1.745e+09'
+    """
+    if dates:
+        try:
+            moment = datetime.fromtimestamp(round(value), UTC)
+        except (OverflowError, OSError, ValueError):  # beyond the calendar
+            return _fmt(value)
+        return moment.strftime("%Y-%m-%d" if moment.time() == time() else "%Y-%m-%d %H:%M")
+    return _fmt(value)
 
 
 def _fmt(value: float) -> str:

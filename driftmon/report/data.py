@@ -83,7 +83,8 @@ class NumericView:
     """A numeric feature on its value axis: the reference's bin ``edges`` (the outer ones are
     the reference's minimum and maximum), each value bin's share of rows, the bins that changed
     most (indices: the stored largest KL terms, as the page lists them) and the side slots.
-    ``discrete`` features have one bin per value, ``edges[i]`` for bin ``i``."""
+    ``discrete`` features have one bin per value, ``edges[i]`` for bin ``i``; ``dates``
+    values are seconds since the epoch, shown as dates."""
 
     edges: NDArray[np.float64]
     discrete: bool
@@ -91,6 +92,7 @@ class NumericView:
     current: NDArray[np.float64] | None
     highlight: tuple[int, ...]
     side: tuple[SideSlot, ...]
+    dates: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +206,7 @@ def chart_view(
             current=values_current,
             highlight=highlight,
             side=(outside, missing),
+            dates=spec.dates,
         )
     n_kept = len(spec.categories)
     kept_reference = reference_shares[:n_kept]

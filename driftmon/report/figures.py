@@ -19,6 +19,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -27,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike, NDArray
 
+from driftmon.bins import value_text
 from driftmon.formatting import format_share, format_share_change
 from driftmon.report.data import CategoricalView, NumericView, SideSlot, densities
 
@@ -284,18 +286,19 @@ def _step_densities(canvas: _Canvas, view: NumericView, bottom: float, top: floa
         current_steps = np.column_stack([steps_x, np.repeat(plot.y(current), 2)])
         canvas.line(current_steps, CURRENT_COLOUR, 2.0)
     canvas.axis_lines(plot)
-    x_ticks = _ticks(plot.xlim, 8)
-    canvas.x_ticks(plot, x_ticks, _number_labels(x_ticks))
+    x_ticks, x_labels = _date_ticks(plot.xlim) if view.dates else _value_ticks(plot.xlim)
+    canvas.x_ticks(plot, x_ticks, x_labels)
     y_ticks = _ticks(plot.ylim, 6)
     canvas.y_ticks(plot, y_ticks, [f"{y:.3g}" for y in y_ticks])
     canvas.text((plot.left + plot.right) / 2, bottom - 22, "value", ha="center", va="top", size=9)
     canvas.text(24, (bottom + top) / 2, "density", ha="center", va="center", size=9, rotation=90)
     below = _shares_text(view, 0)
     above = _shares_text(view, view.reference.size - 1)
+    low_edge, high_edge = (value_text(e, dates=view.dates) for e in (edges[1], edges[-2]))
     canvas.text(
         plot.left,
         top + 2,
-        f"below {_number(edges[1])}: {below}",
+        f"below {low_edge}: {below}",
         ha="left",
         va="bottom",
         size=8,
@@ -304,7 +307,7 @@ def _step_densities(canvas: _Canvas, view: NumericView, bottom: float, top: floa
     canvas.text(
         plot.right,
         top + 2,
-        f"{_number(edges[-2])} and above: {above}",
+        f"{high_edge} and above: {above}",
         ha="right",
         va="bottom",
         size=8,
@@ -337,8 +340,14 @@ def _discrete_bars(canvas: _Canvas, view: NumericView, bottom: float, top: float
         y1 = plot.y(shares)
         canvas.rects([(a, bottom, c, d) for a, c, d in zip(x0, x1, y1, strict=True)], colour)
     canvas.axis_lines(plot)
-    x_ticks = positions if positions.size <= 12 else _ticks(plot.xlim, 8)
-    canvas.x_ticks(plot, np.asarray(x_ticks, dtype=np.float64), _number_labels(x_ticks))
+    if positions.size <= 12:  # a tick at each value
+        x_ticks = np.asarray(positions, dtype=np.float64)
+        x_labels = (
+            [value_text(p, dates=True) for p in x_ticks] if view.dates else _number_labels(x_ticks)
+        )
+    else:
+        x_ticks, x_labels = _date_ticks(plot.xlim) if view.dates else _value_ticks(plot.xlim)
+    canvas.x_ticks(plot, x_ticks, x_labels)
     y_ticks = _ticks(plot.ylim, 6)
     canvas.y_ticks(plot, y_ticks, _percent_labels(y_ticks, share_top))
     canvas.text((plot.left + plot.right) / 2, bottom - 22, "value", ha="center", va="top", size=9)
@@ -434,6 +443,27 @@ def _ticks(limits: tuple[float, float], most: int) -> NDArray[np.float64]:
     return values[(values >= low - slack) & (values <= high + slack)]
 
 
+def _value_ticks(limits: tuple[float, float]) -> tuple[NDArray[np.float64], list[str]]:
+    ticks = _ticks(limits, 8)
+    return ticks, _number_labels(ticks)
+
+
+def _date_ticks(limits: tuple[float, float]) -> tuple[NDArray[np.float64], list[str]]:
+    """Ticks of seconds since the epoch at whole days (whole hours for a range under two
+    days), at most six, labelled as dates."""
+    low, high = limits
+    unit, form = (86_400.0, "%Y-%m-%d") if high - low >= 2 * 86_400 else (3_600.0, "%m-%d %H:%M")
+    if not high > low:
+        return np.array([low]), [value_text(low, dates=True)]
+    steps = MaxNLocator(nbins=5, integer=True).tick_values(low / unit, high / unit) * unit
+    ticks = steps[(steps >= low) & (steps <= high)]
+    try:
+        labels = [datetime.fromtimestamp(t, UTC).strftime(form) for t in ticks]
+    except (OverflowError, OSError, ValueError):  # beyond the calendar: as numbers
+        return _value_ticks(limits)
+    return ticks, labels
+
+
 def _number_labels(values: ArrayLike) -> list[str]:
     """Tick labels with the decimals their spacing needs, and a true minus sign.
 
@@ -483,10 +513,6 @@ def _shares_text(view: NumericView, index: int) -> str:
     if view.current is None:
         return format_share(reference)
     return format_share_change(reference, float(view.current[index]))
-
-
-def _number(value: float) -> str:
-    return f"{value:.4g}"
 
 
 def _short(text: str, limit: int = _LABEL_CHARS) -> str:

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 import driftmon
 from driftmon import store
+from driftmon.bins import value_text
 from driftmon.compare import BinContribution
 from driftmon.errors import StoreError
-from driftmon.formatting import json_safe
+from driftmon.formatting import format_number, json_safe
 from driftmon.profile import Profile
 from driftmon.report import data
 from driftmon.report.html import render_page
@@ -62,6 +63,8 @@ class _FeatureSection:
     chart: str | None
     top_bins: list[BinContribution]
     unseen_label: str
+    #: the reference's minimum and maximum as people read them (dates for a date column)
+    reference_range: tuple[str, str] | None = None
 
 
 def render_run_report(
@@ -405,7 +408,19 @@ def _feature_section(
         chart=chart,
         top_bins=data.top_bin_changes(result),
         unseen_label="outside range" if result.kind == "numeric" else "never seen",
+        reference_range=_range_text(result.reference_range, profile),
     )
+
+
+def _range_text(bounds: Any, profile: Any) -> tuple[str, str] | None:
+    """A numeric feature's stored reference range as its reference's spec writes values
+    (plain numbers when the reference is gone or the feature changed kind)."""
+    if not bounds:
+        return None
+    spec = getattr(profile, "spec", None)
+    if spec is not None and spec.kind == "numeric" and spec.dates:
+        return value_text(bounds[0], dates=True), value_text(bounds[1], dates=True)
+    return format_number(bounds[0]), format_number(bounds[1])
 
 
 #: Panels of KL over runs on a dataset page, for features that drifted in those runs (most

@@ -915,3 +915,25 @@ def test_fitting_with_no_categories_allowed_raises_config_error_naming_max_categ
 def test_two_dimensional_values_raise_input_data_error():
     with pytest.raises(InputDataError, match=r"shape \(2, 2\)"):
         count_values(PROPERTY_SPEC, np.zeros((2, 2)))
+
+
+def test_a_date_column_is_binned_in_seconds_and_labelled_in_dates() -> None:
+    """Dates count as seconds since the epoch; the spec remembers they were dates, so its
+    labels (the "most changed" bins of messages and pages) read as dates, and it says so when
+    stored; a spec stored before it could say so reads as plain numbers."""
+    days = pd.Series(pd.date_range("2025-01-01", periods=201, freq="D"))  # edges at days
+    moments = days + pd.Timedelta(hours=9, minutes=30)
+
+    spec = fit_bins(days, n_bins=4)
+    timed = fit_bins(moments, n_bins=4)
+    numbers = fit_bins((days - pd.Timestamp("1970-01-01")).dt.total_seconds(), n_bins=4)
+
+    assert spec.dates and timed.dates and not numbers.dates
+    assert spec.edges == numbers.edges
+    assert spec.labels()[:2] == ("[-inf, 2025-02-20)", "[2025-02-20, 2025-04-11)")
+    assert timed.labels()[0] == "[-inf, 2025-02-20 09:30)"
+    assert numbers.labels()[0] == "[-inf, 1.74e+09)"
+    assert BinSpec.from_dict(spec.to_dict()) == spec
+    assert "dates" not in numbers.to_dict()
+    old = {key: value for key, value in spec.to_dict().items() if key != "dates"}
+    assert not BinSpec.from_dict(old).dates

@@ -90,3 +90,29 @@ def test_a_tiny_side_share_beside_a_large_one_is_still_drawn() -> None:
     none = _current_colour_pixels_right_of(view(0.0), 0.25)
 
     assert sliver - none >= 30
+
+
+@pytest.mark.parametrize(
+    ("edges", "discrete"),
+    [
+        (np.arange(5) * 86_400.0 * 30 + 1.7e9, False),  # months: ticks at days
+        (np.arange(5) * 3_600.0 * 6 + 1.7e9, False),  # a day: ticks at hours
+        (np.arange(4) * 86_400.0 + 1.7e9, True),  # one bar per day
+        (np.array([1.0e300, 1.0e300 + 1e290, 1.1e300]), False),  # beyond the calendar
+    ],
+    ids=["months", "hours", "days", "beyond"],
+)
+def test_a_date_feature_draws_at_the_page_width(edges, discrete) -> None:
+    n = edges.size - 1 if not discrete else edges.size
+    shares = np.full(n, 1 / n)
+    view = NumericView(
+        edges=edges if not discrete else np.append(edges, edges[-1]),
+        discrete=discrete,
+        reference=shares,
+        current=shares[::-1].copy(),
+        highlight=(0,),
+        side=SIDE,
+        dates=True,
+    )
+    image = imread(io.BytesIO(base64.b64decode(feature_chart(view).split(",", 1)[1])))
+    assert image.shape[1] == round(9.6 * DPI)
