@@ -96,7 +96,9 @@ class BinSpec:
     edges: tuple[float, ...] = ()
     categories: tuple[str, ...] = ()
     discrete: bool = False
-    dates: bool = False
+    # how values read, not how they are binned: a spec from before dates were told apart
+    # still counts and adds up with one that tells them
+    dates: bool = field(default=False, compare=False)
     seen: Vocabulary | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -844,15 +846,17 @@ def _as_float_array(series: pd.Series, name: str, *, coerce: bool = False) -> ND
     if pd.api.types.is_datetime64_any_dtype(dtype):
         if getattr(dtype, "tz", None) is not None:
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        nanoseconds = series.to_numpy(dtype="datetime64[ns]").view(np.int64).astype(np.float64)
-        nanoseconds[series.isna().to_numpy()] = np.nan
-        return nanoseconds / 1e9
+        # microseconds: nanoseconds end in 2262, and a 9999-12-31 sentinel would wrap around
+        micros = series.to_numpy(dtype="datetime64[us]").view(np.int64).astype(np.float64)
+        micros[series.isna().to_numpy()] = np.nan
+        return micros / 1e6
     if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
         return series.to_numpy()
     if pd.api.types.is_numeric_dtype(dtype):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     if observed_type(series) == "datetime":  # dates as objects (Arrow's date32, `datetime.date`)
-        return _as_float_array(pd.to_datetime(series), name)
+        # in UTC, a value that is not a date (text in one chunk of a CSV) missing
+        return _as_float_array(pd.to_datetime(series, utc=True, errors="coerce"), name)
     if not coerce:
         raise InputDataError(
             f"feature `{name}`: column of type `{dtype}` is not numeric; declare it categorical"

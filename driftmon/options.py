@@ -247,9 +247,18 @@ class DatasetOptions:
         >>> DatasetOptions(n_bins=10, exclude=("id",)).fit_changes(
         ...     {"n_bins": 20, "exclude": [], "features": None})
         ['n_bins', 'exclude']
+        >>> DatasetOptions().fit_changes({"feature": {"amount": {"thresholds": {"kl_warning": 1}}}})
+        []
         """
         current = self.fit_record()
-        return [key for key, value in current.items() if key in recorded and recorded[key] != value]
+        changed = []
+        for key, value in current.items():
+            stored = recorded.get(key, value)
+            if key == "feature":  # what fits a feature's bins; thresholds are read at check time
+                value, stored = _fit_overrides(value), _fit_overrides(stored)
+            if stored != value:
+                changed.append(key)
+        return changed
 
     def fit_record(self) -> dict[str, Any]:
         """How bins were fitted, stored with the reference (JSON-ready)."""
@@ -295,3 +304,17 @@ def _thresholds_record(thresholds: Thresholds) -> dict[str, float]:
 
 #: Every default in one value.
 DEFAULT_OPTIONS = DatasetOptions()
+
+
+def _fit_overrides(features: Any) -> dict[str, dict[str, Any]]:
+    """Per-feature settings that fit bins (``type``, ``n_bins``, ``max_categories``), features
+    without any left out: a feature with only check-time settings fits like any other."""
+    if not isinstance(features, Mapping):
+        return {}
+    fitted = {}
+    for name, settings in features.items():
+        if isinstance(settings, Mapping):
+            kept = {k: settings[k] for k in ("type", "n_bins", "max_categories") if k in settings}
+            if kept:
+                fitted[name] = kept
+    return fitted

@@ -106,6 +106,7 @@ def build_reference_profile(
     sample, n_total = sources.sample_rows(
         files,
         columns=columns,
+        categorical=[name for name, kind in options.kinds().items() if kind == "categorical"],
         max_rows=options.reference_sample_rows,
         # the sample holds up to 2.25x its rows while it is drawn: chunks of at most a quarter
         # of it keep the transient memory of reading small beside that

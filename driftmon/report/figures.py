@@ -147,14 +147,22 @@ class _Plot:
     ylim: tuple[float, float]
 
     def x(self, values: ArrayLike) -> NDArray[np.float64]:
-        low, high = self.xlim
-        scale = (self.right - self.left) / (high - low) if high != low else 0.0
-        return self.left + (np.asarray(values, dtype=np.float64) - low) * scale
+        return _scaled(values, self.xlim, self.left, self.right)
 
     def y(self, values: ArrayLike) -> NDArray[np.float64]:
-        low, high = self.ylim
-        scale = (self.top - self.bottom) / (high - low) if high != low else 0.0
-        return self.bottom + (np.asarray(values, dtype=np.float64) - low) * scale
+        return _scaled(values, self.ylim, self.bottom, self.top)
+
+
+def _scaled(
+    values: ArrayLike, limits: tuple[float, float], start: float, end: float
+) -> NDArray[np.float64]:
+    """``values`` mapped from ``limits`` onto ``start .. end``; in halves, so limits near the
+    float range (a reference of +-1e308) do not overflow."""
+    low, high = limits
+    half_span = high / 2 - low / 2
+    scale = (end - start) / half_span if half_span else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        return start + (np.asarray(values, dtype=np.float64) / 2 - low / 2) * scale
 
 
 class _Canvas:
@@ -268,6 +276,8 @@ def _step_densities(canvas: _Canvas, view: NumericView, bottom: float, top: floa
     inner_half = float(edges[-2] / 2 - edges[1] / 2) if edges.size > 3 else 0.0
     low = max(float(edges[0]), float(edges[1]) - 0.5 * inner_half)
     high = min(float(edges[-1]), float(edges[-2]) + 0.5 * inner_half)
+    if not high > low:  # two bins (no inner span): the whole range
+        low, high = float(edges[0]), float(edges[-1])
     tallest = max(
         float(reference.max(initial=0)), 0.0 if current is None else float(current.max(initial=0))
     )
@@ -340,7 +350,7 @@ def _discrete_bars(canvas: _Canvas, view: NumericView, bottom: float, top: float
         y1 = plot.y(shares)
         canvas.rects([(a, bottom, c, d) for a, c, d in zip(x0, x1, y1, strict=True)], colour)
     canvas.axis_lines(plot)
-    if positions.size <= 12:  # a tick at each value
+    if positions.size <= (6 if view.dates else 12):  # a tick at each value
         x_ticks = np.asarray(positions, dtype=np.float64)
         x_labels = (
             [value_text(p, dates=True) for p in x_ticks] if view.dates else _number_labels(x_ticks)
@@ -438,7 +448,11 @@ def _ticks(limits: tuple[float, float], most: int) -> NDArray[np.float64]:
     low, high = sorted(limits)
     if not high > low:
         return np.array([low])
-    values = MaxNLocator(nbins=most, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            values = MaxNLocator(nbins=most, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    except (FloatingPointError, ValueError):  # a span near the float range: its ends
+        return np.array([low, high])
     slack = (high - low) * 1e-9
     return values[(values >= low - slack) & (values <= high + slack)]
 
@@ -449,19 +463,24 @@ def _value_ticks(limits: tuple[float, float]) -> tuple[NDArray[np.float64], list
 
 
 def _date_ticks(limits: tuple[float, float]) -> tuple[NDArray[np.float64], list[str]]:
-    """Ticks of seconds since the epoch at whole days (whole hours for a range under two
-    days), at most six, labelled as dates."""
+    """Ticks of seconds since the epoch where a calendar puts them (first of a month or year,
+    whole days, hours or minutes: matplotlib's `AutoDateLocator`), labelled as dates; as
+    plain numbers beyond the calendar."""
+    from matplotlib.dates import AutoDateLocator  # only charts of dates need it
+
     low, high = limits
-    unit, form = (86_400.0, "%Y-%m-%d") if high - low >= 2 * 86_400 else (3_600.0, "%m-%d %H:%M")
-    if not high > low:
-        return np.array([low]), [value_text(low, dates=True)]
-    steps = MaxNLocator(nbins=5, integer=True).tick_values(low / unit, high / unit) * unit
-    ticks = steps[(steps >= low) & (steps <= high)]
     try:
-        labels = [datetime.fromtimestamp(t, UTC).strftime(form) for t in ticks]
-    except (OverflowError, OSError, ValueError):  # beyond the calendar: as numbers
+        start, end = (datetime.fromtimestamp(value, UTC) for value in (low, high))
+        if not high > low:
+            return np.array([low]), [value_text(low, dates=True)]
+        days = AutoDateLocator(minticks=3, maxticks=6, tz=UTC).tick_values(start, end)
+    except (OverflowError, OSError, ValueError):  # beyond the calendar
         return _value_ticks(limits)
-    return ticks, labels
+    ticks = np.asarray(days, dtype=np.float64) * 86_400.0  # its numbers are days since 1970
+    ticks = ticks[(ticks >= low) & (ticks <= high)]
+    span = high - low
+    form = "%Y-%m-%d" if span >= 2 * 86_400 else "%m-%d %H:%M" if span >= 600 else "%H:%M:%S"
+    return ticks, [datetime.fromtimestamp(t, UTC).strftime(form) for t in ticks]
 
 
 def _number_labels(values: ArrayLike) -> list[str]:
@@ -479,6 +498,8 @@ def _number_labels(values: ArrayLike) -> list[str]:
     ['0', '20', '40']
     >>> _number_labels([-1e-17, 0.5])
     ['0.0', '0.5']
+    >>> _number_labels([1.7e9, 1.7005e9, 1.701e9])
+    ['1.7e+09', '1.7005e+09', '1.701e+09']
     >>> _number_labels([0.0, 2e6, 4e6])
     ['0', '2e+06', '4e+06']
     """
@@ -487,7 +508,12 @@ def _number_labels(values: ArrayLike) -> list[str]:
         return []
     largest = float(np.max(np.abs(values)))
     if largest >= 1e6 or 0 < largest < 1e-3:
-        labels = [f"{v:.3g}" for v in values]
+        # as many significant digits as tell the ticks apart (seconds since the epoch of a
+        # reference from before dates were told apart: 1.7e+09 six times otherwise)
+        digits = next(
+            (d for d in range(3, 16) if len({f"{v:.{d}g}" for v in values}) == values.size), 16
+        )
+        labels = [f"{v:.{digits}g}" for v in values]
     else:
         step = float(np.min(np.diff(values))) if values.size > 1 else largest or 1.0
         decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0

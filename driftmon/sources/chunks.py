@@ -246,6 +246,7 @@ def sample_rows(
     seed: int = 0,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_progress: Progress | None = None,
+    categorical: Collection[str] = (),
 ) -> tuple[pd.DataFrame, int]:
     """A uniform random sample of at most ``max_rows`` rows, and the total row count.
 
@@ -256,7 +257,8 @@ def sample_rows(
     joined) when they reach 1.25 ``max_rows``, so the work stays linear (compactions get rarer
     as the cut tightens) and peak memory is about 2.25 ``max_rows`` rows plus a chunk. The sample
     keeps the source's row order; with at most ``max_rows`` rows it is all of them. The keys do
-    not depend on ``chunk_rows``, so the sample does not either.
+    not depend on ``chunk_rows``, so the sample does not either. ``categorical`` names columns
+    declared categorical: read as text, as a check reads them (a CSV's dates stay dates' text).
     """
     if max_rows < 1:
         raise ConfigError(f"max_rows must be at least 1, got `{max_rows}`")
@@ -293,7 +295,11 @@ def sample_rows(
         n_kept = len(keys)
 
     chunks = iter_source_chunks(
-        sources, columns=columns, chunk_rows=chunk_rows, on_progress=on_progress
+        sources,
+        columns=columns,
+        chunk_rows=chunk_rows,
+        categorical=categorical,
+        on_progress=on_progress,
     )
     for chunk in chunks:
         keys = rng.random(len(chunk))

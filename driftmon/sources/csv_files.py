@@ -339,7 +339,8 @@ def _parse_text_values(
 ) -> pa.Array | None:
     targets = [pa.float64()]
     if try_dates:  # ISO 8601, as Arrow casts it: without an offset, or with one (UTC)
-        targets += [pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")]
+        # microseconds: a 9999-12-31 sentinel is beyond nanoseconds' range (year 2262)
+        targets += [pa.timestamp("us"), pa.timestamp("us", tz="UTC")]
     if try_boolean:
         targets.append(pa.bool_())
     for target in targets:
@@ -354,8 +355,10 @@ def _parse_text_values(
 
 
 def _cast_or_none(strings: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """``strings`` cast to ``target``, around spaces as Arrow's CSV parser reads ``1, 2.5``;
+    None when one does not parse."""
     try:
-        return pc.cast(strings, target)
+        return pc.cast(pc.utf8_trim_whitespace(strings), target)
     except pa.ArrowInvalid:
         return None
 

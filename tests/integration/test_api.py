@@ -287,3 +287,20 @@ def test_dates_count_the_same_from_parquet_and_csv(tmp_path: Path, reference_for
     parquet_rows, csv_rows = from_parquet.to_pandas(), from_csv.to_pandas()
     pd.testing.assert_frame_equal(parquet_rows, csv_rows)
     assert parquet_rows.loc[parquet_rows["name"] == "day", "kl"].item() == pytest.approx(0)
+
+
+def test_a_date_column_declared_categorical_stays_its_text(tmp_path: Path) -> None:
+    """Declared categorical, a CSV's dates are categories of their text when the reference is
+    sampled as when a batch is read: a file checked against itself is quiet."""
+    days = pd.date_range("2025-01-01", periods=30, freq="D").strftime("%Y-%m-%d")
+    frame = pd.DataFrame({"day": np.tile(days, 20), "amount": np.arange(600.0)})
+    frame.to_csv(tmp_path / "a.csv", index=False)
+
+    report = driftmon.check(
+        tmp_path / "a.csv", tmp_path / "a.csv", feature={"day": {"type": "categorical"}}
+    )
+
+    assert report.verdict == "ok", report.to_dict()["findings"]
+    rows = report.to_pandas().set_index("name")
+    assert rows.loc["day", "kind"] == "categorical"
+    assert rows.loc["day", "kl"] == pytest.approx(0)

@@ -887,3 +887,15 @@ def test_a_numeric_hinted_date_column_is_read_as_text_after_its_first_segment(
     assert all(pd.api.types.is_datetime64_dtype(c["day"].dtype) for c in chunks)
     assert (whole["day"].to_numpy() == days.to_numpy()).all()
     assert whole["amount"].tolist() == frame["amount"].tolist()
+
+
+def test_csv_values_parse_around_spaces_and_far_dates(tmp_path: Path) -> None:
+    """As Arrow's CSV number parser does, spaces around a value do not keep it text; the
+    common sentinel 9999-12-31 is a date like any other (microseconds reach year 294,000)."""
+    path = tmp_path / "padded.csv"
+    path.write_text("amount,until\n 1,2025-01-01\n2.5 ,9999-12-31\n")
+
+    whole = _read_all(FileSource(path))
+
+    assert whole["amount"].tolist() == [1.0, 2.5]
+    assert whole["until"].tolist() == [pd.Timestamp("2025-01-01"), pd.Timestamp("9999-12-31")]

@@ -937,3 +937,20 @@ def test_a_date_column_is_binned_in_seconds_and_labelled_in_dates() -> None:
     assert "dates" not in numbers.to_dict()
     old = {key: value for key, value in spec.to_dict().items() if key != "dates"}
     assert not BinSpec.from_dict(old).dates
+
+
+def test_far_dates_and_text_among_dates_count_without_wrapping_around() -> None:
+    """9999-12-31 (a common "no end" sentinel) is seconds since the epoch like any date,
+    not a value wrapped past year 2262; text among dates (one chunk of a CSV) is missing;
+    whether a spec says dates takes no part in equality (older specs did not say)."""
+    import datetime as dt
+
+    far = pd.Series([dt.date(2025, 1, 1), dt.date(9999, 12, 31), None] * 10)
+    mixed = pd.Series([pd.Timestamp("2025-01-01")] * 20_000 + ["unknown"], dtype=object)
+
+    spec = fit_bins(far)
+    counted = count_values(fit_bins(mixed), mixed)
+
+    assert spec.dates and spec.edges[-1] == 253_402_214_400.0  # 9999-12-31T00:00:00Z
+    assert counted.counts[-1] == 1  # "unknown": missing
+    assert spec == BinSpec(spec.name, NUMERIC, edges=spec.edges, discrete=spec.discrete)

@@ -39,6 +39,8 @@ def _numeric(edges, reference, current, *, discrete=False, highlight=()):
         _numeric([0, 1, 2, 3], [0.5, 0.25, 0.25], None, discrete=True),
         _numeric([3.0, 3.0], [1.0], [1.0]),  # a constant reference: one bin of width 0
         _numeric([-1e300, 0, 1, 1e300], [0.3, 0.4, 0.3], [0.0, 0.5, 0.5]),  # extreme tails
+        _numeric([0, 1e-4, 5], [0.9, 0.1], [0.8, 0.2]),  # two bins: no inner span
+        _numeric([-1.7e308, -1, 1, 1.7e308], [0.3, 0.4, 0.3], None),  # at the float limits
         CategoricalView(("a",), np.array([0.1]), np.array([0.05]), 0, TAIL),
         CategoricalView((), np.array([]), np.array([]), 0, TAIL),  # everything in the tail
         CategoricalView(("x" * 80, "日本"), np.array([0.6, 0.4]), None, 12, TAIL),
@@ -50,6 +52,8 @@ def _numeric(edges, reference, current, *, discrete=False, highlight=()):
         "discrete-no-current",
         "constant",
         "huge-tails",
+        "two-bins",
+        "float-limits",
         "one",
         "none",
         "long-no-cur",
