@@ -291,7 +291,7 @@ CASES = [
     Case(
         "--db in a missing folder",
         with_db(lambda f: f"sqlite:///{f}/no/such/x.db"),
-        ("dataset `orders` has no reference yet",),
+        ("/no/such/x.db` does not exist", "driftmon reference DATASET --source PATH"),
     ),
     Case("batch time not a date", lambda f: [*frame(_rows)(f), "--batch-time", "soon"], ("soon",)),
     # --- configuration errors ---------------------------------------------------------------
