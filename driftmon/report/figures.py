@@ -115,7 +115,7 @@ def categorical_chart(view: CategoricalView) -> str:
     ticks = _ticks(plot.xlim, 6)
     canvas.lines([[(x, bottom), (x, top)] for x in plot.x(ticks)], "#e3e3e3", 0.6)
     positions = np.arange(len(view.categories), dtype=np.float64)
-    _paired_hbars(canvas, plot, positions, view.reference, view.current, slot=0.8)
+    _paired_bars(canvas, plot, positions, view.reference, view.current, slot=0.8)
     canvas.axis_lines(plot)
     canvas.x_ticks(plot, ticks, _percent_labels(ticks, share_top))
     for y, label in zip(plot.y(positions), labels, strict=True):
@@ -337,18 +337,7 @@ def _discrete_bars(canvas: _Canvas, view: NumericView, bottom: float, top: float
     for index in view.highlight:
         x0, x1 = plot.x([positions[index] - width / 2, positions[index] + width / 2])
         canvas.rects([(x0, bottom, x1, top)], OKABE_ITO["vermillion"], 0.1)
-    bar = width / 2 if view.current is not None else width
-    offset = bar / 2 if view.current is not None else 0.0
-    for shares, shift, colour in (
-        (view.reference, -offset, REFERENCE_COLOUR),
-        (view.current, offset, CURRENT_COLOUR),
-    ):
-        if shares is None:
-            continue
-        x0 = plot.x(positions + shift - bar / 2)
-        x1 = plot.x(positions + shift + bar / 2)
-        y1 = plot.y(shares)
-        canvas.rects([(a, bottom, c, d) for a, c, d in zip(x0, x1, y1, strict=True)], colour)
+    _paired_bars(canvas, plot, positions, view.reference, view.current, slot=width, upright=True)
     canvas.axis_lines(plot)
     if positions.size <= (6 if view.dates else 12):  # a tick at each value
         x_ticks = np.asarray(positions, dtype=np.float64)
@@ -368,7 +357,7 @@ def _discrete_bars(canvas: _Canvas, view: NumericView, bottom: float, top: float
     canvas.legend(plot.left, top + 4, view.current is not None, bars=True)
 
 
-def _paired_hbars(
+def _paired_bars(
     canvas: _Canvas,
     plot: _Plot,
     positions: NDArray[np.float64],
@@ -377,22 +366,27 @@ def _paired_hbars(
     *,
     slot: float,
     alpha: float = 1.0,
+    upright: bool = False,
 ) -> float:
-    """Reference and current bars one above the other in a ``slot`` at each position (the
-    reference alone fills it). Returns each bar's offset from the position."""
+    """Reference and current bars side by side in a ``slot`` at each position (the reference
+    alone fills it), from zero: across the plot, or ``upright``. Returns each bar's offset
+    from the position."""
     bar = slot / 2 if current is not None else slot
     offset = bar / 2 if current is not None else 0.0
+    across, along = (plot.x, plot.y) if upright else (plot.y, plot.x)
     for shares, shift, colour in (
         (reference, -offset, REFERENCE_COLOUR),
         (current, offset, CURRENT_COLOUR),
     ):
         if shares is None:
             continue
-        y0, y1 = plot.y(positions + shift - bar / 2), plot.y(positions + shift + bar / 2)
-        x1 = plot.x(shares)
-        canvas.rects(
-            [(plot.left, a, c, b) for a, b, c in zip(y0, y1, x1, strict=True)], colour, alpha
-        )
+        starts, ends = across(positions + shift - bar / 2), across(positions + shift + bar / 2)
+        zero, tops = float(along(0.0)), along(shares)
+        corners = [
+            (a, zero, b, t) if upright else (zero, a, t, b)
+            for a, b, t in zip(starts, ends, tops, strict=True)
+        ]
+        canvas.rects(corners, colour, alpha)
     return offset
 
 
@@ -413,7 +407,7 @@ def _side_panel(canvas: _Canvas, side: Sequence[SideSlot], bottom: float, top: f
         _SIDE_LEFT, bottom, _SIDE_RIGHT, top, (0.0, largest * 1.6), (len(side) - 0.5, -0.5)
     )
     # lighter than the values' bars
-    offset = _paired_hbars(
+    offset = _paired_bars(
         canvas,
         plot,
         positions,
