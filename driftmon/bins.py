@@ -157,7 +157,7 @@ class BinSpec:
             return (*self.categories, OTHER_LABEL, "missing")
         edges = self.edges
         m = len(edges) - 1
-        text = self.value_text
+        text = functools.partial(value_text, dates=self.dates)
         if self.discrete:
             value_labels = [f"= {text(edges[i])}" for i in range(m)]
         else:
@@ -167,10 +167,6 @@ class BinSpec:
                 for i in range(m)
             ]
         return (*value_labels, "missing")
-
-    def value_text(self, value: float) -> str:
-        """A value of this numeric feature as people read it (`value_text`)."""
-        return value_text(value, dates=self.dates)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe form; `from_dict` restores an equal spec."""
@@ -913,11 +909,7 @@ def value_text(value: float, *, dates: bool = False) -> str:
     if dates:
         try:
             moment = datetime.fromtimestamp(round(value), UTC)
-        except (OverflowError, OSError, ValueError):  # beyond the calendar
-            return _fmt(value)
+        except (OverflowError, OSError, ValueError):  # beyond the calendar: as a number
+            return f"{value:.4g}"
         return moment.strftime("%Y-%m-%d" if moment.time() == time() else "%Y-%m-%d %H:%M")
-    return _fmt(value)
-
-
-def _fmt(value: float) -> str:
     return f"{value:.4g}"

@@ -413,12 +413,11 @@ def _feature_section(
 
 
 def _range_text(bounds: Any, profile: Any) -> tuple[str, str] | None:
-    """A numeric feature's stored reference range as its reference's spec writes values
-    (plain numbers when the reference is gone or the feature changed kind)."""
+    """A numeric feature's stored reference range, as dates for a date feature (plain
+    numbers when the reference no longer has the feature)."""
     if not bounds:
         return None
-    spec = getattr(profile, "spec", None)
-    if spec is not None and spec.kind == "numeric" and spec.dates:
+    if profile is not None and profile.spec.dates:
         return value_text(bounds[0], dates=True), value_text(bounds[1], dates=True)
     return format_number(bounds[0]), format_number(bounds[1])
 

@@ -151,7 +151,11 @@ def _read_csv(
             table = _csv_segment(path, segment, read_options, as_numbers, typed=bool(typed))
         except _TextInNumbers:
             table = _csv_segment(path, segment, read_options, as_text)
-            texts = [name for name in typed if _parse_text_values(table[name], False) is None]
+            texts = [
+                name
+                for name in typed
+                if _parse_text_values(table[name], try_boolean=False, try_dates=False) is None
+            ]
             if texts:  # not numbers in this segment: read as text from now on
                 typed = [name for name in typed if name not in texts]
                 as_numbers = typed_as_numbers()
@@ -314,7 +318,7 @@ def _parse_csv_batch(
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
-def _parse_text_column(column: pa.Array, *, try_boolean: bool, try_dates: bool = True) -> pa.Array:
+def _parse_text_column(column: pa.Array, *, try_boolean: bool, try_dates: bool) -> pa.Array:
     """Numbers if every value parses as one, else timestamps (``try_dates``), else booleans
     (``try_boolean``), else the column unchanged.
 
@@ -334,9 +338,7 @@ def _parse_text_column(column: pa.Array, *, try_boolean: bool, try_dates: bool =
     return column if values is None else values
 
 
-def _parse_text_values(
-    strings: pa.Array, try_boolean: bool, try_dates: bool = False
-) -> pa.Array | None:
+def _parse_text_values(strings: pa.Array, try_boolean: bool, try_dates: bool) -> pa.Array | None:
     targets = [pa.float64()]
     if try_dates:  # ISO 8601, as Arrow casts it: without an offset, or with one (UTC)
         # microseconds: a 9999-12-31 sentinel is beyond nanoseconds' range (year 2262)
