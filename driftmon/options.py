@@ -250,12 +250,11 @@ class DatasetOptions:
         >>> DatasetOptions().fit_changes({"feature": {"amount": {"thresholds": {"kl_warning": 1}}}})
         []
         """
-        current = self.fit_record()
         changed = []
-        for key, value in current.items():
+        for key, value in self.fit_record().items():
             stored = recorded.get(key, value)
-            if key == "feature":  # what fits a feature's bins; thresholds are read at check time
-                value, stored = _fit_overrides(value), _fit_overrides(stored)
+            if key == "feature":  # older references kept thresholds there too, and empty entries
+                stored = _fitted_features(stored)
             if stored != value:
                 changed.append(key)
         return changed
@@ -268,18 +267,13 @@ class DatasetOptions:
             "vocabulary_cap": self.vocabulary_cap,
             "features": list(self.features) if self.features is not None else None,
             "exclude": list(self.exclude),
-            "feature": {
-                name: {
-                    key: value
-                    for key, value in (
-                        ("type", f.kind),
-                        ("n_bins", f.n_bins),
-                        ("max_categories", f.max_categories),
-                    )
-                    if value is not None
+            # only features whose bins are fitted otherwise (not those with only thresholds)
+            "feature": _fitted_features(
+                {
+                    name: {"type": f.kind, "n_bins": f.n_bins, "max_categories": f.max_categories}
+                    for name, f in self.feature.items()
                 }
-                for name, f in self.feature.items()
-            },
+            ),
             "reference_sample_rows": self.reference_sample_rows,
         }
 
@@ -306,15 +300,18 @@ def _thresholds_record(thresholds: Thresholds) -> dict[str, float]:
 DEFAULT_OPTIONS = DatasetOptions()
 
 
-def _fit_overrides(features: Any) -> dict[str, dict[str, Any]]:
-    """Per-feature settings that fit bins (``type``, ``n_bins``, ``max_categories``), features
-    without any left out: a feature with only check-time settings fits like any other."""
+def _fitted_features(features: Any) -> dict[str, dict[str, Any]]:
+    """The per-feature settings that fit bins (``type``, ``n_bins``, ``max_categories``, when
+    set), features without any left out: they are fitted like every other."""
     if not isinstance(features, Mapping):
         return {}
     fitted = {}
     for name, settings in features.items():
-        if isinstance(settings, Mapping):
-            kept = {k: settings[k] for k in ("type", "n_bins", "max_categories") if k in settings}
-            if kept:
-                fitted[name] = kept
+        kept = {
+            key: settings[key]
+            for key in ("type", "n_bins", "max_categories")
+            if isinstance(settings, Mapping) and settings.get(key) is not None
+        }
+        if kept:
+            fitted[name] = kept
     return fitted
