@@ -8,8 +8,9 @@ keys beyond the cap go to a Bloom filter, which never misses a key and says "see
 with a stated, small probability (`Vocabulary.false_seen_rate`).
 
 A vocabulary is stored as one binary blob (`Vocabulary.to_bytes`) and loaded for every check,
-so loading only wraps numpy views around the bytes, and membership queries run in compiled
-kernels over one UTF-8 buffer of all the query keys.
+so loading only wraps numpy views around the bytes, and membership queries run in numpy over
+one UTF-8 buffer of all the query keys (vectorized per byte position, never per key). Only
+building a large vocabulary uses compiled kernels.
 """
 
 from __future__ import annotations
@@ -238,49 +239,43 @@ class Vocabulary:
         return counts
 
     def _lookup(self, keys: Sequence[str]) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
-        """Whether each key was seen, and its index in the exact part (-1 if not there)."""
+        """Whether each key was seen, and its index in the exact part (-1 if not there).
+
+        In numpy for any number of keys, so a check never loads numba: a hash match in the
+        exact part is verified byte by byte, and only keys whose hash matched but whose bytes
+        did not (64-bit collisions) scan the rest of their run of equal hashes.
+        """
         data, offsets = _encode(keys, "Vocabulary.contains")
         hashes = _hash(data, offsets)
-        positions = np.searchsorted(self.exact_hashes, hashes, side="left")
-        n_bits = np.uint64(64 * self.bloom_words.size)
-        if data.size > _SMALL_BYTES:
-            found = np.empty(hashes.size, dtype=np.bool_)
-            matched = np.empty(hashes.size, dtype=np.int64)
-            _kernels().contains_kernel(
-                data,
-                offsets,
-                hashes,
-                positions,
-                self.exact_hashes,
-                self.exact_bytes,
-                self.exact_offsets,
-                self.bloom_words,
-                n_bits,
-                self.bloom_probes,
-                found,
-                matched,
-            )
-            return found, matched
-        # few keys (a check's long tail): the same lookup in numpy, numba never loaded
-        matched = np.full(hashes.size, -1, dtype=np.int64)
         n_exact = self.exact_hashes.size
-        for i in np.flatnonzero(positions < n_exact).tolist():
+        matched = np.full(hashes.size, -1, dtype=np.int64)
+        # searched in hash order: each search starts where the last ended (3x fewer misses)
+        by_hash = np.argsort(hashes)
+        positions = np.empty(hashes.size, dtype=np.intp)
+        positions[by_hash] = np.searchsorted(self.exact_hashes, hashes[by_hash], side="left")
+        candidates = np.flatnonzero(positions < n_exact)
+        candidates = candidates[self.exact_hashes[positions[candidates]] == hashes[candidates]]
+        stored = positions[candidates]
+        same = _same_keys(
+            (data, offsets), candidates, (self.exact_bytes, self.exact_offsets), stored
+        )
+        matched[candidates[same]] = stored[same]
+        for i, j in zip(candidates[~same].tolist(), (stored[~same] + 1).tolist(), strict=True):
             key = data[offsets[i] : offsets[i + 1]].tobytes()
-            j = int(positions[i])
-            # scan the whole run of equal hashes: distinct keys may share a 64-bit hash
             while j < n_exact and self.exact_hashes[j] == hashes[i]:
-                if (
-                    self.exact_bytes[self.exact_offsets[j] : self.exact_offsets[j + 1]].tobytes()
-                    == key
-                ):
+                if self._exact_key(j) == key:
                     matched[i] = j
                     break
                 j += 1
         found = matched >= 0
-        if n_bits:
+        if self.approximate:
             rest = np.flatnonzero(~found)
+            n_bits = np.uint64(64 * self.bloom_words.size)
             found[rest] = _bloom_has(self.bloom_words, n_bits, self.bloom_probes, hashes[rest])
         return found, matched
+
+    def _exact_key(self, index: int) -> bytes:
+        return self.exact_bytes[self.exact_offsets[index] : self.exact_offsets[index + 1]].tobytes()
 
     def to_bytes(self) -> bytes:
         """A compact binary form that `from_bytes` loads without copying.
@@ -535,11 +530,13 @@ class VocabularyBuilder:
         exact, evicted_hashes, evicted_singletons = _split_top(self._counts, self._cap)
         exact_keys = list(exact)
         exact_counts = np.fromiter(exact.values(), dtype=np.int64, count=len(exact))
-        data, offsets = _encode(exact_keys, "VocabularyBuilder.build")
-        hashes = _hash(data, offsets)
+        hashes = _hash(*_encode(exact_keys, "VocabularyBuilder.build"))
         order = np.argsort(hashes, kind="stable")
         exact_hashes = hashes[order]
-        exact_bytes, exact_offsets = _take_keys(data, offsets, order)
+        # the keys in hash order, encoded again: a join in C, cheaper than moving bytes
+        exact_bytes, exact_offsets = _encode(
+            [exact_keys[i] for i in order.tolist()], "VocabularyBuilder.build"
+        )
         exact_counts = exact_counts[order]
 
         evicted = _distinct(np.concatenate([*self._evicted, evicted_hashes]))
@@ -665,12 +662,11 @@ def _encode(keys: Sequence[str], where: str) -> tuple[NDArray[np.uint8], NDArray
     data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     offsets = np.zeros(len(keys) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), out=offsets[1:])
-    if data.size != len(text):  # some keys are not ASCII: count their bytes
-        if data.size > _SMALL_BYTES:
-            offsets = _kernels().byte_offsets_kernel(data, offsets)
-        else:
-            lengths = [len(key.encode("utf-8", "surrogatepass")) for key in keys]
-            np.cumsum(lengths, out=offsets[1:])
+    if data.size != len(text):
+        # Some keys are not ASCII: map character to byte offsets. Every code point (lone
+        # surrogates too, with surrogatepass) starts with a byte that is not 0b10xxxxxx.
+        code_point_starts = np.flatnonzero((data & 0xC0) != 0x80)
+        offsets = np.append(code_point_starts, data.size)[offsets]
     return data, offsets
 
 
@@ -696,40 +692,87 @@ def _as_counts(counts: ArrayLike, n_keys: int) -> NDArray[np.int64]:
     return array
 
 
-def _take_keys(
-    data: NDArray[np.uint8], offsets: NDArray[np.int64], order: NDArray[np.intp]
-) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    """The keys reordered: ``keys[order]`` as a new buffer and offsets."""
-    new_offsets = np.zeros(order.size + 1, dtype=np.int64)
-    np.cumsum(np.diff(offsets)[order], out=new_offsets[1:])
-    if data.size <= _SMALL_BYTES:
-        starts, stops = offsets[:-1][order].tolist(), offsets[1:][order].tolist()
-        joined = b"".join([data[a:b].tobytes() for a, b in zip(starts, stops, strict=True)])
-        return np.frombuffer(joined, dtype=np.uint8), new_offsets
-    new_data = np.empty(data.size, dtype=np.uint8)
-    _kernels().take_keys_kernel(data, offsets, order, new_offsets, new_data)
-    return new_data, new_offsets
-
-
-#: Inputs up to this many bytes are hashed and looked up in numpy: loading the compiled kernels
-#: (numba, ~1 s a process) only pays off for larger ones.
-_SMALL_BYTES = 1 << 16
+#: Keys below which the byte-position loops finish key by key (a few very long keys would
+#: otherwise cost one numpy step per byte).
+_FEW_KEYS = 8
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
+_FNV_PRIME_INT = 0x100000001B3
+_MASK_64 = (1 << 64) - 1
 _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _hash(data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> NDArray[np.uint64]:
-    """`hash_keys` of encoded keys: compiled for large inputs, numpy for small ones."""
-    if data.size > _SMALL_BYTES:
-        return _kernels().hash_kernel(data, offsets)
-    starts, lengths = offsets[:-1], np.diff(offsets)
+    """`hash_keys` of encoded keys, in numpy: one vectorized step per byte position over the
+    keys at least that long, then the few longest keys' remaining bytes one key at a time."""
+    lengths = np.diff(offsets)
     hashes = np.full(lengths.size, _FNV_OFFSET, dtype=np.uint64)
-    for position in range(int(lengths.max(initial=0))):
-        live = np.flatnonzero(lengths > position)
-        hashes[live] = (hashes[live] ^ data[starts[live] + position]) * _FNV_PRIME
-    return _mix64(hashes)
+    order, n_longer = _by_length(lengths)
+    starts = offsets[:-1][order]
+    position = 0
+    for position, n_live in enumerate(n_longer.tolist()):
+        if n_live < _FEW_KEYS:
+            break
+        live = hashes[:n_live]
+        live ^= data[starts[:n_live] + position]
+        live *= _FNV_PRIME
+    else:
+        position = n_longer.size
+    for k in range(int(np.count_nonzero(lengths > position))):
+        value = int(hashes[k])
+        for byte in data[starts[k] + position : offsets[order[k] + 1]].tobytes():
+            value = ((value ^ byte) * _FNV_PRIME_INT) & _MASK_64
+        hashes[k] = value
+    in_key_order = np.empty_like(hashes)
+    in_key_order[order] = hashes
+    return _mix64(in_key_order)
+
+
+def _same_keys(
+    keys: tuple[NDArray[np.uint8], NDArray[np.int64]],
+    rows: NDArray[np.intp],
+    other_keys: tuple[NDArray[np.uint8], NDArray[np.int64]],
+    other_rows: NDArray[np.intp],
+) -> NDArray[np.bool_]:
+    """Whether key ``rows[i]`` of ``keys`` has the same bytes as key ``other_rows[i]`` of
+    ``other_keys`` (each a buffer and its offsets), compared as `_hash` walks the bytes."""
+    (data, offsets), (other_data, other_offsets) = keys, other_keys
+    lengths = offsets[rows + 1] - offsets[rows]
+    same = lengths == other_offsets[other_rows + 1] - other_offsets[other_rows]
+    alike = np.flatnonzero(same)
+    order, n_longer = _by_length(lengths[alike])
+    alike = alike[order]
+    starts, other_starts = offsets[rows[alike]], other_offsets[other_rows[alike]]
+    differ = np.zeros(alike.size, dtype=np.bool_)
+    position = 0
+    for position, n_live in enumerate(n_longer.tolist()):
+        if n_live < _FEW_KEYS:
+            break
+        differ[:n_live] |= (
+            data[starts[:n_live] + position] != other_data[other_starts[:n_live] + position]
+        )
+    else:
+        position = n_longer.size
+    for k in range(int(np.count_nonzero(lengths[alike] > position))):
+        end = int(starts[k] + lengths[alike[k]])
+        other_end = int(other_starts[k] + lengths[alike[k]])
+        differ[k] |= (
+            data[starts[k] + position : end].tobytes()
+            != other_data[other_starts[k] + position : other_end].tobytes()
+        )
+    same[alike[differ]] = False
+    return same
+
+
+def _by_length(lengths: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Key indices longest first, and for each byte position how many keys are longer than
+    it: the keys a position's step works on are then a prefix, and every byte is read once."""
+    order = np.argsort(lengths, kind="stable")[::-1]
+    ascending = lengths[order[::-1]]
+    longest = int(ascending[-1]) if ascending.size else 0
+    n_longer = lengths.size - np.searchsorted(ascending, np.arange(longest), side="right")
+    return order, n_longer
 
 
 def _mix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
@@ -755,7 +798,7 @@ def _bloom_has(
 
 def _kernels() -> ModuleType:
     """The compiled kernels, imported on first use: loading numba costs ~1 s a process, which
-    a check whose categories are all kept never needs to pay."""
+    only building a vocabulary beyond its cap pays; checks never do."""
     from driftmon import vocabulary_kernels
 
     return vocabulary_kernels

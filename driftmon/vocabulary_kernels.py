@@ -1,7 +1,8 @@
-"""Compiled kernels of `driftmon.vocabulary`: hashing, sorting and probing category keys.
+"""Compiled kernels of `driftmon.vocabulary`: sorting category keys and filling Bloom filters.
 
-Kept apart so numba is imported only when a vocabulary is built or looked up, not by every
-command that imports `driftmon.vocabulary`. The format they implement is documented there.
+Only building a vocabulary beyond its cap (a reference) needs them, so they are kept apart
+and numba is imported then, never by a check: hashing and looking keys up are numpy. The
+format they implement is documented in `driftmon.vocabulary`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX_2 = np.uint64(0x94D049BB133111EB)
@@ -28,47 +27,6 @@ def _mix64(x):  # pragma: no cover - compiled
     x = (x ^ (x >> _S30)) * _MIX_1
     x = (x ^ (x >> _S27)) * _MIX_2
     return x ^ (x >> _S31)
-
-
-@numba.njit(nogil=True, cache=True)
-def hash_kernel(data, offsets):  # pragma: no cover - compiled
-    n = offsets.size - 1
-    out = np.empty(n, dtype=np.uint64)
-    for i in range(n):
-        h = _FNV_OFFSET
-        for j in range(offsets[i], offsets[i + 1]):
-            h = (h ^ np.uint64(data[j])) * _FNV_PRIME
-        out[i] = _mix64(h)
-    return out
-
-
-@numba.njit(nogil=True, cache=True)
-def byte_offsets_kernel(data, char_offsets):  # pragma: no cover - compiled
-    # Every code point (lone surrogates too, with surrogatepass) starts with a byte that is not
-    # a continuation byte 0b10xxxxxx, so counting those maps character to byte offsets.
-    out = np.empty_like(char_offsets)
-    out[0] = 0
-    position = 0
-    chars = 0
-    size = data.size
-    for i in range(char_offsets.size - 1):
-        target = char_offsets[i + 1]
-        while chars < target:
-            position += 1
-            while position < size and (data[position] & 0xC0) == 0x80:
-                position += 1
-            chars += 1
-        out[i + 1] = position
-    return out
-
-
-@numba.njit(nogil=True, cache=True)
-def take_keys_kernel(data, offsets, order, new_offsets, new_data):  # pragma: no cover
-    for i in range(order.size):
-        source = offsets[order[i]]
-        target = new_offsets[i]
-        for j in range(new_offsets[i + 1] - target):
-            new_data[target + j] = data[source + j]
 
 
 @numba.njit(nogil=True, cache=True)
@@ -142,55 +100,3 @@ def bloom_insert_kernel(hashes, words, n_bits, n_probes):  # pragma: no cover - 
             bit = position % n_bits
             words[bit >> _S6] |= _ONE << (bit & _LOW_6)
             position += step
-
-
-@numba.njit(nogil=True, cache=True)
-def _bloom_has(words, n_bits, n_probes, h):  # pragma: no cover - compiled
-    position = h
-    step = _mix64(h + _GOLDEN_GAMMA) | _ONE
-    for _ in range(n_probes):
-        bit = position % n_bits
-        if not (words[bit >> _S6] >> (bit & _LOW_6)) & _ONE:
-            return False
-        position += step
-    return True
-
-
-@numba.njit(nogil=True, cache=True)
-def contains_kernel(
-    data,
-    offsets,
-    hashes,
-    positions,
-    exact_hashes,
-    exact_bytes,
-    exact_offsets,
-    words,
-    n_bits,
-    n_probes,
-    out,
-    matched,
-):  # pragma: no cover - compiled
-    n_exact = exact_hashes.size
-    for i in range(hashes.size):
-        h = hashes[i]
-        start = offsets[i]
-        length = offsets[i + 1] - start
-        found = False
-        matched[i] = -1
-        # Scan the whole run of equal hashes: distinct keys may share a 64-bit hash.
-        j = positions[i]
-        while not found and j < n_exact and exact_hashes[j] == h:
-            other = exact_offsets[j]
-            if exact_offsets[j + 1] - other == length:
-                found = True
-                for b in range(length):
-                    if data[start + b] != exact_bytes[other + b]:
-                        found = False
-                        break
-            if found:
-                matched[i] = j
-            j += 1
-        if not found and n_bits > 0:
-            found = _bloom_has(words, n_bits, n_probes, h)
-        out[i] = found

@@ -14,7 +14,6 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from driftmon import vocabulary as vocabulary_module
 from driftmon.errors import ConfigError, InputDataError
 from driftmon.vocabulary import (
     BLOOM_BITS_PER_VALUE,
@@ -104,7 +103,10 @@ def test_hash_keys_returns_the_pinned_values_stored_in_databases() -> None:
 
 
 def test_hash_keys_equals_a_pure_python_fnv1a_and_splitmix64(rng: np.random.Generator) -> None:
-    keys = [*AWKWARD_KEYS, "x" * 10_000, *_random_keys(rng, 500)]
+    # one key far longer than the rest (finished key by key), and a group of long keys
+    # (hashed a byte position at a time all the way)
+    long_group = ["y" * length for length in range(4_990, 5_010)]
+    keys = [*AWKWARD_KEYS, "x" * 10_000, *long_group, *_random_keys(rng, 500)]
     assert hash_keys(keys).tolist() == [_reference_hash(key) for key in keys]
 
 
@@ -117,29 +119,6 @@ def test_hash_keys_rejects_keys_that_are_not_strings() -> None:
         hash_keys(["a", None])  # type: ignore[list-item]
     with pytest.raises(InputDataError, match="single str"):
         hash_keys("abc")
-
-
-def test_compiled_and_numpy_paths_hash_look_up_and_build_alike(
-    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Small inputs are hashed and looked up in numpy, large ones by the compiled kernels:
-    forced either way, both equal the pure-Python reference hash and each other."""
-    keys = [*AWKWARD_KEYS, "x" * 300, *_random_keys(rng, 3_000)]
-    probe = [*keys[:1_500], *_random_keys(rng, 20_000, prefix="#")]
-    results = []
-    for small_bytes in (-1, 1 << 30):  # compiled, then numpy
-        monkeypatch.setattr(vocabulary_module, "_SMALL_BYTES", small_bytes)
-        assert hash_keys(keys).tolist() == [_reference_hash(key) for key in keys]
-        built = Vocabulary.from_keys(keys, cap=1_000)  # an exact part and a Bloom part
-        assert built.approximate
-        results.append((built.to_bytes(), built.contains(probe), built.counts_of(probe)))
-    (compiled_bytes, compiled_seen, compiled_counts), (numpy_bytes, numpy_seen, numpy_counts) = (
-        results
-    )
-    assert compiled_bytes == numpy_bytes
-    assert compiled_seen.tolist() == numpy_seen.tolist()
-    assert compiled_seen[:1_500].all() and 0 < compiled_seen[1_500:].sum() < 100
-    assert compiled_counts.tolist() == numpy_counts.tolist()
 
 
 # --- exact membership --------------------------------------------------------------------------
@@ -178,6 +157,20 @@ def test_exact_part_does_not_see_a_key_whose_hash_matches_but_bytes_differ() -> 
     for stored in ["peas", "apple"]:
         forged = _forged([pear], [stored])
         assert forged.contains(["pear", stored]).tolist() == [False, False]
+
+
+def test_many_hash_matches_are_verified_byte_by_byte() -> None:
+    """More hash matches than are finished key by key: every stored key that differs from
+    its probe in one byte, wherever it is, is not seen; the equal ones are."""
+    probes = [f"key-{i:04d}-" + "x" * (i % 7) for i in range(40)]
+    stored = [
+        probe if i % 2 == 0 else probe[: i % len(probe)] + "#" + probe[i % len(probe) + 1 :]
+        for i, probe in enumerate(probes)
+    ]
+    hashes = hash_keys(probes).tolist()
+    order = np.argsort(hashes)
+    forged = _forged([hashes[i] for i in order], [stored[i] for i in order])
+    assert forged.contains(probes).tolist() == [i % 2 == 0 for i in range(40)]
 
 
 def test_exact_part_scans_a_whole_run_of_equal_hashes() -> None:
