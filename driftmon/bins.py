@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
@@ -369,14 +370,10 @@ def fit_bins(
     series = _as_series(values)
     kind = kind or infer_kind(series)
     if kind == CATEGORICAL:
-        keys = _category_keys(series)
-        frequencies = keys.value_counts(dropna=True)
-        ranked = pd.DataFrame({"key": frequencies.index, "count": frequencies.to_numpy()})
-        ranked = ranked.sort_values(["count", "key"], ascending=[False, True], kind="stable")
-        categories = tuple(ranked["key"].iloc[:max_categories].tolist())
-        seen = Vocabulary.from_keys(
-            ranked["key"].tolist(), ranked["count"].to_numpy(), cap=vocabulary_cap
-        )
+        keys, key_counts = _key_counts(series)
+        # the most frequent keys, ties by key: chosen without sorting a long tail
+        categories = tuple(_top_counts(keys, key_counts, max_categories))
+        seen = Vocabulary.from_keys(keys.tolist(), key_counts, cap=vocabulary_cap)
         return BinSpec(name=name, kind=CATEGORICAL, categories=categories, seen=seen)
     if kind != NUMERIC:
         raise ConfigError(f"feature `{name}`: kind `{kind}` is not one of {', '.join(KINDS)}")
@@ -755,7 +752,7 @@ def _count_distinct(
         collect.add(keys.tolist(), key_counts)
     slot_of = {category: slot for slot, category in enumerate(spec.categories)}
     slot_of_key = np.fromiter(
-        (slot_of.get(key, -1) for key in keys.tolist()), dtype=np.intp, count=keys.size
+        map(slot_of.get, keys.tolist(), repeat(-1)), dtype=np.intp, count=keys.size
     )
     other_mask = slot_of_key < 0
     slot_of_key[other_mask] = spec.other_slot
@@ -803,18 +800,21 @@ def category_keys(values: pd.Index | ArrayLike) -> NDArray[np.object_]:
     """`category_key` of every value, as an object array; strings (the common case, and the
     costly one with millions of distinct values) are their own keys."""
     array = np.asarray(values, dtype=object)
-    if all(isinstance(value, str) for value in array.tolist()):
+    if set(map(type, array.tolist())) <= {str}:
         return array
     return np.asarray([category_key(value) for value in array], dtype=object)
 
 
-def _category_keys(series: pd.Series) -> pd.Series:
+def _key_counts(series: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+    """The category keys occurring in a column (missing values aside) and how often each
+    occurs; a key repeats when distinct values share it (5, "5", 5.0)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.cat.rename_categories(category_keys(series.cat.categories))
-        return series.astype(object)
-    codes, found = pd.factorize(series, use_na_sentinel=True)
-    keys = np.append(category_keys(found), None)
-    return pd.Series(keys[codes], dtype=object)
+        codes, found = series.cat.codes.to_numpy(), series.cat.categories
+    else:
+        codes, found = pd.factorize(series, use_na_sentinel=True)
+    counts = np.bincount(codes[codes >= 0], minlength=len(found))
+    occurring = np.flatnonzero(counts)
+    return category_keys(np.asarray(found, dtype=object)[occurring]), counts[occurring]
 
 
 def _as_series(values: pd.Series | ArrayLike) -> pd.Series:
@@ -866,9 +866,24 @@ def _top_counts(keys: NDArray[np.object_], counts: NDArray[np.int64], limit: int
     """The ``limit`` most frequent keys (ties by key), adding up repeated keys.
 
     Distinct raw values may share a key (5, "5", 5.0), so counts are summed per key first.
+    Distinct keys, the usual case, are narrowed in numpy to those above the ``limit``-th
+    largest count and the smallest keys tied with it: a tail can hold a million keys.
     """
+    key_list = keys.tolist()
+    if len(key_list) > limit and len(set(key_list)) == len(key_list):
+        threshold = np.partition(counts, counts.size - limit)[counts.size - limit]
+        above = np.flatnonzero(counts > threshold)
+        tied = np.flatnonzero(counts == threshold)
+        tied_kept = heapq.nsmallest(limit - above.size, keys[tied].tolist())
+        return _top(
+            {
+                **dict(zip(keys[above].tolist(), counts[above].tolist(), strict=True)),
+                **dict.fromkeys(tied_kept, int(threshold)),
+            },
+            limit,
+        )
     totals: dict[str, int] = {}
-    for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+    for key, count in zip(key_list, counts.tolist(), strict=True):
         totals[key] = totals.get(key, 0) + count
     return _top(totals, limit)
 
