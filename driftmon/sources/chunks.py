@@ -408,6 +408,14 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
         values = array.dictionary
         counts = np.bincount(_valid_codes(array), minlength=len(values))
         n_missing = array.null_count
+        occurring = np.flatnonzero(counts)
+        if occurring.size < len(values) // 2:
+            # Parquet's dictionary grows batch by batch through a row group: keep only the
+            # values that occur here rather than making Python strings of all of them
+            positions = pa.Array.from_buffers(
+                pa.int64(), occurring.size, [None, pa.py_buffer(occurring.astype(np.int64))]
+            )  # not `pa.array`, which imports pandas to ask whether this is a pandas object
+            values, counts = values.take(positions), counts[occurring]
     else:
         counted = pc.value_counts(array)
         values, counts = counted.field("values"), _as_numpy(counted.field("counts"))

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from driftmon.bins import UNSEEN_KEPT
 from driftmon.errors import ConfigError, DriftmonError
 from driftmon.runner import check_api, choose_mode, heartbeats_wanted, prefect_api_url
+from driftmon.store import list_runs, load_run, open_store, session_scope
 
 URL = "http://127.0.0.1:4200/api"
 
@@ -176,6 +178,38 @@ def test_a_file_check_loads_only_what_it_needs(tmp_path: Path) -> None:
 
     assert quiet == {"code": 0, "loaded": []}
     assert moved == {"code": 0, "loaded": ["matplotlib"]}  # its distribution chart
+
+
+def test_an_id_like_column_is_checked_without_numba_or_pandas(tmp_path: Path) -> None:
+    """An ID column of 20,000 distinct keys, half of a batch's never seen, read in chunks of
+    one growing Parquet dictionary: the vocabulary lookups run in numpy (numba costs ~1 s a
+    process) and each chunk keys only its own values, without pandas; the run records
+    exactly how many rows hold a never-seen ID."""
+    (tmp_path / "driftmon.toml").write_text("[defaults]\nchunk_rows = 5000\n")
+    ids = np.array([f"customer-{i:07d}" for i in range(30_000)], dtype=object)
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"customer": rng.permutation(ids[:20_000])})
+    batch = pd.DataFrame({"customer": rng.permutation(ids[10_000:30_000])})
+    reference.to_parquet(tmp_path / "reference.parquet", index=False)
+    command = [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    subprocess.run(
+        [*command, "reference", "shop", "--source", str(tmp_path / "reference.parquet")],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+
+    loaded = _loaded_by_check(tmp_path, batch, "2026-11-01.parquet")
+
+    assert "numba" not in loaded["loaded"] and "pandas" not in loaded["loaded"]
+    engine = open_store(f"sqlite:///{tmp_path / 'd.db'}")
+    with session_scope(engine) as session:
+        [customer] = load_run(session, list_runs(session, "shop")[0].id).features
+    engine.dispose()
+    assert customer.result.n_unseen_current == 10_000  # customer-0020000 .. customer-0029999
+    # the most frequent new IDs, ties by key: every ID occurs once, so the first ones
+    first_new = {f"customer-{i:07d}": 1 for i in range(20_000, 20_000 + UNSEEN_KEPT)}
+    assert customer.result.top_unseen == first_new
 
 
 def test_a_check_against_an_unreachable_api_is_one_error_line(tmp_path: Path) -> None:
