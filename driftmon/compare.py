@@ -130,6 +130,8 @@ class FeatureResult:
     saw, most frequent first. ``seen_known`` is False for a categorical feature of a reference
     stored before references remembered every category: its "unseen" shares are then those
     outside the kept categories, long tail included, as driftmon 0.1 measured them.
+    ``dates`` is True for a numeric feature of dates or times: its values (``reference_range``
+    too) are seconds since the epoch, written as dates for people.
     """
 
     name: str
@@ -144,6 +146,7 @@ class FeatureResult:
     current_type: str | None = None
     reference_range: tuple[float, float] | None = None
     seen_known: bool = True
+    dates: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.measures) - _MEASURE_SET
@@ -188,6 +191,7 @@ class FeatureResult:
             "current_type": self.current_type,
             "reference_range": list(self.reference_range) if self.reference_range else None,
             "seen_known": self.seen_known,
+            "dates": self.dates,
         }
 
     @classmethod
@@ -208,6 +212,7 @@ class FeatureResult:
             current_type=data.get("current_type"),
             reference_range=(float(bounds[0]), float(bounds[1])) if bounds else None,
             seen_known=bool(data.get("seen_known", True)),
+            dates=bool(data.get("dates", False)),
         )
 
 
@@ -401,6 +406,7 @@ def _feature_result(
             else None
         ),
         seen_known=ref.spec.kind == NUMERIC or ref.spec.seen is not None,
+        dates=ref.spec.dates,
     )
 
 

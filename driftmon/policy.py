@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from driftmon.bins import value_text
 from driftmon.compare import Comparison, FeatureResult
 from driftmon.divergence import DEFAULT_ALPHA, adjust_p_values, kl_divergence
 from driftmon.errors import ConfigError
@@ -333,7 +334,8 @@ def _unseen_reading(
         expectation = f" (expected about {format_share(expected)})" if expected else ""
     else:
         low, high = result.reference_range or (float("nan"), float("nan"))
-        what = f"outside the reference range [{low:.4g}, {high:.4g}]"
+        bounds = value_text(low, dates=result.dates), value_text(high, dates=result.dates)
+        what = f"outside the reference range [{bounds[0]}, {bounds[1]}]"
         expectation = ""
     if fired:
         threshold = limit.unseen_critical if severity == Status.CRITICAL else limit.unseen_warning

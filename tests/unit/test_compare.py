@@ -399,6 +399,7 @@ def test_feature_results_and_schema_diff_serialize_to_json(batch_frame, specs, r
             "current_type",
             "reference_range",
             "seen_known",
+            "dates",
         }
         assert FeatureResult.from_dict(data) == result
         assert data["name"] == result.name

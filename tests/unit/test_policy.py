@@ -104,6 +104,16 @@ def test_values_beyond_the_reference_range_are_their_own_finding(rng) -> None:
     assert out.message.startswith("amount: 3.0% of values are outside the reference range [")
 
 
+def test_dates_beyond_the_reference_range_are_named_as_dates(rng) -> None:
+    """Dates are counted as seconds since the epoch; the finding writes them as dates."""
+    days = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 300, 5_000), "D")
+    reference = pd.DataFrame({"shipped": days})
+    current = pd.DataFrame({"shipped": days + pd.Timedelta(days=200)})
+    [out] = [f for f in _verdict(reference, current).findings if f.signal == "out_of_range"]
+    first, last = days.min().date(), days.max().date()
+    assert f"outside the reference range [{first}, {last}]" in out.message
+
+
 def test_a_jump_in_missing_values_is_its_own_finding(rng) -> None:
     reference, current = _frames(rng, 5_000)
     current.loc[current.index[:1_000], "amount"] = np.nan
