@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from driftmon import progress
-from driftmon.errors import DriftmonError
+from driftmon.errors import ConfigError, DriftmonError
 from driftmon.formatting import format_p_value, format_share, printable
 
 if TYPE_CHECKING:
@@ -1013,11 +1014,21 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+#: Seconds between progress lines when stderr is not a terminal (a CI log, a pipe); work
+#: that ends sooner prints none. ``DRIFTMON_PROGRESS_SECONDS`` overrides it.
+PROGRESS_SECONDS = 30.0
+
+
 @contextmanager
 def _progress_bar(enabled: bool = True) -> Iterator[None]:
-    """A progress bar on stderr while long reads run (only on a terminal)."""
-    if not enabled or not err.is_terminal:
+    """A progress bar on stderr while long reads run; where stderr is not a terminal, a
+    plain line per read every `PROGRESS_SECONDS` instead."""
+    if not enabled:
         yield
+        return
+    if not err.is_terminal:
+        with progress.reporting(_progress_lines(_progress_seconds())):
+            yield
         return
     bar = Progress(
         TextColumn("{task.description}"),
@@ -1036,6 +1047,40 @@ def _progress_bar(enabled: bool = True) -> Iterator[None]:
 
     with bar, progress.reporting(update):
         yield
+
+
+def _progress_lines(every: float) -> progress.Reporter:
+    """A reporter printing ``label: 42% after 31 s`` on stderr at most every ``every`` seconds
+    per label, the first once ``every`` seconds have passed since the label began."""
+    began: dict[str, float] = {}
+    last: dict[str, float] = {}
+
+    def update(label: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        start = began.setdefault(label, now)
+        if now - last.get(label, start) < every:
+            return
+        last[label] = now
+        share = f"{min(done / total, 1.0):.0%}" if total else f"{done:,} read"
+        err.print(_plain(f"{label}: {share} after {now - start:.0f} s"), highlight=False)
+
+    return update
+
+
+def _progress_seconds() -> float:
+    text = os.environ.get("DRIFTMON_PROGRESS_SECONDS", "").strip()
+    if not text:
+        return PROGRESS_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ConfigError(
+            f"DRIFTMON_PROGRESS_SECONDS=`{text}` is not a number of seconds >= 0; set it to "
+            f"e.g. 60, or unset it for the default {PROGRESS_SECONDS:g}"
+        )
+    return seconds
 
 
 def _command_name() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -197,6 +198,30 @@ def test_long_column_names_wrap_and_every_number_is_printed_whole(tmp_path: Path
 
 # --------------------------------------------------------------------------------------------
 # User mistakes: one clear line, exit 1, no traceback, nothing started
+
+
+def test_progress_goes_to_a_log_as_plain_lines_only_for_long_work(
+    example: ExampleData, story: Story
+) -> None:
+    """Where stderr is not a terminal (CI logs), progress is a plain line per read every
+    DRIFTMON_PROGRESS_SECONDS; a check shorter than the default interval prints none."""
+    batch = str(story.example.batches[0])
+    human = run(story.workdir, "check", DATASET, "--source", batch)
+    assert human.code == 0 and human.stderr == "", human.stderr
+    every_read = run(
+        story.workdir, "check", DATASET, "--source", batch,
+        env={"DRIFTMON_PROGRESS_SECONDS": "0"},
+    )  # fmt: skip
+    assert every_read.code == 0, every_read.stderr
+    lines = every_read.stderr.splitlines()
+    read = re.escape(f"reading {batch}")
+    assert lines and all(re.fullmatch(rf"{read}: \d+% after \d+ s", line) for line in lines)
+    assert lines[-1].startswith(f"reading {batch}: 100% after ")
+    wrong = run(
+        story.workdir, "check", DATASET, "--source", batch,
+        env={"DRIFTMON_PROGRESS_SECONDS": "soon"},
+    )  # fmt: skip
+    assert_one_line_error(wrong, "DRIFTMON_PROGRESS_SECONDS=`soon`", "unset it")
 
 
 def test_unknown_dataset_says_how_to_create_a_reference(example: ExampleData, story: Story) -> None:
