@@ -275,7 +275,8 @@ def _reference_row(session: Session, dataset: str, version: int | None) -> Refer
         raise ReferenceNotFoundError(f"the dataset name is empty; give the dataset's name{hint}")
     raise ReferenceNotFoundError(
         f"dataset `{dataset}` has no reference yet; build one with "
-        f"`driftmon reference {shlex.quote(dataset)} --source PATH`{hint}"
+        f"`driftmon reference {shlex.quote(dataset)} --source PATH` (in Python: "
+        f"`Monitor.reference({dataset!r}, data)`){hint}"
     )
 
 
@@ -489,7 +490,7 @@ def load_run(session: Session, run_id: int, *, readings: bool = True) -> StoredR
     if found is None:
         raise StoreError(
             f"run `{run_id}` does not exist in this database; "
-            "`driftmon history DATASET` lists the stored runs"
+            "`driftmon history DATASET` (in Python: `Monitor.history`) lists the stored runs"
         )
     row, dataset, version = found
     features = session.scalars(
@@ -523,7 +524,8 @@ def load_latest_run(session: Session, dataset: str) -> StoredRun:
     if not latest:
         raise StoreError(
             f"dataset `{dataset}` has no runs yet; check a batch with "
-            f"`driftmon check {dataset} --source PATH`"
+            f"`driftmon check {shlex.quote(dataset)} --source PATH` (in Python: "
+            f"`Monitor.check({dataset!r}, data)`)"
         )
     return load_run(session, latest[0].id)
 

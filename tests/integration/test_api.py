@@ -98,6 +98,16 @@ def test_monitor_history_and_alerts_are_frames_of_what_the_cli_lists(
         monitor.history("nope")
 
 
+def test_a_monitor_mistake_gives_advice_for_python_too(frames, tmp_path: Path) -> None:
+    """The store's messages serve both doors: the command and the `Monitor` call to use."""
+    _, batches, _ = frames
+    monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'api.db'}", config=None)
+    with pytest.raises(driftmon.errors.ReferenceNotFoundError) as no_reference:
+        monitor.check("orders", next(iter(batches.values())))
+    assert "(in Python: `Monitor.reference('orders', data)`)" in str(no_reference.value)
+    assert "`driftmon reference orders --source PATH`" in str(no_reference.value)
+
+
 def test_settings_are_keywords_validated_like_the_configuration(frames) -> None:
     reference, batches, expected = frames
     name = next(n for n in sorted(batches) if expected[n])

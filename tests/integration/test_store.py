@@ -213,7 +213,8 @@ def test_missing_reference_messages_say_what_exists_and_how_to_fix(
             load_reference(session, "orders", version=7)
     assert str(empty.value) == (
         "dataset `orders` has no reference yet; "
-        "build one with `driftmon reference orders --source PATH`"
+        "build one with `driftmon reference orders --source PATH` "
+        "(in Python: `Monitor.reference('orders', data)`)"
     )
     assert "`driftmon reference payments --source PATH`" in str(unknown_dataset.value)
     assert "known datasets: orders" in str(unknown_dataset.value)
