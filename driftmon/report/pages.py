@@ -272,12 +272,16 @@ def _unlisted(folder: str, reason: str) -> dict[str, Any]:
 
 
 def _dataset_folders(reports_dir: Path) -> list[Path]:
-    """The reports folder's dataset folders: each with a status file or a history page
-    (written by a driftmon from before the status board, which wrote no status file)."""
-    found = {
-        p.parent for name in (STATUS_FILE, "index.html") for p in reports_dir.glob(f"*/{name}")
+    """The reports folder's dataset folders: each with a status file, or a history page and
+    run pages (written by a driftmon from before the status board, which wrote no status
+    file); another site's folder with only an ``index.html`` is not one."""
+    with_status = {path.parent for path in reports_dir.glob(f"*/{STATUS_FILE}")}
+    with_pages = {
+        path.parent
+        for path in reports_dir.glob("*/index.html")
+        if next(path.parent.glob("run-*.html"), None) is not None
     }
-    return sorted(found)
+    return sorted(with_status | with_pages)
 
 
 def _board_row(folder: str, status: Any) -> dict[str, Any]:

@@ -702,20 +702,23 @@ def test_a_dataset_with_pages_but_no_status_file_is_listed_and_says_why(
     reports: Reports, tmp_path: Path
 ) -> None:
     """Pages written before the status board have no status.json: the dataset still has its
-    row, linking its history page and saying how to fill the row in; a folder without pages
-    is not a dataset."""
+    row, linking its history page and saying how to fill the row in; a folder without run
+    pages (notes, another site's index.html) is not a dataset."""
     folder = tmp_path / "html"
     shutil.copytree(reports.folder, folder)
     (folder / "older").mkdir()
     (folder / "older" / "index.html").write_text("<html></html>")
+    (folder / "older" / "run-3.html").write_text("<html></html>")
     (folder / "scratch").mkdir()
     (folder / "scratch" / "notes.txt").write_text("not a dataset")
+    (folder / "handbook").mkdir()
+    (folder / "handbook" / "index.html").write_text("<html>the team's handbook</html>")
 
     page = render_status_board(folder)
 
     assert 'href="older/index.html"' in page
     assert page.count("its pages are from a driftmon that wrote no status file") == 1
-    assert "scratch" not in page
+    assert "scratch" not in page and "handbook" not in page
     assert 'href="orders/index.html"' in page
 
 
