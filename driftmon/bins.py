@@ -498,15 +498,22 @@ def _count_numeric(
             size = block.size
             if valid is not None:
                 block = _nan_where_invalid(block, valid, offset + start, scratch)
-            finite = np.isfinite(block, out=scratch.finite[:size])
-            n_block_finite = int(np.count_nonzero(finite))
-            slots = table.bins(block, scratch)
-            if n_block_finite < size:
-                np.copyto(slots, missing_slot, where=np.isnan(block, out=scratch.flag[:size]))
-            counts += np.bincount(slots, minlength=spec.n_slots)
-            # NaN-ignoring extremes: the block's values out of the reference's range are counted
-            # only if there are any (usually none: most blocks skip both passes)
+            # NaN-ignoring extremes first: they tell whether the block holds infinities
+            # (usually not, and then the missing values are exactly the NaNs) and whether
+            # positions on the cell grid can be large enough to need clipping
             low, high = float(np.fmin.reduce(block)), float(np.fmax.reduce(block))
+            nan = np.isnan(block, out=scratch.nan[:size])
+            n_missing = int(np.count_nonzero(nan))
+            n_infinite = 0
+            if n_missing < size and not (math.isfinite(low) and math.isfinite(high)):
+                n_infinite = int(np.count_nonzero(np.isinf(block, out=scratch.flag[:size])))
+            n_block_finite = size - n_missing - n_infinite
+            slots = table.bins(block, scratch, high)
+            if n_missing:
+                np.copyto(slots, missing_slot, where=nan)
+            counts += np.bincount(slots, minlength=spec.n_slots)
+            # the block's values out of the reference's range are counted only if there are
+            # any (usually none: most blocks skip both passes)
             if low < ref_min:
                 n_below += int(np.count_nonzero(np.less(block, ref_min, out=scratch.flag[:size])))
             if high > ref_max:
@@ -517,10 +524,12 @@ def _count_numeric(
                 continue
             n_finite += n_block_finite
             deviation = np.subtract(block, shift, out=scratch.deviation[:size])
-            if n_block_finite < size:
-                np.copyto(deviation, 0.0, where=np.logical_not(finite, out=scratch.flag[:size]))
-                if not (math.isfinite(low) and math.isfinite(high)):
-                    low, high = float(block[finite].min()), float(block[finite].max())
+            if n_infinite:
+                finite = np.isfinite(block, out=scratch.flag[:size])
+                np.copyto(deviation, 0.0, where=np.logical_not(finite, out=nan))
+                low, high = float(block[finite].min()), float(block[finite].max())
+            elif n_missing:
+                np.copyto(deviation, 0.0, where=nan)
             total += float(deviation.sum())
             total_sq += float(np.square(deviation, out=deviation).sum())
             minimum, maximum = min(minimum, low), max(maximum, high)
@@ -551,6 +560,8 @@ def _count_numeric(
 _BLOCK = 1 << 16
 #: Upward steps from a cell's lowest bin; cells spanning more edges have their values searched.
 _MAX_STEPS = 2
+#: Grid positions below this cast to integers exactly (up to truncation).
+_EXACT_CAST = 2.0**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,16 +582,20 @@ class _CellTable:
     steps: int = 0
     dense: NDArray[np.bool_] | None = None  # cells spanning too many edges to step through
 
-    def bins(self, block: NDArray[Any], scratch: _Scratch) -> NDArray[np.intp]:
-        """Bin index of every value of the block (NaN: an arbitrary bin, the caller's to fix)."""
+    def bins(self, block: NDArray[Any], scratch: _Scratch, high: float) -> NDArray[np.intp]:
+        """Bin index of every value of the block, whose largest non-NaN value is ``high``
+        (NaN: an arbitrary bin, the caller's to fix)."""
         size = block.size
         if not self.scale:
             return np.searchsorted(self.inner, block, side="right")
         position = np.subtract(block, self.origin, out=scratch.position[:size])
         position *= self.scale
-        np.clip(position, 0.0, self.start.size - 1, out=position)
+        if not (high - self.origin) * self.scale < _EXACT_CAST:
+            # +inf or a huge value would cast to the smallest integer, cell 0
+            np.minimum(position, self.start.size - 1, out=position)
         cell = scratch.cell[:size]
-        # NaN casts to an arbitrary integer, which take's "clip" mode keeps in the table
+        # Positions below the grid, and NaN, cast to integers below 0 (or to an arbitrary one),
+        # which take's "clip" mode keeps in the table; above it, to cells beyond the last.
         np.copyto(cell, position, casting="unsafe")
         slots = self.start.take(cell, out=scratch.slots[:size], mode="clip")
         for _ in range(self.steps):
@@ -650,13 +665,18 @@ class _Scratch:
         self.cell = np.empty(size, dtype=np.intp)
         self.slots = np.empty(size, dtype=np.intp)
         self.flag = np.empty(size, dtype=np.bool_)
-        self.finite = np.empty(size, dtype=np.bool_)
+        self.nan = np.empty(size, dtype=np.bool_)
 
 
-def _valid_bits(valid: NDArray[np.uint8], bit_offset: int, size: int) -> NDArray[np.bool_]:
-    """Bits ``bit_offset ..`` of an Arrow validity bitmap as booleans."""
+def _valid_bits(
+    valid: NDArray[np.uint8], bit_offset: int, size: int, *, invert: bool = False
+) -> NDArray[np.bool_]:
+    """Bits ``bit_offset ..`` of an Arrow validity bitmap as booleans (with ``invert``: which
+    values are invalid, inverted while packed, an eighth of the work)."""
     first_byte, skip = divmod(bit_offset, 8)
     packed = valid[first_byte : first_byte + (skip + size + 7) // 8]
+    if invert:
+        packed = np.invert(packed)
     return np.unpackbits(packed, bitorder="little")[skip : skip + size].view(np.bool_)
 
 
@@ -666,7 +686,7 @@ def _nan_where_invalid(
     """The block as floats, NaN where the bitmap marks a value invalid (whatever it holds)."""
     values = scratch.values[: block.size]
     np.copyto(values, block, casting="unsafe")
-    np.copyto(values, np.nan, where=~_valid_bits(valid, bit_offset, block.size))
+    np.copyto(values, np.nan, where=_valid_bits(valid, bit_offset, block.size, invert=True))
     return values
 
 
