@@ -691,15 +691,18 @@ def _nan_where_invalid(
 
 
 def _finite_values(
-    numbers: NDArray[Any], valid: NDArray[np.uint8] | None, offset: int
+    numbers: NDArray[Any], valid: NDArray[np.uint8] | None, offset: int, first: int = _BLOCK
 ) -> Iterator[NDArray[np.float64]]:
-    """The finite, valid values of a column, block by block, as floats."""
-    for start in range(0, numbers.size, _BLOCK):
-        block = numbers[start : start + _BLOCK].astype(np.float64)
+    """The finite, valid values of a column, block by block (the first of ``first`` values),
+    as floats."""
+    start, size = 0, first
+    while start < numbers.size:
+        block = numbers[start : start + size].astype(np.float64)
         keep = np.isfinite(block)
         if valid is not None:
             keep &= _valid_bits(valid, offset + start, block.size)
         yield block[keep]
+        start, size = start + size, _BLOCK
 
 
 def _first_finite(numbers: NDArray[Any], valid: NDArray[np.uint8] | None, offset: int) -> float:
@@ -708,7 +711,9 @@ def _first_finite(numbers: NDArray[Any], valid: NDArray[np.uint8] | None, offset
     head = numbers[:64]
     if valid is None and head.size and np.isfinite(head[0]):
         return float(head[0])  # the usual case, without copying a block
-    for values in _finite_values(numbers, valid, offset):
+    # a short first block: it nearly always holds one (a whole block per chunk and column
+    # cost a quarter as much again as counting a column with missing values)
+    for values in _finite_values(numbers, valid, offset, first=64):
         if values.size:
             return float(values[0])
     return 0.0
