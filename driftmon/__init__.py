@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from driftmon._lazy import lazy_exports
+from driftmon._version import __version__ as __version__
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -76,24 +77,11 @@ _exported = lazy_exports(__name__, _EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name != "__version__":
-        return _exported(name)
-    globals()[name] = version = _version()
-    return version
+    return _exported(name)
 
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
-
-
-def _version() -> str:
-    """The installed distribution's version: `pyproject.toml` is its one source."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("driftmon")
-    except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
-        return "0+unknown"
 
 
 class _Package(ModuleType):

@@ -25,6 +25,7 @@ PURE_CORE = [
     "tails",
     "vocabulary",
     "vocabulary_kernels",
+    "_version",
 ]
 #: The modules at the edges and those that orchestrate them: every other module is pure.
 EDGES_AND_ORCHESTRATION = {
