@@ -498,6 +498,9 @@ def _count_numeric(
             size = block.size
             if valid is not None:
                 block = _nan_where_invalid(block, valid, offset + start, scratch)
+            elif block.dtype.kind == "f" and block.dtype != np.float64:
+                # float32 arithmetic and comparisons would round the float64 edges and origin
+                block = _as_floats(block, scratch)
             # NaN-ignoring extremes first: they tell whether the block holds infinities
             # (usually not, and then the missing values are exactly the NaNs) and whether
             # positions on the cell grid can be large enough to need clipping
@@ -680,6 +683,13 @@ def _valid_bits(
     return np.unpackbits(packed, bitorder="little")[skip : skip + size].view(np.bool_)
 
 
+def _as_floats(block: NDArray[Any], scratch: _Scratch) -> NDArray[np.float64]:
+    """The block (float32, float16) as float64."""
+    values = scratch.values[: block.size]
+    np.copyto(values, block, casting="unsafe")
+    return values
+
+
 def _nan_where_invalid(
     block: NDArray[Any], valid: NDArray[np.uint8], bit_offset: int, scratch: _Scratch
 ) -> NDArray[np.float64]:
@@ -825,7 +835,7 @@ def category_keys(values: pd.Index | ArrayLike) -> NDArray[np.object_]:
     """`category_key` of every value, as an object array; strings (the common case, and the
     costly one with millions of distinct values) are their own keys."""
     array = np.asarray(values, dtype=object)
-    if set(map(type, array.tolist())) <= {str}:
+    if all(map(isinstance, array.tolist(), repeat(str))):
         return array
     return np.asarray([category_key(value) for value in array], dtype=object)
 

@@ -6,6 +6,7 @@ side="right")`` + ``np.bincount`` with NaN sent to the missing slot (the last on
 
 from __future__ import annotations
 
+import enum
 import inspect
 import itertools
 import json
@@ -30,6 +31,8 @@ from driftmon.bins import (
     NUMERIC,
     BinSpec,
     ColumnCounts,
+    NumberColumn,
+    ValueCounts,
     category_key,
     count_values,
     fit_bins,
@@ -200,6 +203,27 @@ def test_numeric_counts_equal_the_searchsorted_bincount_baseline(rng, reference_
     assert counted.counts.dtype == np.int64
     array = values.to_numpy() if isinstance(values, pd.Series) else values
     np.testing.assert_array_equal(bins.count_numeric_baseline(spec, array), expected)
+
+
+def test_float32_values_are_binned_against_the_float64_edges_exactly(rng):
+    """float32 batches (a Parquet column read without copying) are compared with the
+    reference's float64 edges in float64: in float32 the grid's origin rounds by half an ulp,
+    more than a cell when the values sit far from zero, and the largest values overflow."""
+    pressure = fit_bins(rng.normal(101_325.0, 0.3, 20_000), n_bins=20)
+    readings = rng.normal(101_325.0, 0.3, 20_000).astype(np.float32)
+    wide = BinSpec("x", NUMERIC, edges=(-3e38, -1e38, 0.0, 1e38, 3e38))
+    extremes = np.array([np.finfo(np.float32).max, 1.0, 2e38], dtype=np.float32)
+    step = 0.0625
+    fine = BinSpec("x", NUMERIC, edges=tuple(1e6 + step * k for k in (0, 0.4, 1.2, 2.4, 3)))
+    near = (1e6 + step * np.array([1.0, 2.0, 3.0])).astype(np.float32)
+
+    for spec, values in ((pressure, readings), (wide, extremes), (fine, near)):
+        counted = count_values(spec, NumberColumn(values))
+        as_float64 = values.astype(np.float64)
+        assert counted.counts.tolist() == searchsorted_counts(spec.edges, as_float64).tolist()
+        assert counted.n_below == int(np.sum(as_float64 < spec.edges[0]))
+        assert counted.n_above == int(np.sum(as_float64 > spec.edges[-1]))
+    assert count_values(fine, NumberColumn(near)).counts.tolist() == [0, 1, 1, 1, 0]
 
 
 def test_values_exactly_on_an_inner_edge_count_in_the_bin_above_it():
@@ -490,6 +514,21 @@ def test_boolean_columns_are_categorical_with_true_and_false_categories(rng):
         0,
         10,
     ]
+
+
+def test_a_str_subclass_value_is_its_own_text_as_a_key():
+    """A `str` Enum member (`class Tier(str, Enum)`) is keyed by its value, as a plain
+    string would be, not by `str()`, which writes `Tier.GOLD`."""
+
+    class Tier(str, enum.Enum):  # noqa: UP042 - the case itself: str() gives "Tier.GOLD"
+        GOLD = "gold"
+        SILVER = "silver"
+
+    members = np.array([Tier.GOLD, Tier.SILVER], dtype=object)
+    assert bins.category_keys(members).tolist() == ["gold", "silver"]
+    spec = BinSpec("tier", CATEGORICAL, categories=("gold", "silver"))
+    tallied = ValueCounts(values=[Tier.GOLD, Tier.SILVER], counts=np.array([1, 2]))
+    assert count_values(spec, tallied).counts.tolist() == [1, 2, 0, 0]
 
 
 @pytest.mark.parametrize("dtype", ["object", "category", "string", "str"])
