@@ -104,8 +104,8 @@ def test_hash_keys_returns_the_pinned_values_stored_in_databases() -> None:
 
 def test_hash_keys_equals_a_pure_python_fnv1a_and_splitmix64(rng: np.random.Generator) -> None:
     # one key far longer than the rest (finished key by key), and a group of long keys
-    # (hashed a byte position at a time all the way)
-    long_group = ["y" * length for length in range(4_990, 5_010)]
+    # (hashed a byte position at a time, the longest few finished key by key)
+    long_group = ["y" * length for length in range(4_980, 5_020)]
     keys = [*AWKWARD_KEYS, "x" * 10_000, *long_group, *_random_keys(rng, 500)]
     assert hash_keys(keys).tolist() == [_reference_hash(key) for key in keys]
 
@@ -167,6 +167,15 @@ def test_many_hash_matches_are_verified_byte_by_byte() -> None:
         probe if i % 2 == 0 else probe[: i % len(probe)] + "#" + probe[i % len(probe) + 1 :]
         for i, probe in enumerate(probes)
     ]
+    hashes = hash_keys(probes).tolist()
+    order = np.argsort(hashes)
+    forged = _forged([hashes[i] for i in order], [stored[i] for i in order])
+    assert forged.contains(probes).tolist() == [i % 2 == 0 for i in range(40)]
+
+    # the longest keys' last bytes, beyond the length most keys reach, are compared key by
+    # key: a difference there is found too
+    probes = [f"{i:02d}" + "x" * (28 + i) for i in range(40)]
+    stored = [probe[:-1] + ("#" if i % 2 else "x") for i, probe in enumerate(probes)]
     hashes = hash_keys(probes).tolist()
     order = np.argsort(hashes)
     forged = _forged([hashes[i] for i in order], [stored[i] for i in order])
