@@ -409,9 +409,11 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
         counts = np.bincount(_valid_codes(array), minlength=len(values))
         n_missing = array.null_count
         occurring = np.flatnonzero(counts)
-        if occurring.size < len(values) // 2:
-            # Parquet's dictionary grows batch by batch through a row group: keep only the
-            # values that occur here rather than making Python strings of all of them
+        if len(values) > _LARGE_DICTIONARY and occurring.size < len(values) // 2:
+            # Parquet's dictionary grows batch by batch through a row group: of an ID-like
+            # column's, keep only the values that occur here rather than making Python strings
+            # of all of them (the take loads Arrow's compute functions, 0.07 s: not worth it
+            # for an ordinary column's few categories)
             positions = pa.Array.from_buffers(
                 pa.int64(), occurring.size, [None, pa.py_buffer(occurring.astype(np.int64))]
             )  # not `pa.array`, which imports pandas to ask whether this is a pandas object
@@ -436,6 +438,10 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
         n_missing=n_missing,
         observed_type=_observed_type(values.type) if kept else None,
     )
+
+
+#: Dictionary values beyond which a chunk keys only those that occur in it.
+_LARGE_DICTIONARY = 1 << 16
 
 
 def _as_bools(flags: pa.BooleanArray) -> NDArray[np.bool_]:

@@ -821,6 +821,28 @@ def test_counting_arrow_chunks_equals_counting_the_pandas_frame(
         assert counted.features[feature].tally.observed_type == profile.tally.observed_type
 
 
+def test_an_id_column_chunk_keys_only_its_own_values_of_a_growing_dictionary(
+    tmp_path: Path,
+) -> None:
+    """Parquet's dictionary grows chunk by chunk through a row group; once it is large, a
+    chunk hands over only the values that occur in it, with their exact counts."""
+    rng = np.random.default_rng(21)
+    ids = np.array([f"id-{i:06d}" for i in rng.permutation(150_000)], dtype=object)
+    column = np.repeat(ids, 2)  # every ID twice, next to each other
+    path = tmp_path / "ids.parquet"
+    pd.DataFrame({"id": column}).to_parquet(path, index=False, row_group_size=len(column))
+
+    chunks = list(
+        iter_chunks(FileSource(path), chunk_rows=20_000, categorical=["id"], as_chunks=True)
+    )
+
+    tallies = [chunk.columns["id"] for chunk in chunks]
+    assert all(len(tally.values) == 10_000 for tally in tallies)  # its own IDs, not all so far
+    assert all(tally.counts.tolist() == [2] * 10_000 for tally in tallies)
+    seen = [value for tally in tallies for value in tally.values]
+    assert seen == column[::2].tolist()
+
+
 # --------------------------------------------------------------------------------------------
 # Dates in CSV files
 
