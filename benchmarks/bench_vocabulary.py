@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         build = time.perf_counter() - started
         blob = profile.features["product"].spec.seen.to_bytes()
 
-        # warm the compiled kernels once, as a long-running process would have them
+        # warm up once (first-use imports and allocations), as a long-running process would be
         with store.session_scope(engine) as session:
             warm = store.load_reference(session, "products").profile
         driftmon.profile_frame(batch.iloc[:100], warm.specs)
