@@ -132,6 +132,18 @@ print(json.dumps({"code": code, "loaded": [m for m in watched if m in sys.module
 """
 
 
+def _reference_by_command(tmp_path: Path, reference: pd.DataFrame) -> None:
+    """`driftmon reference shop` of the frame, as a Parquet file, into ``tmp_path/d.db``."""
+    reference.to_parquet(tmp_path / "reference.parquet", index=False)
+    command = [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    subprocess.run(
+        [*command, "reference", "shop", "--source", str(tmp_path / "reference.parquet")],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+
+
 def _loaded_by_check(tmp_path: Path, batch: pd.DataFrame, name: str) -> dict[str, object]:
     path = tmp_path / name
     batch.to_parquet(path, index=False)
@@ -164,14 +176,7 @@ def test_a_file_check_loads_only_what_it_needs(tmp_path: Path) -> None:
             }
         )
 
-    frame(20_000, 0.0).to_parquet(tmp_path / "reference.parquet", index=False)
-    command = [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
-    subprocess.run(
-        [*command, "reference", "shop", "--source", str(tmp_path / "reference.parquet")],
-        check=True,
-        capture_output=True,
-        cwd=tmp_path,
-    )
+    _reference_by_command(tmp_path, frame(20_000, 0.0))
 
     quiet = _loaded_by_check(tmp_path, frame(5_000, 0.0), "2026-11-01.parquet")
     moved = _loaded_by_check(tmp_path, frame(5_000, 1.0), "2026-11-02.parquet")
@@ -183,21 +188,13 @@ def test_a_file_check_loads_only_what_it_needs(tmp_path: Path) -> None:
 def test_an_id_like_column_is_checked_without_numba_or_pandas(tmp_path: Path) -> None:
     """An ID column of 20,000 distinct keys, half of a batch's never seen, read in chunks of
     one growing Parquet dictionary: the vocabulary lookups run in numpy (numba costs ~1 s a
-    process) and each chunk keys only its own values, without pandas; the run records
-    exactly how many rows hold a never-seen ID."""
+    process), and neither pandas nor Arrow's compute functions load; the run records exactly
+    how many rows hold a never-seen ID."""
     (tmp_path / "driftmon.toml").write_text("[defaults]\nchunk_rows = 5000\n")
     ids = np.array([f"customer-{i:07d}" for i in range(30_000)], dtype=object)
     rng = np.random.default_rng(11)
-    reference = pd.DataFrame({"customer": rng.permutation(ids[:20_000])})
+    _reference_by_command(tmp_path, pd.DataFrame({"customer": rng.permutation(ids[:20_000])}))
     batch = pd.DataFrame({"customer": rng.permutation(ids[10_000:30_000])})
-    reference.to_parquet(tmp_path / "reference.parquet", index=False)
-    command = [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
-    subprocess.run(
-        [*command, "reference", "shop", "--source", str(tmp_path / "reference.parquet")],
-        check=True,
-        capture_output=True,
-        cwd=tmp_path,
-    )
 
     loaded = _loaded_by_check(tmp_path, batch, "2026-11-01.parquet")
 
