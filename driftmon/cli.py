@@ -201,6 +201,15 @@ def reference(
             "values for them",
             highlight=False,
         )
+    for name, found in (info.get("identifier_like") or {}).items():
+        err.print(
+            f"[yellow]warning:[/] {_text(name)} looks like an identifier "
+            f"({found['distinct']:,} distinct values, {format_share(found['singleton_share'])} "
+            "of rows holding one seen once): every batch brings values the reference never saw, "
+            f"so checks will flag it; exclude it (`exclude = [{json.dumps(name)}]` in the "
+            "dataset's configuration) unless new values are what you want to watch",
+            highlight=False,
+        )
     out.print(f"Database: {_display_url(db_url)}")
 
 

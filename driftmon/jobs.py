@@ -85,8 +85,8 @@ def build_reference(
     """Build and store a new reference version for ``dataset`` from ``source``.
 
     ``overrides`` are dataset settings given in Python (`driftmon.Monitor`), over the
-    configuration's. Returns the stored reference's version, row count and feature names, and
-    the features with no usable values (not monitored).
+    configuration's. Returns the stored reference's version, row count and feature names, the
+    features with no usable values (not monitored), and the identifier-like ones.
     """
     config = load_settings(config_path)
     options = config.dataset(dataset, overrides)
@@ -95,10 +95,12 @@ def build_reference(
     profile, description, calibrated = steps.build_reference_profile(source, options, cluster)
     info = steps.save_reference(engine, dataset, profile, description, options, calibrated)
     unmonitored = pipeline.unmonitored_features(profile)
+    identifiers = pipeline.identifier_like_features(profile)
     steps.log(
         f"{dataset}: reference v{info.version} stored from {description}: {info.n_rows:,} rows, "
         f"{len(profile.features)} features"
         + (f"; not monitored (no usable values): {', '.join(unmonitored)}" if unmonitored else "")
+        + (f"; identifier-like: {', '.join(identifiers)}" if identifiers else "")
     )
     return {
         "dataset": dataset,
@@ -106,6 +108,10 @@ def build_reference(
         "n_rows": info.n_rows,
         "features": list(profile.features),
         "unmonitored": unmonitored,
+        "identifier_like": {
+            name: {"distinct": distinct, "singleton_share": share}
+            for name, (distinct, share) in identifiers.items()
+        },
         "source": description,
         "calibrated": calibrated is not None,
     }

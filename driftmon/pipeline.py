@@ -57,6 +57,7 @@ __all__ = [
     "deliver_dataset_notifications",
     "deliver_notifications",
     "evaluate_batch",
+    "identifier_like_features",
     "load_reference",
     "notification_targets",
     "now",
@@ -155,6 +156,30 @@ def unmonitored_features(profile: Profile) -> list[str]:
     """Features of a reference with no usable values (all missing, or one row): they are
     reported when the reference is built and not monitored by checks."""
     return [name for name, feature in profile.features.items() if not feature.usable]
+
+
+#: A categorical feature whose reference values were mostly seen once looks like an identifier
+#: (`identifier_like_features`), from this many distinct values up.
+IDENTIFIER_MIN_DISTINCT = 1_000
+IDENTIFIER_SINGLETON_SHARE = 0.5
+
+
+def identifier_like_features(profile: Profile) -> dict[str, tuple[int, float]]:
+    """Categorical features of a reference that look like identifiers: at least
+    `IDENTIFIER_MIN_DISTINCT` distinct values, most rows holding a value seen only once (the
+    share of singletons, `Vocabulary.singleton_share`). Each with its distinct count and
+    that share. Every batch brings new values of such a column, so checks flag them: the
+    reference command says so, and how to exclude the column."""
+    found = {}
+    for name, feature in profile.features.items():
+        seen = feature.spec.seen
+        if (
+            seen is not None
+            and seen.n_distinct >= IDENTIFIER_MIN_DISTINCT
+            and seen.singleton_share >= IDENTIFIER_SINGLETON_SHARE
+        ):
+            found[name] = (seen.n_distinct, seen.singleton_share)
+    return found
 
 
 def _calibrate(

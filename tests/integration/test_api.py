@@ -108,6 +108,13 @@ def test_a_monitor_mistake_gives_advice_for_python_too(frames, tmp_path: Path) -
     assert "`driftmon reference orders --source PATH`" in str(no_reference.value)
 
 
+def test_monitor_reference_names_identifier_like_columns(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"order": [f"o-{i}" for i in range(2_000)], "tier": ["a", "b"] * 1_000})
+    monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'api.db'}", config=None)
+    info = monitor.reference("shop", frame)
+    assert info["identifier_like"] == {"order": {"distinct": 2_000, "singleton_share": 1.0}}
+
+
 def test_settings_are_keywords_validated_like_the_configuration(frames) -> None:
     reference, batches, expected = frames
     name = next(n for n in sorted(batches) if expected[n])

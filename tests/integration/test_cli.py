@@ -13,10 +13,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from driftmon.examples import ExampleData, generate_example_data
+from driftmon.formatting import format_share
 
 DRIFTMON = str(Path(sys.executable).with_name("driftmon"))
 DATASET = "orders"
@@ -102,6 +104,38 @@ def test_reference_stores_version_one_in_a_sqlite_file_in_the_working_directory(
     assert story.reference.code == 0, story.reference.stderr
     assert "Stored reference v1 of orders: 20,000 rows" in story.reference.stdout
     assert (story.workdir / "driftmon.db").is_file()
+    assert story.reference.stderr == ""  # no identifier-like column in the example data
+
+
+def test_an_identifier_like_column_is_pointed_out_when_the_reference_is_built(
+    tmp_path: Path,
+) -> None:
+    """A column of mostly one-off values (order IDs) brings new values in every batch: the
+    reference command says so, with its figures and the setting that excludes it; a long
+    tail of repeated values (SKUs) is not an identifier."""
+    rng = np.random.default_rng(3)
+    n = 4_000
+    frame = pd.DataFrame(
+        {
+            "order id": [f"o-{i}" for i in rng.permutation(n)],  # every value once
+            "sku": [f"sku-{i}" for i in rng.zipf(1.5, n) % 500],
+            "amount": rng.normal(0.0, 1.0, n),
+        }
+    )
+    frame.loc[frame.index[: n // 10], "order id"] = "o-shared"  # 10% of rows share one
+    frame.to_parquet(tmp_path / "reference.parquet", index=False)
+
+    result = run(tmp_path, "reference", "shop", "--source", "reference.parquet")
+
+    assert result.code == 0, result.stderr
+    singletons = (n - n // 10) / n  # rows whose value occurs once
+    [warning] = result.stderr.splitlines()
+    assert warning == (
+        f"warning: order id looks like an identifier ({n - n // 10 + 1:,} distinct values, "
+        f"{format_share(singletons)} of rows holding one seen once): every batch brings values "
+        'the reference never saw, so checks will flag it; exclude it (`exclude = ["order id"]` '
+        "in the dataset's configuration) unless new values are what you want to watch"
+    )
 
 
 def test_check_of_an_unchanged_batch_finds_no_drift(story: Story) -> None:
