@@ -39,6 +39,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_counting.py
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_check.py
+	$(BIN)/python benchmarks/bench_id_column.py
 
 # PNGs of the demo's report pages (headless Chromium) in docs/screenshots/, for reviewing a
 # change to the reports; not part of the tests.
