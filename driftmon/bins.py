@@ -370,7 +370,7 @@ def fit_bins(
     series = _as_series(values)
     kind = kind or infer_kind(series)
     if kind == CATEGORICAL:
-        keys, key_counts = _key_counts(series)
+        keys, key_counts, _ = _key_counts(series)
         # the most frequent keys, ties by key: chosen without sorting a long tail
         categories = tuple(_top_counts(keys, key_counts, max_categories))
         seen = Vocabulary.from_keys(keys.tolist(), key_counts, cap=vocabulary_cap)
@@ -684,7 +684,7 @@ def _valid_bits(
 
 
 def _as_floats(block: NDArray[Any], scratch: _Scratch) -> NDArray[np.float64]:
-    """The block (float32, float16) as float64."""
+    """The block as float64, in the thread's scratch array."""
     values = scratch.values[: block.size]
     np.copyto(values, block, casting="unsafe")
     return values
@@ -694,8 +694,7 @@ def _nan_where_invalid(
     block: NDArray[Any], valid: NDArray[np.uint8], bit_offset: int, scratch: _Scratch
 ) -> NDArray[np.float64]:
     """The block as floats, NaN where the bitmap marks a value invalid (whatever it holds)."""
-    values = scratch.values[: block.size]
-    np.copyto(values, block, casting="unsafe")
+    values = _as_floats(block, scratch)
     np.copyto(values, np.nan, where=_valid_bits(valid, bit_offset, block.size, invert=True))
     return values
 
@@ -755,18 +754,8 @@ def _robust_moments(
 def _count_categorical(
     spec: BinSpec, series: pd.Series, seen_type: str | None, collect: VocabularyBuilder | None
 ) -> ColumnCounts:
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()
-        found = series.cat.categories
-    else:
-        codes, found = pd.factorize(series, use_na_sentinel=True)
-    # Per-code counts first (one pass over the data, code -1 = missing), then only the
-    # distinct values are mapped: the data is never touched again, whatever its size.
-    code_counts = np.bincount(codes.astype(np.intp) + 1, minlength=len(found) + 1)
-    return _count_distinct(
-        spec, np.asarray(found, dtype=object), code_counts[1:], int(code_counts[0]), seen_type,
-        collect,
-    )  # fmt: skip
+    keys, key_counts, n_missing = _key_counts(series)
+    return _count_distinct(spec, keys, key_counts, n_missing, seen_type, collect)
 
 
 def _count_distinct(
@@ -781,8 +770,9 @@ def _count_distinct(
     counts_of_values = np.asarray(counts_of_values, dtype=np.int64)
     # a dictionary column may declare many more values than occur: key only those that do
     occurring = np.flatnonzero(counts_of_values)
-    keys = category_keys(np.asarray(values, dtype=object)[occurring])
-    key_counts = counts_of_values[occurring]
+    keys, key_counts = _distinct_keys(
+        np.asarray(values, dtype=object)[occurring], counts_of_values[occurring]
+    )
     if collect is not None:
         collect.add(keys.tolist(), key_counts)
     slot_of = {category: slot for slot, category in enumerate(spec.categories)}
@@ -840,16 +830,35 @@ def category_keys(values: pd.Index | ArrayLike) -> NDArray[np.object_]:
     return np.asarray([category_key(value) for value in array], dtype=object)
 
 
-def _key_counts(series: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
-    """The category keys occurring in a column (missing values aside) and how often each
-    occurs; a key repeats when distinct values share it (5, "5", 5.0)."""
+def _key_counts(series: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.int64], int]:
+    """The distinct category keys of a column with how often each occurs, and the count of
+    missing values. Values are counted per code first (one pass over the data), then only the
+    distinct values are keyed: the data is never touched again, whatever its size."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes, found = series.cat.codes.to_numpy(), series.cat.categories
     else:
         codes, found = pd.factorize(series, use_na_sentinel=True)
-    counts = np.bincount(codes[codes >= 0], minlength=len(found))
+    code_counts = np.bincount(codes.astype(np.intp) + 1, minlength=len(found) + 1)
+    counts = code_counts[1:]
     occurring = np.flatnonzero(counts)
-    return category_keys(np.asarray(found, dtype=object)[occurring]), counts[occurring]
+    keys, key_counts = _distinct_keys(np.asarray(found, dtype=object)[occurring], counts[occurring])
+    return keys, key_counts, int(code_counts[0])
+
+
+def _distinct_keys(
+    values: NDArray[np.object_], counts: NDArray[np.int64]
+) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+    """`category_keys` of distinct values with their counts, values that share a key (5, "5",
+    5.0) added up: strings, the usual case, are distinct keys already."""
+    keys = category_keys(values)
+    if keys is values:
+        return keys, counts
+    totals: dict[str, int] = {}
+    for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+        totals[key] = totals.get(key, 0) + count
+    distinct = np.empty(len(totals), dtype=object)
+    distinct[:] = list(totals)
+    return distinct, np.fromiter(totals.values(), dtype=np.int64, count=len(totals))
 
 
 def _as_series(values: pd.Series | ArrayLike) -> pd.Series:
@@ -898,29 +907,22 @@ def _as_float_array(series: pd.Series, name: str, *, coerce: bool = False) -> ND
 
 
 def _top_counts(keys: NDArray[np.object_], counts: NDArray[np.int64], limit: int) -> dict[str, int]:
-    """The ``limit`` most frequent keys (ties by key), adding up repeated keys.
-
-    Distinct raw values may share a key (5, "5", 5.0), so counts are summed per key first.
-    Distinct keys, the usual case, are narrowed in numpy to those above the ``limit``-th
-    largest count and the smallest keys tied with it: a tail can hold a million keys.
-    """
-    key_list = keys.tolist()
-    if len(key_list) > limit and len(set(key_list)) == len(key_list):
-        threshold = np.partition(counts, counts.size - limit)[counts.size - limit]
-        above = np.flatnonzero(counts > threshold)
-        tied = np.flatnonzero(counts == threshold)
-        tied_kept = heapq.nsmallest(limit - above.size, keys[tied].tolist())
-        return _top(
-            {
-                **dict(zip(keys[above].tolist(), counts[above].tolist(), strict=True)),
-                **dict.fromkeys(tied_kept, int(threshold)),
-            },
-            limit,
-        )
-    totals: dict[str, int] = {}
-    for key, count in zip(key_list, counts.tolist(), strict=True):
-        totals[key] = totals.get(key, 0) + count
-    return _top(totals, limit)
+    """The ``limit`` most frequent of distinct keys (ties by key), narrowed in numpy to those
+    above the ``limit``-th largest count and the smallest keys tied with it: a tail can hold a
+    million keys."""
+    if keys.size <= limit:
+        return _top(dict(zip(keys.tolist(), counts.tolist(), strict=True)), limit)
+    threshold = np.partition(counts, counts.size - limit)[counts.size - limit]
+    above = np.flatnonzero(counts > threshold)
+    tied = np.flatnonzero(counts == threshold)
+    tied_kept = heapq.nsmallest(limit - above.size, keys[tied].tolist())
+    return _top(
+        {
+            **dict(zip(keys[above].tolist(), counts[above].tolist(), strict=True)),
+            **dict.fromkeys(tied_kept, int(threshold)),
+        },
+        limit,
+    )
 
 
 def _top(counts: Mapping[str, int], limit: int) -> dict[str, int]:
