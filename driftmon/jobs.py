@@ -108,10 +108,7 @@ def build_reference(
         "n_rows": info.n_rows,
         "features": list(profile.features),
         "unmonitored": unmonitored,
-        "identifier_like": {
-            name: {"distinct": distinct, "singleton_share": share}
-            for name, (distinct, share) in identifiers.items()
-        },
+        "identifier_like": identifiers,
         "source": description,
         "calibrated": calibrated is not None,
     }
@@ -141,7 +138,7 @@ def check_batch(
     could not be drawn.
     """
     config = load_settings(config_path)
-    engine = store.open_store(db_url)
+    engine = store.open_store(db_url, create=False)  # a check needs a stored reference
     moment = sources.parse_batch_time(batch_time) if batch_time else None
     plan = pipeline.plan_batch(source, batch_key, moment)
     options = config.dataset(dataset, overrides)
@@ -168,7 +165,7 @@ def check_new_batches(
     config = load_settings(config_path)
     options = config.dataset(dataset)
     cluster = dask_address(dask, configured_dask(config))
-    engine = store.open_store(db_url)
+    engine = store.open_store(db_url, create=False)  # a check needs a stored reference
     outcomes: list[CheckResult | BatchFailure] = []
     for plan in steps.find_new_batches(engine, dataset, folder):
         if not steps.claim_batch(engine, dataset, plan):

@@ -9,6 +9,7 @@ import pytest
 from receivers import Receiver
 
 from driftmon import jobs, store
+from driftmon.errors import StoreError
 from driftmon.examples import ExampleData, generate_example_data
 
 DATASET = "orders"
@@ -76,3 +77,28 @@ def test_the_notification_links_to_the_report_drawn_after_commit(
     assert result.report_path and link in request["json"]["message"]
     assert Path(result.report_path).is_file()
     assert Path(result.report_path).is_relative_to(tmp_path / "reports")
+
+
+def test_a_check_on_a_database_that_does_not_exist_creates_none(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    """A check needs a stored reference: a mistyped SQLite path (from a deployment, a flow or
+    Python) is an error naming it, and leaves no file or folder behind."""
+    missing = tmp_path / "typo" / "driftmon.db"
+    for run in (
+        lambda: jobs.check_batch(
+            jobs.local_steps(),
+            dataset=DATASET,
+            source=str(example.batches[0]),
+            db_url=f"sqlite:///{missing}",
+        ),
+        lambda: jobs.check_new_batches(
+            jobs.local_steps(),
+            dataset=DATASET,
+            folder=str(example.batches[0].parent),
+            db_url=f"sqlite:///{missing}",
+        ),
+    ):
+        with pytest.raises(StoreError, match="does not exist"):
+            run()
+    assert not (tmp_path / "typo").exists()
