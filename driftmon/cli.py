@@ -32,7 +32,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from driftmon import progress
-from driftmon.errors import ConfigError, DriftmonError
+from driftmon.errors import DriftmonError
 from driftmon.formatting import format_p_value, format_share, printable
 
 if TYPE_CHECKING:
@@ -292,7 +292,8 @@ def check_new(
     """Check every batch file in a folder that has not been checked yet, in name order."""
     with _user_errors():
         settings, config_path = _settings()
-        folder = folder or settings.dataset(dataset).folder
+        options = settings.dataset(dataset)
+        folder = folder or options.folder
         if not folder:
             raise DriftmonError(
                 f"no batch folder for `{dataset}`: pass --folder DIR or set "
@@ -304,7 +305,6 @@ def check_new(
         engine = store.open_store(db_url, create=False)
         with store.session_scope(engine) as session:
             reference = store.require_reference(session, dataset)
-        options = settings.dataset(dataset)
         _warn_of_fit_changes(dataset, options, reference)
         from driftmon import pipeline
         from driftmon.results import BatchFailure
@@ -620,7 +620,7 @@ def notify_command(
         from driftmon import pipeline, store
 
         settings, _ = _settings()
-        engine = store.open_store(_db_url(settings), create=False)
+        engine = _engine()
         with store.session_scope(engine) as session:
             datasets = [dataset] if dataset else store.list_datasets(session)
         report = {"sent": 0, "pending": 0, "errors": []}
@@ -700,7 +700,7 @@ def report(
         from driftmon.report import write_reports
 
         settings, _ = _settings()
-        engine = store.open_store(_db_url(settings), create=False)
+        engine = _engine()
         with store.session_scope(engine) as session:
             store.require_dataset(session, dataset)
             run = (
@@ -1023,20 +1023,15 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-#: Seconds between progress lines when stderr is not a terminal (a CI log, a pipe); work
-#: that ends sooner prints none. ``DRIFTMON_PROGRESS_SECONDS`` overrides it.
-PROGRESS_SECONDS = 30.0
-
-
 @contextmanager
 def _progress_bar(enabled: bool = True) -> Iterator[None]:
     """A progress bar on stderr while long reads run; where stderr is not a terminal, a
-    plain line per read every `PROGRESS_SECONDS` instead."""
+    plain line per read every `progress.interval_from_env` seconds instead."""
     if not enabled:
         yield
         return
     if not err.is_terminal:
-        with progress.reporting(_progress_lines(_progress_seconds())):
+        with progress.reporting(_progress_lines(progress.interval_from_env())):
             yield
         return
     bar = Progress(
@@ -1074,22 +1069,6 @@ def _progress_lines(every: float) -> progress.Reporter:
         err.print(_plain(f"{label}: {share} after {now - start:.0f} s"), highlight=False)
 
     return update
-
-
-def _progress_seconds() -> float:
-    text = os.environ.get("DRIFTMON_PROGRESS_SECONDS", "").strip()
-    if not text:
-        return PROGRESS_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:
-        raise ConfigError(
-            f"DRIFTMON_PROGRESS_SECONDS=`{text}` is not a number of seconds >= 0; set it to "
-            f"e.g. 60, or unset it for the default {PROGRESS_SECONDS:g}"
-        )
-    return seconds
 
 
 def _command_name() -> str:

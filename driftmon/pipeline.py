@@ -107,7 +107,7 @@ def build_reference_profile(
     sample, n_total = sources.sample_rows(
         files,
         columns=columns,
-        categorical=[name for name, kind in options.kinds().items() if kind == "categorical"],
+        categorical=[name for name, kind in options.kinds().items() if kind == CATEGORICAL],
         max_rows=options.reference_sample_rows,
         # the sample holds up to 2.25x its rows while it is drawn: chunks of at most a quarter
         # of it keep the transient memory of reading small beside that
@@ -164,12 +164,12 @@ IDENTIFIER_MIN_DISTINCT = 1_000
 IDENTIFIER_SINGLETON_SHARE = 0.5
 
 
-def identifier_like_features(profile: Profile) -> dict[str, tuple[int, float]]:
+def identifier_like_features(profile: Profile) -> dict[str, dict[str, Any]]:
     """Categorical features of a reference that look like identifiers: at least
     `IDENTIFIER_MIN_DISTINCT` distinct values, most rows holding a value seen only once (the
-    share of singletons, `Vocabulary.singleton_share`). Each with its distinct count and
-    that share. Every batch brings new values of such a column, so checks flag them: the
-    reference command says so, and how to exclude the column."""
+    share of singletons, `Vocabulary.singleton_share`). Each with its ``distinct`` count and
+    that ``singleton_share`` (JSON-ready). Every batch brings new values of such a column, so
+    checks flag them: the reference command says so, and how to exclude the column."""
     found = {}
     for name, feature in profile.features.items():
         seen = feature.spec.seen
@@ -178,7 +178,7 @@ def identifier_like_features(profile: Profile) -> dict[str, tuple[int, float]]:
             and seen.n_distinct >= IDENTIFIER_MIN_DISTINCT
             and seen.singleton_share >= IDENTIFIER_SINGLETON_SHARE
         ):
-            found[name] = (seen.n_distinct, seen.singleton_share)
+            found[name] = {"distinct": seen.n_distinct, "singleton_share": seen.singleton_share}
     return found
 
 

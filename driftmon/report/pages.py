@@ -412,16 +412,16 @@ def _feature_section(
         chart=chart,
         top_bins=data.top_bin_changes(result),
         unseen_label="outside range" if result.kind == "numeric" else "never seen",
-        reference_range=_range_text(result.reference_range, profile),
+        reference_range=_range_text(result.reference_range, dates=result.dates),
     )
 
 
-def _range_text(bounds: Any, profile: Any) -> tuple[str, str] | None:
-    """A numeric feature's stored reference range, as dates for a date feature (plain
-    numbers when the reference no longer has the feature)."""
+def _range_text(bounds: Any, *, dates: bool) -> tuple[str, str] | None:
+    """A numeric feature's stored reference range as people read it (dates for a date
+    feature)."""
     if not bounds:
         return None
-    if profile is not None and profile.spec.dates:
+    if dates:
         return value_text(bounds[0], dates=True), value_text(bounds[1], dates=True)
     return format_number(bounds[0]), format_number(bounds[1])
 
