@@ -626,7 +626,7 @@ def _read_only(array: NDArray[Any]) -> NDArray[Any]:
 def _view(view: memoryview, dtype: np.dtype, count: int, offset: int) -> NDArray[Any]:
     array = np.frombuffer(view, dtype=dtype, count=count, offset=offset)
     if not array.dtype.isnative or not array.flags.aligned:
-        # Big-endian hosts or a misaligned buffer: the kernels need native aligned arrays.
+        # Big-endian hosts or a misaligned buffer: native aligned arrays for numpy's speed.
         array = array.astype(array.dtype.newbyteorder("="))
     return _read_only(array)
 

@@ -102,7 +102,8 @@ def iter_chunks(
     numeric, categorical
         Hints from the reference's bin specs. Categorical string columns arrive as pandas
         ``category`` dtype; CSV columns in ``numeric`` are only tried as numbers, the others as
-        numbers, then booleans, then left as strings.
+        numbers, then ISO 8601 timestamps (not those in ``categorical``: their text is their
+        category), then booleans, then left as strings.
     on_progress
         Called after each chunk with ``(done, total)``: rows of the Parquet file, bytes of the
         CSV file read (approximate), rows of the frame, or rows and None for SQL.

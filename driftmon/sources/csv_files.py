@@ -116,7 +116,8 @@ def _read_csv(
     ``_MAX_CSV_SEGMENT`` bytes, so memory stays bounded by the chunk size. Columns hinted
     numeric are parsed as numbers, the fast way; a segment where one holds text is parsed again
     with them as text, so every chunk's column is numbers if all its values parse, else
-    timestamps if they all do (ISO 8601 dates and times), else strings, as for any column; a
+    timestamps if they all do (ISO 8601 dates and times; not for columns hinted categorical),
+    else strings, as for any column; a
     column hinted numeric that turned out not to be numbers (dates, say) is read as text from
     then on, so later segments are not parsed twice."""
     head = _csv_head(path)
@@ -131,18 +132,16 @@ def _read_csv(
     column_types = {
         name: _DICTIONARY_STRING if name in categorical else pa.string() for name in read_columns
     }
-    as_text = pa_csv.ConvertOptions(
-        column_types=column_types, include_columns=read_columns, strings_can_be_null=True
-    )
 
-    def typed_as_numbers() -> pa_csv.ConvertOptions:
+    def converting(numbers: Collection[str]) -> pa_csv.ConvertOptions:
+        """Read ``numbers`` as float64 and every other column as text."""
         return pa_csv.ConvertOptions(
-            column_types=column_types | dict.fromkeys(typed, pa.float64()),
+            column_types=column_types | dict.fromkeys(numbers, pa.float64()),
             include_columns=read_columns,
             strings_can_be_null=True,
         )
 
-    as_numbers = typed_as_numbers()
+    as_text, as_numbers = converting(()), converting(typed)
     total = path.stat().st_size
     rows_done, before = 0, 0
     for data, end, after in _csv_segments(path, head.data_start, segment_bytes):
@@ -158,7 +157,7 @@ def _read_csv(
             ]
             if texts:  # not numbers in this segment: read as text from now on
                 typed = [name for name in typed if name not in texts]
-                as_numbers = typed_as_numbers()
+                as_numbers = converting(typed)
         if data.find(b'"', 0, end) >= 0 and table.num_rows != _non_blank_lines(data, end):
             # a quote left open swallowed line ends: Arrow's table reader drops those rows
             # without a word (its streaming reader reports them), so count the lines
@@ -302,7 +301,7 @@ def _parse_csv_batch(
     path: Path,
     first_row: int,
     numeric: set[str],
-    categorical: Collection[str] = (),
+    categorical: Collection[str],
 ) -> pa.RecordBatch:
     """One chunk of text columns with each column parsed as numbers, timestamps or booleans
     where it can; a column hinted categorical is never parsed as timestamps (a reference that
@@ -322,8 +321,9 @@ def _parse_text_column(column: pa.Array, *, try_boolean: bool, try_dates: bool) 
     """Numbers if every value parses as one, else timestamps (``try_dates``), else booleans
     (``try_boolean``), else the column unchanged.
 
-    Dictionary columns parse their (few) distinct values and keep the codes, so the result is
-    the same values as without the categorical hint, only as pandas ``category`` dtype.
+    Dictionary columns (hinted categorical, so read with ``try_dates`` off) parse their (few)
+    distinct values and keep the codes: numbers or booleans as without the hint, only as
+    pandas ``category`` dtype; date text stays text.
     """
     if pa.types.is_floating(column.type):  # read as numbers already
         return column
