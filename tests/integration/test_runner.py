@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from commands import run_driftmon
 
 from driftmon.bins import UNSEEN_KEPT
 from driftmon.errors import ConfigError, DriftmonError
@@ -132,16 +133,13 @@ print(json.dumps({"code": code, "loaded": [m for m in watched if m in sys.module
 """
 
 
-def _reference_by_command(tmp_path: Path, reference: pd.DataFrame) -> None:
-    """`driftmon reference shop` of the frame, as a Parquet file, into ``tmp_path/d.db``."""
-    reference.to_parquet(tmp_path / "reference.parquet", index=False)
-    command = [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
-    subprocess.run(
-        [*command, "reference", "shop", "--source", str(tmp_path / "reference.parquet")],
-        check=True,
-        capture_output=True,
-        cwd=tmp_path,
-    )
+def _reference_by_command(tmp_path: Path, reference: pd.DataFrame) -> Path:
+    """`driftmon reference shop` of the frame, written as ``reference.parquet``, into
+    ``tmp_path/d.db``; the file's path."""
+    path = tmp_path / "reference.parquet"
+    reference.to_parquet(path, index=False)
+    run_driftmon(tmp_path, "reference", "shop", "--source", str(path), db="d.db")
+    return path
 
 
 def _loaded_by_check(tmp_path: Path, batch: pd.DataFrame, name: str) -> dict[str, object]:
@@ -212,18 +210,10 @@ def test_an_id_like_column_is_checked_without_numba_or_pandas(tmp_path: Path) ->
 def test_a_check_against_an_unreachable_api_is_one_error_line(tmp_path: Path) -> None:
     """The CLI checks the configured API before any work: one `error:` line, exit 1, no
     Prefect traceback (the port is one nothing listens on)."""
-    reference = tmp_path / "reference.parquet"
-    pd.DataFrame({"amount": np.arange(1_000.0)}).to_parquet(reference, index=False)
+    reference = _reference_by_command(tmp_path, pd.DataFrame({"amount": np.arange(1_000.0)}))
     executable = str(Path(sys.executable).with_name("driftmon"))
     driftmon = [executable, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
     local = {**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""}
-    subprocess.run(
-        [*driftmon, "reference", "shop", "--source", str(reference)],
-        check=True,
-        capture_output=True,
-        env=local,
-        cwd=tmp_path,
-    )
 
     done = subprocess.run(
         [*driftmon, "check", "shop", "--source", str(reference)],
@@ -278,14 +268,8 @@ def test_store_only_commands_do_not_load_the_statistics(tmp_path: Path) -> None:
     """``driftmon history`` and a dataset without a reference need the store, not numpy (the
     statuses they print live in `driftmon.status`, apart from the policy)."""
     db = f"sqlite:///{tmp_path / 'd.db'}"
-    reference = tmp_path / "reference.parquet"
-    pd.DataFrame({"amount": np.arange(1_000.0)}).to_parquet(reference, index=False)
+    reference = _reference_by_command(tmp_path, pd.DataFrame({"amount": np.arange(1_000.0)}))
     local = {**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""}
-    subprocess.run(
-        [str(Path(sys.executable).with_name("driftmon")), "--db", db, "reference", "shop",
-         "--source", str(reference)],
-        check=True, capture_output=True, env=local, cwd=tmp_path,
-    )  # fmt: skip
     script = _LOADED.replace("watched = [", 'watched = ["numpy", ')
 
     def loaded(*command: str) -> dict[str, object]:
@@ -341,15 +325,9 @@ run()
 def test_ctrl_c_is_exit_130_with_a_line_saying_what_was_kept(tmp_path: Path) -> None:
     """typer turns Ctrl-C into exit status 130 and says nothing; the command says it was
     interrupted, that stored work is kept, and how to draw a page a stored run lacks."""
-    reference = tmp_path / "reference.parquet"
-    pd.DataFrame({"amount": np.arange(1_000.0)}).to_parquet(reference, index=False)
+    reference = _reference_by_command(tmp_path, pd.DataFrame({"amount": np.arange(1_000.0)}))
     db = ["--db", f"sqlite:///{tmp_path / 'd.db'}"]
     local = {**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""}
-    subprocess.run(
-        [str(Path(sys.executable).with_name("driftmon")), *db, "reference", "shop", "--source",
-         str(reference)],
-        check=True, capture_output=True, env=local, cwd=tmp_path,
-    )  # fmt: skip
 
     done = subprocess.run(
         [sys.executable, "-c", _INTERRUPTED_JOB, *db, "check", "shop", "--source", str(reference)],
