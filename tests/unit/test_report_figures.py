@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
 
 from driftmon.report.data import CategoricalView, NumericView, SideSlot
-from driftmon.report.figures import DPI, feature_chart
+from driftmon.report.figures import DPI, _date_ticks, feature_chart
 
 SIDE = (SideSlot("outside reference range", 0.0, 0.01), SideSlot("missing", 0.02, 0.0))
 TAIL = (SideSlot("long tail (seen, not kept)", 0.9, 0.95), SideSlot("missing", 0.0, 0.0))
@@ -120,3 +121,23 @@ def test_a_date_feature_draws_at_the_page_width(edges, discrete) -> None:
     )
     image = imread(io.BytesIO(base64.b64decode(feature_chart(view).split(",", 1)[1])))
     assert image.shape[1] == round(9.6 * DPI)
+
+
+@pytest.mark.parametrize(
+    ("limits", "label"),
+    [
+        ((1.7e9, 1.7e9 + 86_400.0 * 120), r"\d{4}-\d\d-\d\d"),  # months: dates
+        ((1.7e9, 1.7e9 + 3_600.0 * 24), r"\d\d-\d\d \d\d:\d\d"),  # a day: hours
+        ((1.7e9, 1.7e9 + 300.0), r"\d\d:\d\d:\d\d"),  # minutes: seconds
+        ((1.0e300, 1.1e300), r"[\d.]+e\+?300"),  # beyond the calendar: numbers
+    ],
+    ids=["months", "hours", "minutes", "beyond"],
+)
+def test_date_axes_are_labelled_as_the_span_needs(limits, label) -> None:
+    """Date features' ticks fall inside the axis and read as dates, times or, beyond the
+    calendar, numbers: never seconds since 1970."""
+    ticks, labels = _date_ticks(limits)
+    assert 2 <= len(labels) <= 7 and len(labels) == len(ticks)
+    slack = 1e-9 * (limits[1] - limits[0])  # a tick's rounding, not a tick off the axis
+    assert np.all((ticks >= limits[0] - slack) & (ticks <= limits[1] + slack))
+    assert all(re.fullmatch(label, text) for text in labels), labels
