@@ -41,6 +41,7 @@ _EXPORTS = {
     "Comparison": "driftmon.compare",
     "ConfigError": "driftmon.errors",
     "DriftmonError": "driftmon.errors",
+    "DriftmonWarning": "driftmon.errors",
     "EmptyHistogramError": "driftmon.errors",
     "FeatureProfile": "driftmon.profile",
     "FeatureResult": "driftmon.compare",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftmon import jobs, pipeline, sources, store
 from driftmon.config import NoConfig, find_config, load_settings
-from driftmon.errors import ConfigError
+from driftmon.errors import ConfigError, DriftmonWarning
 from driftmon.options import DatasetOptions
 from driftmon.policy import Status
 from driftmon.profile import Profile
@@ -343,6 +344,8 @@ class Monitor:
             overrides=settings or None,
             reports_dir=self.reports_dir,
         )
+        for warning in result.warnings:
+            warnings.warn(warning, DriftmonWarning, stacklevel=2)
         return DriftReport(result, _engine=self._engine)
 
     def history(self, dataset: str, limit: int | None = None) -> pd.DataFrame:

@@ -924,18 +924,12 @@ def _plain(text: str) -> Text:
 
 
 def _warn_of_fit_changes(dataset: str, options: Any, reference: Any) -> None:
-    """Say so when the configuration fits bins otherwise than the active reference was fitted:
-    a check counts with the reference's features and bins, so a changed ``features`` (or
-    ``n_bins``...) would otherwise be ignored without a word."""
-    changed = options.fit_changes(reference.settings)
-    if changed:
-        err.print(
-            f"[yellow]warning:[/] {_text(', '.join(changed))} of `{_text(dataset)}` in the "
-            f"configuration differ from those reference v{reference.version} was built with, "
-            "which this check uses; build a new reference to use them (`driftmon reference "
-            f"{_text(dataset)} --source PATH`)",
-            highlight=False,
-        )
+    """Say so before reading when the configuration fits bins otherwise than the active
+    reference was fitted: a check counts with the reference's features and bins, so a changed
+    ``features`` (or ``n_bins``...) would otherwise be ignored without a word."""
+    warning = options.fit_change_warning(dataset, reference.settings, reference.version)
+    if warning:
+        err.print(f"[yellow]warning:[/] {_text(warning)}", highlight=False)
 
 
 def _text(text: str) -> str:

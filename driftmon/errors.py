@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DriftmonError",
+    "DriftmonWarning",
     "EmptyHistogramError",
     "InputDataError",
     "NotificationError",
@@ -21,6 +22,10 @@ __all__ = [
 
 class DriftmonError(Exception):
     """Root of every error driftmon raises deliberately."""
+
+
+class DriftmonWarning(UserWarning):
+    """Something a check did that its caller may not expect (`warnings.warn` category)."""
 
 
 class ConfigError(DriftmonError):

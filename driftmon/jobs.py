@@ -197,6 +197,9 @@ def _check(
 ) -> CheckResult:
     started_at = pipeline.now()
     reference = steps.load_reference(engine, dataset)
+    fit_warning = options.fit_change_warning(dataset, reference.settings, reference.version)
+    if fit_warning:
+        steps.log(f"warning: {fit_warning}", outcome=True)
     current = steps.profile_batch(plan, reference.profile, options, cluster)
     comparison, verdict = steps.evaluate_batch(
         reference.profile, current, options, reference.settings.get("calibrated_kl")
@@ -215,6 +218,8 @@ def _check(
         on_duplicate=on_duplicate,
         reports_dir=reports_dir,
     )
+    if fit_warning:
+        result = result.with_warnings(fit_warning)
     if not result.skipped:
         report = steps.write_report(engine, result.run_id, reports_dir)
         result = result.with_report(report)

@@ -259,6 +259,25 @@ class DatasetOptions:
                 changed.append(key)
         return changed
 
+    def fit_change_warning(
+        self, dataset: str, recorded: Mapping[str, Any], version: int
+    ) -> str | None:
+        """What to tell the user when `fit_changes` finds any: settings given for ``dataset``
+        that a check of reference ``version`` (fitted with ``recorded``) does not use.
+
+        >>> DatasetOptions(n_bins=10).fit_change_warning("shop", {"n_bins": 20}, 3)
+        'n_bins of `shop` differ from those reference v3 was built with, which this check \
+uses; build a new reference to use them (`driftmon reference shop --source PATH`)'
+        """
+        changed = self.fit_changes(recorded)
+        if not changed:
+            return None
+        return (
+            f"{', '.join(changed)} of `{dataset}` differ from those reference v{version} was "
+            "built with, which this check uses; build a new reference to use them "
+            f"(`driftmon reference {dataset} --source PATH`)"
+        )
+
     def fit_record(self) -> dict[str, Any]:
         """How bins were fitted, stored with the reference (JSON-ready)."""
         return {

@@ -66,6 +66,7 @@ class CheckResult:
     drifted: tuple[str, ...] = field(default=())
     notifications: dict[str, int] = field(default_factory=dict)
     label: str = ""
+    warnings: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         drifted = ", ".join(self.drifted) or "none"
@@ -77,6 +78,10 @@ class CheckResult:
     def with_delivery(self, sent: int, pending: int) -> CheckResult:
         """This result with the outcome of delivering its notifications."""
         return replace(self, notifications={"sent": sent, "pending": pending})
+
+    def with_warnings(self, *warnings: str) -> CheckResult:
+        """This result with what its check should tell the user besides the figures."""
+        return replace(self, warnings=self.warnings + warnings)
 
     def with_report(self, path: str | None) -> CheckResult:
         """This result with the path of its HTML report (None: not drawn)."""
@@ -116,6 +121,7 @@ class CheckResult:
                 "replaced": self.replaced,
                 "skipped": self.skipped,
                 "notifications": dict(self.notifications),
+                "warnings": list(self.warnings),
             }
         )
 

@@ -108,6 +108,26 @@ def test_a_monitor_mistake_gives_advice_for_python_too(frames, tmp_path: Path) -
     assert "`driftmon reference orders --source PATH`" in str(no_reference.value)
 
 
+def test_monitor_check_warns_of_settings_its_reference_was_not_fitted_with(
+    frames, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference, batches, _ = frames
+    monkeypatch.chdir(tmp_path)
+    monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'api.db'}", config=None)
+    monitor.reference("orders", reference)
+    batch = next(iter(batches.values()))
+
+    with pytest.warns(driftmon.DriftmonWarning) as warned:
+        report = monitor.check("orders", batch, n_bins=7)
+
+    assert [str(w.message) for w in warned] == [
+        "n_bins of `orders` differ from those reference v1 was built with, which this check "
+        "uses; build a new reference to use them (`driftmon reference orders --source PATH`)"
+    ]
+    assert report.to_dict()["warnings"] == [str(warned[0].message)]
+    assert report.to_dict()["features"] == monitor.check("orders", batch).to_dict()["features"]
+
+
 def test_monitor_reference_names_identifier_like_columns(tmp_path: Path) -> None:
     frame = pd.DataFrame({"order": [f"o-{i}" for i in range(2_000)], "tier": ["a", "b"] * 1_000})
     monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'api.db'}", config=None)

@@ -545,11 +545,17 @@ def test_a_check_says_when_the_configuration_fits_bins_otherwise_than_its_refere
     assert changed.code == 0, changed.stderr
     warnings = [line for line in changed.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [
-        f"warning: n_bins, exclude of `{DATASET}` in the configuration differ from those "
+        f"warning: n_bins, exclude of `{DATASET}` differ from those "
         "reference v1 was built with, which this check uses; build a new reference to use "
         f"them (`driftmon reference {DATASET} --source PATH`)"
     ]
     assert "warning:" not in same.stderr
+    as_json = run(
+        story.workdir, "--config", str(config), "check", DATASET, "--source", batch, "--json"
+    )
+    assert as_json.json()["warnings"] == [warnings[0].removeprefix("warning: ")]
+    unchanged = run(story.workdir, "check", DATASET, "--source", batch, "--json")
+    assert unchanged.json()["warnings"] == []
 
 
 def test_acknowledging_a_resolved_alert_says_it_was_resolved(tmp_path: Path) -> None:

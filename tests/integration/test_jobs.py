@@ -102,3 +102,27 @@ def test_a_check_on_a_database_that_does_not_exist_creates_none(
         with pytest.raises(StoreError, match="does not exist"):
             run()
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_job_logs_settings_its_reference_was_not_fitted_with(
+    tmp_path: Path, example: ExampleData, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Flows and `driftmon serve` run jobs without the command line's early warning: the job
+    itself logs (as a batch's outcome line) and returns it, once per batch checked."""
+    params = _setup(tmp_path, example)
+    Path(params["config_path"]).write_text('[datasets.orders]\nn_bins = 7\nexclude = ["country"]\n')
+    expected = (
+        "n_bins, exclude of `orders` differ from those reference v1 was built with, which this "
+        "check uses; build a new reference to use them (`driftmon reference orders --source PATH`)"
+    )
+    caplog.set_level("INFO", logger="driftmon")
+
+    outcomes = jobs.check_new_batches(
+        jobs.local_steps(), dataset=DATASET, folder=str(example.batches[0].parent), **params
+    )
+
+    assert [outcome.warnings for outcome in outcomes] == [(expected,)] * len(example.batches)
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("warning:")]
+    assert logged == [f"warning: {expected}"] * len(example.batches)
+    # the check itself is the reference's: its bins, its features
+    assert all("country" in {row.name for row in outcome.features} for outcome in outcomes)
