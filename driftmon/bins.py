@@ -23,7 +23,7 @@ import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from driftmon._lazy import lazy_module
 from driftmon.errors import ConfigError, InputDataError
+from driftmon.formatting import format_moment
 from driftmon.options import DEFAULT_MAX_CATEGORIES, DEFAULT_N_BINS, DEFAULT_VOCABULARY_CAP
 from driftmon.vocabulary import Vocabulary, VocabularyBuilder
 
@@ -963,5 +964,5 @@ def value_text(value: float, *, dates: bool = False) -> str:
             moment = datetime.fromtimestamp(round(value), UTC)
         except (OverflowError, OSError, ValueError):  # beyond the calendar: as a number
             return f"{value:.4g}"
-        return moment.strftime("%Y-%m-%d" if moment.time() == time() else "%Y-%m-%d %H:%M")
+        return format_moment(moment)
     return f"{value:.4g}"

@@ -33,7 +33,7 @@ from typer.core import TyperGroup
 
 from driftmon import progress
 from driftmon.errors import DriftmonError
-from driftmon.formatting import format_p_value, format_share, printable
+from driftmon.formatting import format_moment, format_p_value, format_share, printable
 
 if TYPE_CHECKING:
     from driftmon.results import CheckResult
@@ -910,12 +910,7 @@ def _category_move(result: Any) -> str:
 
 def _batch_time(moment: datetime | None) -> str:
     """A batch time to the day, or to the minute when it has a time of day (UTC)."""
-    if moment is None:
-        return "–"
-    moment = moment.astimezone(UTC)
-    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
-        return moment.strftime("%Y-%m-%d")
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return "–" if moment is None else format_moment(moment)
 
 
 def _plain(text: str) -> Text:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
     "P_VALUE_FLOOR",
+    "format_moment",
     "format_number",
     "format_p_value",
     "format_share",
@@ -29,6 +31,21 @@ __all__ = [
 P_VALUE_FLOOR = 1e-16
 DASH = "–"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def format_moment(moment: datetime) -> str:
+    """A point in time as a day when it is midnight (UTC), else the day and the minute: batch
+    times and the values of date features read the same everywhere. Naive times are UTC.
+
+    Examples
+    --------
+    >>> format_moment(datetime(2025, 4, 22)), format_moment(datetime(2025, 4, 22, 13, 47, 5))
+    ('2025-04-22', '2025-04-22 13:47')
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    midnight = (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
+    return moment.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M")
 
 
 def format_number(value: float | int | None, digits: int = 3) -> str:
