@@ -12,6 +12,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -571,29 +572,30 @@ def deliver_notifications(
     """Send due notifications (after the run committed), each claimed before sending, for at
     most about ``budget_seconds`` in all.
 
-    A failure leaves the notification pending for the next run or `driftmon notify --retry`;
-    so does a message the budget leaves no time for, and every further message to a target
-    that failed in this round (a hung receiver is waited for once, not once per message). A
-    target that failed twice in a row is backed off in the store
-    (`driftmon.store.outbox.BACKOFF_FIRST`, doubled per further failure): checks do not try it
-    again before then, unless
-    ``honour_backoff`` is False (`driftmon notify --retry`, asked for by a person). Every
-    attempt carries the notification's idempotency key (a header for webhooks, a line of the
-    body everywhere): an attempt that timed out may still have arrived. A sent one is never
-    selected again. Never raises for a failed delivery: detected drift and a down receiver are
-    not failures of the check.
+    Each target's messages go in order, and the targets at the same time (a thread each): a
+    hung or slow receiver costs the others nothing. A failure leaves the notification pending
+    for the next run or `driftmon notify --retry`; so does a message the budget leaves no time
+    for, and every further message to a target that failed in this round (a hung receiver is
+    waited for once, not once per message). A target that failed twice in a row is backed off
+    in the store (`driftmon.store.outbox.BACKOFF_FIRST`, doubled per further failure): checks
+    do not try it again before then, unless ``honour_backoff`` is False (`driftmon notify
+    --retry`, asked for by a person). Every attempt carries the notification's idempotency key
+    (a header for webhooks, a line of the body everywhere): an attempt that timed out may still
+    have arrived. A sent one is never selected again. Never raises for a failed delivery:
+    detected drift and a down receiver are not failures of the check.
     """
     by_key = {t.key: t for t in targets}
     with store.session_scope(engine) as session:
         due = store.due_notifications(session, dataset=dataset)
         backed_off = store.backed_off_targets(session) if honour_backoff else {}
     deadline = time.monotonic() + budget_seconds
-    failed_targets: set[str] = set()
-    sent, pending, errors = 0, 0, []
+    queues: dict[str, list[Any]] = {}
+    pending, errors = 0, []
     for item in due:
         target = by_key.get(item.target_key)
-        left = deadline - time.monotonic()
-        if item.target_key in backed_off and target is not None:
+        if target is None:  # another dataset's target: its own checks deliver it
+            pending += 1
+        elif item.target_key in backed_off:
             pending += 1
             until = backed_off[item.target_key]
             waiting = (
@@ -602,13 +604,37 @@ def deliver_notifications(
             )
             if waiting not in errors:
                 errors.append(waiting)
-            continue
-        if target is None or item.target_key in failed_targets or left < _MIN_ATTEMPT_SECONDS:
-            pending += 1  # another dataset's target, a failing one, or no time: later
-            continue
+        else:
+            queues.setdefault(item.target_key, []).append(item)
+
+    def deliver(key: str) -> DeliveryReport:
+        return _deliver_to_target(engine, by_key[key], queues[key], deadline, attempts)
+
+    if len(queues) > 1:
+        with ThreadPoolExecutor(min(len(queues), 8), thread_name_prefix="driftmon-notify") as pool:
+            reports = list(pool.map(deliver, queues))
+    else:
+        reports = [deliver(key) for key in queues]
+    return DeliveryReport(
+        sum(r.sent for r in reports),
+        pending + sum(r.pending for r in reports),
+        (*errors, *(error for r in reports for error in r.errors)),
+    )
+
+
+def _deliver_to_target(
+    engine: Engine, target: notify.Target, items: list[Any], deadline: float, attempts: int
+) -> DeliveryReport:
+    """One target's due notifications in order, until one fails or the budget runs out
+    (those left stay pending)."""
+    sent = 0
+    for position, item in enumerate(items):
+        left = deadline - time.monotonic()
+        if left < _MIN_ATTEMPT_SECONDS:
+            return DeliveryReport(sent, len(items) - position)
         with store.session_scope(engine) as session:
             if not store.claim_notification(session, item.id):
-                continue
+                continue  # another run is sending it
         payload = item.payload
         key = item.idempotency_key
         message = Message(
@@ -633,15 +659,12 @@ def deliver_notifications(
             with store.session_scope(engine) as session:
                 store.mark_notification_failed(session, item.id, str(error))
                 store.record_target_failure(session, item.target_key, str(error))
-            failed_targets.add(item.target_key)
-            pending += 1
-            errors.append(str(error))
-            continue
+            return DeliveryReport(sent, len(items) - position, (str(error),))
         with store.session_scope(engine) as session:
             store.mark_notification_sent(session, item.id)
             store.record_target_success(session, item.target_key)
         sent += 1
-    return DeliveryReport(sent, pending, tuple(errors))
+    return DeliveryReport(sent, 0)
 
 
 #: Less time than this left in the budget: the message waits for the next delivery.

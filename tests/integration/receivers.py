@@ -6,6 +6,7 @@ import http.server
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ def http_receiver(port: int = 0) -> Iterator[Receiver]:
                     "headers": dict(self.headers),
                     "json": json.loads(raw),
                     "status": status,
+                    "at": time.monotonic(),
                 }
             )
             self.send_response(status)

@@ -99,10 +99,11 @@ def test_a_receiver_that_recovers_gets_every_message_once_with_one_key_per_messa
 
 def test_refused_and_hung_receivers_never_hold_a_round_past_its_budget(db_url: str) -> None:
     """Whatever the backlog (1 or 30 pending messages per target), one round to a refused
-    port and a receiver that never answers takes about one timeout, and a working receiver
-    still gets its messages."""
+    port and a receiver that never answers takes about one timeout and connects to the hung
+    one once; a working receiver gets all its messages meanwhile, not after the timeout."""
     elapsed = {}
     with socket.create_server(("127.0.0.1", 0), backlog=64) as silent, http_receiver() as good:
+        silent.setblocking(False)
         for backlog in (1, 30):
             targets = parse_targets(
                 [
@@ -113,12 +114,28 @@ def test_refused_and_hung_receivers_never_hold_a_round_past_its_budget(db_url: s
             )
             dataset = f"shop-{backlog}"
             engine = _outbox(db_url, targets, n_each=backlog, dataset=dataset)
-            started = time.monotonic()
+            earlier, started = len(good.requests), time.monotonic()
             report = pipeline.deliver_notifications(
                 engine, targets, dataset=dataset, attempts=1, budget_seconds=3.0
             )
             elapsed[backlog] = time.monotonic() - started
             assert report.sent == backlog  # the working receiver got all of its own
             assert report.pending == 2 * backlog
+            assert _connections(silent) == 1  # the hung one is waited for once a round
+            # its timeout is half the budget (1.5 s): the working receiver did not queue behind
+            first = good.requests[earlier]["at"]
+            assert first - started < 1.0, first - started
     assert elapsed[1] < 3.0 + 1.5 and elapsed[30] < 3.0 + 1.5, elapsed
     assert abs(elapsed[30] - elapsed[1]) < 1.5, elapsed  # independent of the backlog
+
+
+def _connections(server: socket.socket) -> int:
+    """Connections made to a listening socket that never accepted them (they are closed)."""
+    count = 0
+    while True:
+        try:
+            connection, _ = server.accept()
+        except BlockingIOError:
+            return count
+        connection.close()
+        count += 1
