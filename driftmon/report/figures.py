@@ -118,9 +118,7 @@ def categorical_chart(view: CategoricalView) -> str:
     _paired_bars(canvas, plot, positions, view.reference, view.current, slot=0.8)
     canvas.axis_lines(plot)
     canvas.x_ticks(plot, ticks, _percent_labels(ticks, share_top))
-    for y, label in zip(plot.y(positions), labels, strict=True):
-        canvas.line([(left - _TICK, y), (left, y)], "black", 0.8)
-        canvas.text(left - _TICK - 3, y, label, ha="right", va="center", size=9)
+    canvas.y_ticks(plot, positions, labels, size=9, pad=3)
     label = "share of rows"
     if view.n_hidden:
         label += f" ({view.n_hidden} more kept categories not shown)"
@@ -230,11 +228,35 @@ class _Canvas:
         for x, label in zip(xs, labels, strict=True):
             self.text(x, plot.bottom - _TICK - 2, label, ha="center", va="top", size=8.5)
 
-    def y_ticks(self, plot: _Plot, values: NDArray[np.float64], labels: list[str]) -> None:
+    def y_ticks(
+        self,
+        plot: _Plot,
+        values: ArrayLike,
+        labels: Sequence[str],
+        *,
+        size: float = 8.5,
+        pad: float = 2.0,
+    ) -> None:
+        """Ticks on the plot's left edge, each labelled ``pad`` pixels left of it."""
         ys = plot.y(values)
         self.lines([[(plot.left - _TICK, y), (plot.left, y)] for y in ys], "black", 0.8)
         for y, label in zip(ys, labels, strict=True):
-            self.text(plot.left - _TICK - 2, y, label, ha="right", va="center", size=8.5)
+            self.text(plot.left - _TICK - pad, y, label, ha="right", va="center", size=size)
+
+    def value_axes(
+        self,
+        plot: _Plot,
+        x_ticks: tuple[NDArray[np.float64], list[str]],
+        y_ticks: tuple[NDArray[np.float64], list[str]],
+        y_title: str,
+    ) -> None:
+        """A value plot's frame: its edges, both axes' ticks and their titles."""
+        self.axis_lines(plot)
+        self.x_ticks(plot, *x_ticks)
+        self.y_ticks(plot, *y_ticks)
+        middle_x, middle_y = (plot.left + plot.right) / 2, (plot.bottom + plot.top) / 2
+        self.text(middle_x, plot.bottom - 22, "value", ha="center", va="top", size=9)
+        self.text(24, middle_y, y_title, ha="center", va="center", size=9, rotation=90)
 
     def legend(
         self, x: float, y: float, has_current: bool, *, bars: bool, right: bool = False
@@ -270,14 +292,7 @@ def _step_densities(canvas: _Canvas, view: NumericView, bottom: float, top: floa
     edges = view.edges
     reference = densities(edges, view.reference)
     current = None if view.current is None else densities(edges, view.current)
-    # the axis covers the inner bins and at most a quarter of their span beyond: a long tail
-    # (the reference's extreme values) is clipped rather than squeezing everything else
-    # (halves: no overflow for edges near +-1e308)
-    inner_half = float(edges[-2] / 2 - edges[1] / 2) if edges.size > 3 else 0.0
-    low = max(float(edges[0]), float(edges[1]) - 0.5 * inner_half)
-    high = min(float(edges[-1]), float(edges[-2]) + 0.5 * inner_half)
-    if not high > low:  # two bins (no inner span): the whole range
-        low, high = float(edges[0]), float(edges[-1])
+    low, high = _value_range(edges)
     tallest = max(
         float(reference.max(initial=0)), 0.0 if current is None else float(current.max(initial=0))
     )
@@ -295,13 +310,9 @@ def _step_densities(canvas: _Canvas, view: NumericView, bottom: float, top: floa
     if current is not None:
         current_steps = np.column_stack([steps_x, np.repeat(plot.y(current), 2)])
         canvas.line(current_steps, CURRENT_COLOUR, 2.0)
-    canvas.axis_lines(plot)
-    x_ticks, x_labels = _date_ticks(plot.xlim) if view.dates else _value_ticks(plot.xlim)
-    canvas.x_ticks(plot, x_ticks, x_labels)
     y_ticks = _ticks(plot.ylim, 6)
-    canvas.y_ticks(plot, y_ticks, [f"{y:.3g}" for y in y_ticks])
-    canvas.text((plot.left + plot.right) / 2, bottom - 22, "value", ha="center", va="top", size=9)
-    canvas.text(24, (bottom + top) / 2, "density", ha="center", va="center", size=9, rotation=90)
+    x_axis = _date_ticks(plot.xlim) if view.dates else _value_ticks(plot.xlim)
+    canvas.value_axes(plot, x_axis, (y_ticks, [f"{y:.3g}" for y in y_ticks]), "density")
     below = _shares_text(view, 0)
     above = _shares_text(view, view.reference.size - 1)
     low_edge, high_edge = (value_text(e, dates=view.dates) for e in (edges[1], edges[-2]))
@@ -338,21 +349,17 @@ def _discrete_bars(canvas: _Canvas, view: NumericView, bottom: float, top: float
         x0, x1 = plot.x([positions[index] - width / 2, positions[index] + width / 2])
         canvas.rects([(x0, bottom, x1, top)], OKABE_ITO["vermillion"], 0.1)
     _paired_bars(canvas, plot, positions, view.reference, view.current, slot=width, upright=True)
-    canvas.axis_lines(plot)
     if positions.size <= (6 if view.dates else 12):  # a tick at each value
         x_ticks = np.asarray(positions, dtype=np.float64)
         x_labels = (
             [value_text(p, dates=True) for p in x_ticks] if view.dates else _number_labels(x_ticks)
         )
+        x_axis = (x_ticks, x_labels)
     else:
-        x_ticks, x_labels = _date_ticks(plot.xlim) if view.dates else _value_ticks(plot.xlim)
-    canvas.x_ticks(plot, x_ticks, x_labels)
+        x_axis = _date_ticks(plot.xlim) if view.dates else _value_ticks(plot.xlim)
     y_ticks = _ticks(plot.ylim, 6)
-    canvas.y_ticks(plot, y_ticks, _percent_labels(y_ticks, share_top))
-    canvas.text((plot.left + plot.right) / 2, bottom - 22, "value", ha="center", va="top", size=9)
-    canvas.text(
-        24, (bottom + top) / 2, "share of rows", ha="center", va="center", size=9, rotation=90
-    )
+    y_axis = (y_ticks, _percent_labels(y_ticks, share_top))
+    canvas.value_axes(plot, x_axis, y_axis, "share of rows")
     # above the bars, not over them: any bar can be the tallest
     canvas.legend(plot.left, top + 4, view.current is not None, bars=True)
 
@@ -423,9 +430,7 @@ def _side_panel(canvas: _Canvas, side: Sequence[SideSlot], bottom: float, top: f
         for y, share, x in zip(plot.y(at), shares, plot.x(drawn + largest * 0.04), strict=True):
             canvas.text(x, y, format_share(share), ha="left", va="center", size=8)
     canvas.line([(plot.left, bottom), (plot.left, top)], "black", 0.8)
-    for y, slot in zip(plot.y(positions), side, strict=True):
-        canvas.line([(plot.left - _TICK, y), (plot.left, y)], "black", 0.8)
-        canvas.text(plot.left - _TICK - 3, y, slot.label, ha="right", va="center", size=8.5)
+    canvas.y_ticks(plot, positions, [slot.label for slot in side], pad=3)
     canvas.text(
         (plot.left + plot.right) / 2,
         bottom - 6,
@@ -435,6 +440,29 @@ def _side_panel(canvas: _Canvas, side: Sequence[SideSlot], bottom: float, top: f
         size=8.5,
         colour=MUTED,
     )
+
+
+def _value_range(edges: NDArray[np.float64]) -> tuple[float, float]:
+    """The value axis of a step-density chart: the inner bins and at most a quarter of their
+    span beyond, so a long tail (the reference's extreme values) is clipped rather than
+    squeezing everything else; the whole range when there are no inner bins (two bins).
+    Computed in halves: no overflow for edges near +-1e308.
+
+    Examples
+    --------
+    >>> _value_range(np.array([-1e300, 0.0, 1.0, 2.0, 1e300]))
+    (-0.5, 2.5)
+    >>> _value_range(np.array([0.0, 1.0, 2.0, 3.0, 10.0]))
+    (0.5, 3.5)
+    >>> _value_range(np.array([0.0, 1e-4, 5.0]))  # two bins
+    (0.0, 5.0)
+    """
+    inner_half = float(edges[-2] / 2 - edges[1] / 2) if edges.size > 3 else 0.0
+    low = max(float(edges[0]), float(edges[1]) - 0.5 * inner_half)
+    high = min(float(edges[-1]), float(edges[-2]) + 0.5 * inner_half)
+    if not high > low:
+        return float(edges[0]), float(edges[-1])
+    return low, high
 
 
 def _ticks(limits: tuple[float, float], most: int) -> NDArray[np.float64]:

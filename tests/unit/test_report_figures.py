@@ -60,12 +60,21 @@ def _numeric(edges, reference, current, *, discrete=False, highlight=()):
         "long-no-cur",
     ],
 )
-def test_every_feature_shape_draws_a_png_at_the_page_width(view) -> None:
+def test_every_feature_shape_draws_its_series_at_the_page_width(view) -> None:
     uri = feature_chart(view)
     prefix = "data:image/png;base64,"
     assert uri.startswith(prefix)
     image = imread(io.BytesIO(base64.b64decode(uri[len(prefix) :])), format="png")
     assert image.shape[1] == round(9.6 * DPI)  # 864 px: at least 600 px shown on a page
+    red, blue = image[..., 0], image[..., 2]
+    # the reference's blue (#0072B2) and the batch's orange (#E69F00), pure or lightened
+    reference_pixels = np.count_nonzero(blue > red + 0.3)
+    current_pixels = np.count_nonzero(red > blue + 0.3)
+    shown = [view.current] if view.current is not None else []
+    shown += [np.array([slot.current]) for slot in view.side if slot.current is not None]
+    has_current = any(float(np.sum(shares)) > 0 for shares in shown)
+    assert reference_pixels >= 50
+    assert (current_pixels >= 50) == has_current, current_pixels
 
 
 def _current_colour_pixels_right_of(view, fraction: float) -> int:
