@@ -32,7 +32,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench_check import DRIFTMON, best_of, generate
+from bench_check import DRIFTMON, best_of, generate, measure
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 FLOWS = """
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         db = f"sqlite:///{args.work / 'bench-prefect.db'}"
         Path(db.removeprefix("sqlite:///")).unlink(missing_ok=True)
         reference = [DRIFTMON, "--db", db, "reference", "bench", "--source"]
-        best_of(1, [*reference, str(paths["reference"])], {**env, "DRIFTMON_PREFECT": "never"})
+        measure([*reference, str(paths["reference"])], {**env, "DRIFTMON_PREFECT": "never"})
         check = [DRIFTMON, "--db", db, "check", "bench", "--source", str(paths["parquet"])]
         through = best_of(3, check, env)
         local = best_of(3, check, {**env, "DRIFTMON_PREFECT": "never"})
