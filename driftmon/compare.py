@@ -539,7 +539,12 @@ def _top_contributions(
 
 
 def _schema_diff(reference: Profile, current: Profile) -> SchemaDiff:
-    missing = tuple(n for n in reference.features if n not in current.features)
+    # a feature without usable reference values is not monitored: its absence changes nothing
+    missing = tuple(
+        name
+        for name, feature in reference.features.items()
+        if name not in current.features and feature.usable
+    )
     known = set(reference.columns) | set(reference.features)
     new = tuple(c for c in current.columns if c not in known)
     retyped = []

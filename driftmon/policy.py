@@ -186,7 +186,8 @@ def evaluate(
         )
     )
     if results or comparison.schema.missing:
-        readings.append(_dataset_reading(drifted, len(comparison.features), thresholds))
+        monitored = sum(result.monitored for result in comparison.features)
+        readings.append(_dataset_reading(drifted, monitored, thresholds))
     severities = list(statuses.values()) + [r.severity for r in readings if r.fired]
     overall = Status(max(severities, key=_rank, default=Status.EMPTY))
     return Verdict(statuses, overall, drifted, tuple(readings), tuple(r.name for r in results))

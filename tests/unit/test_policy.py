@@ -140,6 +140,23 @@ def test_a_missing_column_is_critical_and_a_type_change_a_warning(rng) -> None:
     assert "arrived as numeric, the reference had string" in schema[0].message
 
 
+def test_an_unmonitored_column_dropped_from_the_feed_changes_nothing(rng) -> None:
+    """A column with no usable reference values is not monitored (the reference build says
+    so): a feed that stops sending it is not a schema change, and the features drifted are
+    counted among monitored ones, as the run page counts them."""
+    reference, current = _frames(rng, 2_000)
+    reference["deprecated"] = np.nan
+    current["deprecated"] = np.nan
+
+    dropped = _verdict(reference, current.drop(columns=["deprecated"]))
+    kept = _verdict(reference, current)
+
+    assert dropped.findings == kept.findings == ()
+    assert dropped.overall == kept.overall == "ok"
+    [dataset] = [r for r in dropped.readings if r.signal == "dataset"]
+    assert dataset.message.startswith("0 of 2 features drifted")
+
+
 def test_many_drifted_features_raise_a_dataset_level_finding(rng) -> None:
     reference = pd.DataFrame({f"x{i}": rng.normal(size=20_000) for i in range(4)})
     current = pd.DataFrame({f"x{i}": rng.normal(size=5_000) + 1.0 for i in range(4)})
