@@ -435,7 +435,7 @@ def record_run(
             )
             changes = store.apply_alert_changes(session, dataset, run.id, changes)
         report_link = (
-            str(run_report_path(reports_dir, dataset, run.id))
+            str(run_report_path(reports_dir, dataset, run.id, store.database_label(engine.url)))
             if reports_dir and not run.skipped
             else None
         )

@@ -28,7 +28,7 @@ from driftmon.formatting import format_number, json_safe
 from driftmon.profile import Profile
 from driftmon.report import data
 from driftmon.report.html import render_page
-from driftmon.report.paths import dataset_folder_name, run_report_path
+from driftmon.report.paths import claim_dataset_folder, dataset_folder, dataset_folder_name
 
 __all__ = [
     "STATUS_FILE",
@@ -342,7 +342,8 @@ def write_reports(
 ) -> Path:
     """Write the run's report and refresh the dataset's index and the status board.
 
-    Writes ``reports_dir/<dataset>/run-<id>.html``, rewrites ``reports_dir/<dataset>/index.html``
+    Writes ``<dataset folder>/run-<id>.html`` (`dataset_folder`: the dataset's own under
+    ``reports_dir``, claimed for this database), rewrites that folder's ``index.html``
     and ``status.json`` (`dataset_status`), then ``reports_dir/index.html`` from every dataset
     folder's status (`render_status_board`), and (with ``record_path``) records the report's
     path on the run through `store.set_report_path`: the caller's transaction must commit for
@@ -355,10 +356,12 @@ def write_reports(
         session, run_id, history=history, all_charts=all_charts, _figures=drawn
     )
     run = store.load_run(session, run_id)
-    folder = reports_dir / dataset_folder_name(run.dataset)
+    database = store.database_label(session.get_bind().engine.url)
+    folder = dataset_folder(reports_dir, run.dataset, database)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        path = run_report_path(reports_dir, run.dataset, run_id)
+        claim_dataset_folder(folder, database)
+        path = folder / f"run-{run_id}.html"
         _write_text(path, page)
         linked = _rendered_runs(folder)
         _write_text(

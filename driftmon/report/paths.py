@@ -1,7 +1,9 @@
-"""Where report pages go: plain path arithmetic, importable without drawing anything.
+"""Where report pages go, importable without drawing anything.
 
 A run's page path is known before the page exists, so a notification written with the run can
-link to the report that is drawn after the run is committed.
+link to the report that is drawn after the run is committed. Databases may share a reports
+folder (one status board for a team); a dataset's folder records the database whose pages it
+holds (`OWNER_FILE`), and another database's dataset of the same name gets a folder of its own.
 """
 
 from __future__ import annotations
@@ -10,7 +12,16 @@ import hashlib
 import re
 from pathlib import Path
 
-__all__ = ["dataset_folder_name", "run_report_path"]
+__all__ = [
+    "OWNER_FILE",
+    "claim_dataset_folder",
+    "dataset_folder",
+    "dataset_folder_name",
+    "run_report_path",
+]
+
+#: In a dataset folder: the database (`driftmon.store.database_label`) whose pages it holds.
+OWNER_FILE = ".database"
 
 
 def dataset_folder_name(dataset: str) -> str:
@@ -33,12 +44,48 @@ def dataset_folder_name(dataset: str) -> str:
     return f"{safe or 'dataset'}-{digest}"
 
 
-def run_report_path(reports_dir: str | Path, dataset: str, run_id: int) -> Path:
-    """``reports_dir/<dataset folder>/run-<id>.html``, absolute.
+def dataset_folder(reports_dir: str | Path, dataset: str, database: str) -> Path:
+    """The folder, absolute, of ``dataset``'s pages from ``database`` under ``reports_dir``:
+    ``<dataset folder>``, unless that folder holds another database's pages; then
+    ``<dataset folder>-<hash of the database>``, so two databases with a dataset of the same
+    name never overwrite each other's pages. A folder without an owner (new, or written
+    before owners were recorded) is free.
 
     Examples
     --------
-    >>> run_report_path("/r", "orders", 7).as_posix()
+    >>> dataset_folder("/nonexistent", "orders", "sqlite:////a.db").as_posix()
+    '/nonexistent/orders'
+    """
+    name = dataset_folder_name(dataset)
+    plain = Path(reports_dir).resolve() / name
+    if _owner(plain) in (None, database):
+        return plain
+    digest = hashlib.sha256(database.encode()).hexdigest()[:8]
+    return plain.with_name(f"{name}-{digest}")
+
+
+def claim_dataset_folder(folder: Path, database: str) -> None:
+    """Record ``database`` as the owner of ``folder`` (which exists) unless it has one."""
+    try:
+        with (folder / OWNER_FILE).open("x", encoding="utf-8") as marker:
+            marker.write(database + "\n")
+    except FileExistsError:
+        pass
+
+
+def _owner(folder: Path) -> str | None:
+    try:
+        return (folder / OWNER_FILE).read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def run_report_path(reports_dir: str | Path, dataset: str, run_id: int, database: str) -> Path:
+    """``<dataset_folder>/run-<id>.html``, absolute.
+
+    Examples
+    --------
+    >>> run_report_path("/r", "orders", 7, "sqlite:////a.db").as_posix()
     '/r/orders/run-7.html'
     """
-    return Path(reports_dir).resolve() / dataset_folder_name(dataset) / f"run-{run_id}.html"
+    return dataset_folder(reports_dir, dataset, database) / f"run-{run_id}.html"

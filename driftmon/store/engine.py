@@ -79,14 +79,16 @@ def redact_url(url: str | URL) -> str:
 def database_label(url: str | URL) -> str:
     """The database as a page shown to others may name it: dialect, host, port and database
     (a SQLite file's path), without user, password or query parameters (which can hold
-    passwords and keys)."""
+    passwords and keys). A SQLite file's path is made absolute, so the label names the same
+    file from any working directory."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         return "(database)"
-    bare = URL.create(
-        parsed.drivername, host=parsed.host, port=parsed.port, database=parsed.database
-    )
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        database = str(Path(database).resolve())
+    bare = URL.create(parsed.drivername, host=parsed.host, port=parsed.port, database=database)
     return bare.render_as_string()
 
 

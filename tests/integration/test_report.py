@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from commands import run_driftmon
 from sqlalchemy import Engine
 
 from driftmon import StoreError, pipeline, store
@@ -663,6 +664,42 @@ def test_the_status_board_lists_the_datasets_of_every_database_that_wrote_there(
     with store.session_scope(reports.engine) as session:
         latest = store.list_runs(session, "orders", limit=1)[0]
     assert by_dataset["orders"][2] == data.batch_label(latest.batch_key)
+
+
+def test_two_databases_with_a_dataset_of_one_name_never_overwrite_each_others_pages(
+    tmp_path: Path,
+) -> None:
+    """Two teams' databases write one reports folder (one board) and both call their dataset
+    `orders`: each run 1 keeps its own page, the board lists both, and the same database named
+    by another spelling of its path (relative, absolute) stays in its own folder."""
+    example = generate_example_data(tmp_path / "data", reference_rows=4_000, batch_rows=1_000)
+    batches = {"team-a.db": example.batches[0], "team-b.db": example.batches[3]}
+    checked = {}
+    for db, batch in batches.items():
+        run_driftmon(tmp_path, "reference", "orders", "--source", str(example.reference), db=db)
+        output = run_driftmon(tmp_path, "check", "orders", "--source", str(batch), "--json", db=db)
+        checked[db] = json.loads(output)
+    again = run_driftmon(
+        tmp_path,
+        "check",
+        "orders",
+        "--source",
+        str(example.batches[1]),
+        "--json",
+        db=f"sqlite:///{(tmp_path / 'team-a.db').resolve()}",
+    )
+
+    pages = {db: Path(result["report_path"]) for db, result in checked.items()}
+    assert pages["team-a.db"] == (tmp_path / "reports" / "orders" / "run-1.html").resolve()
+    assert pages["team-b.db"].name == "run-1.html"
+    assert pages["team-b.db"].parent.name.startswith("orders-")
+    for db, page in pages.items():
+        assert f"<title>orders · {batches[db].name} ·" in page.read_text("utf-8"), db
+    assert Path(json.loads(again)["report_path"]).parent == pages["team-a.db"].parent
+    board = (tmp_path / "reports" / "index.html").read_text("utf-8")
+    assert 'href="orders/index.html"' in board
+    assert f'href="{pages["team-b.db"].parent.name}/index.html"' in board
+    assert "team-<wbr>a.<wbr>db" in board and "team-<wbr>b.<wbr>db" in board  # breakable
 
 
 @pytest.mark.parametrize(
