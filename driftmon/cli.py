@@ -205,9 +205,19 @@ def reference(
         err.print(
             f"[yellow]warning:[/] {_text(name)} looks like an identifier "
             f"({found['distinct']:,} distinct values, {format_share(found['singleton_share'])} "
-            "of rows holding one seen once): every batch brings values the reference never saw, "
-            f"so checks will flag it; exclude it (`exclude = [{json.dumps(name)}]` in the "
-            "dataset's configuration) unless new values are what you want to watch",
+            "of rows holding one seen once): checks expect about that share of a batch's rows "
+            "to hold values the reference never saw and flag it when more do; it has little "
+            f"else to watch, so exclude it (`exclude = [{json.dumps(name)}]` in the dataset's "
+            "configuration) unless new values are what you want to watch",
+            highlight=False,
+        )
+    for name, span in (info.get("time_like") or {}).items():
+        err.print(
+            f"[yellow]warning:[/] {_text(name)} holds recent times ({_text(span['from'])} to "
+            f"{_text(span['to'])}): if they are when rows arrived, every later batch lies "
+            "beyond that range and checks will flag it; exclude it (`exclude = "
+            f"[{json.dumps(name)}]` in the dataset's configuration) unless it is what you want "
+            "to watch",
             highlight=False,
         )
     out.print(f"Database: {_display_url(db_url)}")

@@ -86,7 +86,8 @@ def build_reference(
 
     ``overrides`` are dataset settings given in Python (`driftmon.Monitor`), over the
     configuration's. Returns the stored reference's version, row count and feature names, the
-    features with no usable values (not monitored), and the identifier-like ones.
+    features with no usable values (not monitored), the identifier-like ones and the date
+    features that look like times of events (`pipeline.time_like_features`).
     """
     config = load_settings(config_path)
     options = config.dataset(dataset, overrides)
@@ -96,11 +97,13 @@ def build_reference(
     info = steps.save_reference(engine, dataset, profile, description, options, calibrated)
     unmonitored = pipeline.unmonitored_features(profile)
     identifiers = pipeline.identifier_like_features(profile)
+    times = pipeline.time_like_features(profile, pipeline.now())
     steps.log(
         f"{dataset}: reference v{info.version} stored from {description}: {info.n_rows:,} rows, "
         f"{len(profile.features)} features"
         + (f"; not monitored (no usable values): {', '.join(unmonitored)}" if unmonitored else "")
         + (f"; identifier-like: {', '.join(identifiers)}" if identifiers else "")
+        + (f"; times of events: {', '.join(times)}" if times else "")
     )
     return {
         "dataset": dataset,
@@ -109,6 +112,7 @@ def build_reference(
         "features": list(profile.features),
         "unmonitored": unmonitored,
         "identifier_like": identifiers,
+        "time_like": times,
         "source": description,
         "calibrated": calibrated is not None,
     }

@@ -30,7 +30,7 @@ from driftmon.alerts import (
     decide_alerts,
     has_full_windows,
 )
-from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec
+from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec, value_text
 from driftmon.compare import Comparison, compare
 from driftmon.errors import ConfigError, NotificationError, SourceError
 from driftmon.options import DatasetOptions
@@ -169,8 +169,9 @@ def identifier_like_features(profile: Profile) -> dict[str, dict[str, Any]]:
     """Categorical features of a reference that look like identifiers: at least
     `IDENTIFIER_MIN_DISTINCT` distinct values, most rows holding a value seen only once (the
     share of singletons, `Vocabulary.singleton_share`). Each with its ``distinct`` count and
-    that ``singleton_share`` (JSON-ready). Every batch brings new values of such a column, so
-    checks flag them: the reference command says so, and how to exclude the column."""
+    that ``singleton_share`` (JSON-ready). Every batch brings new values of such a column;
+    checks expect about that share of new values (Good-Turing) and flag the column when a
+    batch brings more. The reference command says so, and how to exclude the column."""
     found = {}
     for name, feature in profile.features.items():
         seen = feature.spec.seen
@@ -180,6 +181,31 @@ def identifier_like_features(profile: Profile) -> dict[str, dict[str, Any]]:
             and seen.singleton_share >= IDENTIFIER_SINGLETON_SHARE
         ):
             found[name] = {"distinct": seen.n_distinct, "singleton_share": seen.singleton_share}
+    return found
+
+
+#: A date feature whose reference reaches this close to the build (or later) looks like a
+#: time of arrival (`time_like_features`).
+RECENT_TIMES = timedelta(days=366)
+
+
+def time_like_features(profile: Profile, built_at: datetime) -> dict[str, dict[str, str]]:
+    """Date features of a reference whose latest value is within `RECENT_TIMES` of
+    ``built_at`` (or after it): times of events such as ``created_at``. If they are when rows
+    arrived, every later batch lies beyond the reference's range and checks flag it; the
+    reference command says so (a birth date ends decades back and is not listed). Each with
+    its reference range, ``from`` and ``to``, as dates read (JSON-ready)."""
+    latest_allowed = (built_at - RECENT_TIMES).timestamp()
+    found = {}
+    for name, feature in profile.features.items():
+        spec = feature.spec
+        if spec.kind == NUMERIC and spec.dates and feature.usable and spec.edges:
+            low, high = spec.edges[0], spec.edges[-1]
+            if high >= latest_allowed:
+                found[name] = {
+                    "from": value_text(low, dates=True),
+                    "to": value_text(high, dates=True),
+                }
     return found
 
 

@@ -132,9 +132,40 @@ def test_an_identifier_like_column_is_pointed_out_when_the_reference_is_built(
     [warning] = result.stderr.splitlines()
     assert warning == (
         f"warning: order id looks like an identifier ({n - n // 10 + 1:,} distinct values, "
-        f"{format_share(singletons)} of rows holding one seen once): every batch brings values "
-        'the reference never saw, so checks will flag it; exclude it (`exclude = ["order id"]` '
-        "in the dataset's configuration) unless new values are what you want to watch"
+        f"{format_share(singletons)} of rows holding one seen once): checks expect about that "
+        "share of a batch's rows to hold values the reference never saw and flag it when more "
+        'do; it has little else to watch, so exclude it (`exclude = ["order id"]` in the '
+        "dataset's configuration) unless new values are what you want to watch"
+    )
+
+
+def test_a_column_of_recent_times_is_pointed_out_when_the_reference_is_built(
+    tmp_path: Path,
+) -> None:
+    """A timestamp of when rows arrived (``created_at``) lies beyond the reference's range in
+    every later batch: the reference command says so, with the range and the setting that
+    excludes it; a birth date, which ends decades back, is not pointed out."""
+    now = pd.Timestamp.now(tz="UTC").floor("D")
+    n = 2_000
+    frame = pd.DataFrame(
+        {
+            "created_at": now - pd.to_timedelta(np.arange(n) * 3_600, unit="s"),
+            "birth_date": pd.Timestamp("1990-01-01") - pd.to_timedelta(np.arange(n), unit="D"),
+            "amount": np.arange(n, dtype=float),
+        }
+    )
+    frame.to_parquet(tmp_path / "reference.parquet", index=False)
+
+    result = run(tmp_path, "reference", "shop", "--source", "reference.parquet")
+
+    assert result.code == 0, result.stderr
+    first = (now - pd.Timedelta(hours=n - 1)).strftime("%Y-%m-%d %H:%M")
+    [warning] = result.stderr.splitlines()
+    assert warning == (
+        f"warning: created_at holds recent times ({first} to {now:%Y-%m-%d}): if they are when "
+        "rows arrived, every later batch lies beyond that range and checks will flag it; "
+        'exclude it (`exclude = ["created_at"]` in the dataset\'s configuration) unless it is '
+        "what you want to watch"
     )
 
 

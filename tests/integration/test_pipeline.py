@@ -6,11 +6,13 @@ import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import driftmon
 from driftmon import pipeline, store
 from driftmon.config import DatasetSettings
 from driftmon.errors import ConfigError, DriftmonError
@@ -229,3 +231,22 @@ def _check_any(folder: Path, dataset: str, frame: pd.DataFrame, *, parquet: bool
         return "run"
     finally:
         engine.dispose()
+
+
+def test_time_like_features_are_dates_reaching_within_a_year_of_the_build() -> None:
+    built_at = datetime(2026, 12, 1, tzinfo=UTC)
+    days = pd.to_timedelta(np.arange(100), unit="D")
+    frame = pd.DataFrame(
+        {
+            "edge": pd.Timestamp("2025-11-30") + days - pd.Timedelta(days=99),  # ends 366 d back
+            "older": pd.Timestamp("2025-11-29") + days - pd.Timedelta(days=99),  # 367 d back
+            "future": pd.Timestamp("2027-01-01") + days,
+            "amount": np.arange(100.0),
+        }
+    )
+    profile = driftmon.profile(frame)
+
+    assert pipeline.time_like_features(profile, built_at) == {
+        "edge": {"from": "2025-08-23", "to": "2025-11-30"},
+        "future": {"from": "2027-01-01", "to": "2027-04-10"},
+    }
