@@ -34,7 +34,7 @@ from driftmon._lazy import lazy_module
 from driftmon.errors import ConfigError, InputDataError
 from driftmon.formatting import format_moment
 from driftmon.options import DEFAULT_MAX_CATEGORIES, DEFAULT_N_BINS, DEFAULT_VOCABULARY_CAP
-from driftmon.vocabulary import Vocabulary, VocabularyBuilder
+from driftmon.vocabulary import EncodedKeys, Vocabulary, VocabularyBuilder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -283,7 +283,7 @@ class ValueCounts:
     values were missing. What a categorical column becomes cheaply (Arrow's ``value_counts``
     of a dictionary or string column); `count_values` needs nothing more."""
 
-    values: Sequence[Any]
+    values: Sequence[Any] | EncodedKeys
     counts: NDArray[np.int64]
     n_missing: int = 0
     observed_type: str | None = "string"
@@ -769,6 +769,10 @@ def _count_distinct(
 ) -> ColumnCounts:
     """Count a categorical column given as its distinct values and their counts."""
     counts_of_values = np.asarray(counts_of_values, dtype=np.int64)
+    if isinstance(values, EncodedKeys):
+        if collect is None:
+            return _count_encoded(spec, values, counts_of_values, n_missing, seen_type)
+        values = values.strings()  # a reference: its builder keeps the keys themselves
     # a dictionary column may declare many more values than occur: key only those that do
     occurring = np.flatnonzero(counts_of_values)
     keys, key_counts = _distinct_keys(
@@ -800,6 +804,70 @@ def _count_distinct(
         observed_type=seen_type,
         n_unseen=n_unseen,
         tail=tail,
+    )
+
+
+def _count_encoded(
+    spec: BinSpec,
+    keys: EncodedKeys,
+    key_counts: NDArray[np.int64],
+    n_missing: int,
+    seen_type: str | None,
+) -> ColumnCounts:
+    """`_count_distinct` of distinct string keys held as UTF-8 bytes (a large dictionary's):
+    the same counts, without a Python string per key. Keys are matched to the kept categories
+    and looked up in the vocabulary by their hashes, each match verified byte by byte; only
+    the keys of the top lists are decoded."""
+    hashes = keys.hashes()
+    categories = EncodedKeys.from_strings(list(spec.categories))
+    category_hashes = categories.hashes()
+    if np.unique(category_hashes).size < category_hashes.size:  # a 64-bit collision
+        return _count_distinct(spec, keys.strings(), key_counts, n_missing, seen_type, None)
+    by_hash = np.argsort(category_hashes)
+    slot_of_key = np.full(hashes.size, spec.other_slot, dtype=np.intp)
+    if by_hash.size:
+        position = np.minimum(np.searchsorted(category_hashes[by_hash], hashes), by_hash.size - 1)
+        rows = np.flatnonzero(category_hashes[by_hash[position]] == hashes)
+        slots = by_hash[position[rows]]
+        same = keys.same(rows, categories, slots)
+        slot_of_key[rows[same]] = slots[same]
+    counts = np.bincount(slot_of_key, weights=key_counts, minlength=spec.n_slots)
+    counts[spec.missing_slot] += n_missing
+    n_unseen: int | None = None
+    unseen: dict[str, int] = {}
+    tail: dict[str, int] = {}
+    if spec.seen is not None:
+        other = np.flatnonzero((slot_of_key == spec.other_slot) & (key_counts > 0))
+        seen = spec.seen.contains(keys)[other]
+        n_unseen = int(key_counts[other[~seen]].sum())
+        unseen = _top_encoded(keys, other[~seen], key_counts, UNSEEN_KEPT)
+        tail = _top_encoded(keys, other[seen], key_counts, TAIL_KEPT)
+    return ColumnCounts(
+        counts=np.rint(counts).astype(np.int64),
+        unseen=unseen,
+        observed_type=seen_type,
+        n_unseen=n_unseen,
+        tail=tail,
+    )
+
+
+def _top_encoded(
+    keys: EncodedKeys, rows: NDArray[np.intp], counts: NDArray[np.int64], limit: int
+) -> dict[str, int]:
+    """`_top_counts` of keys ``rows``: decoded are those above the ``limit``-th largest count
+    and the smallest keys tied with it (`EncodedKeys.smallest`)."""
+    if rows.size <= limit:
+        return _top(dict(zip(keys.strings(rows), counts[rows].tolist(), strict=True)), limit)
+    counts_of_rows = counts[rows]
+    threshold = np.partition(counts_of_rows, rows.size - limit)[rows.size - limit]
+    above = rows[counts_of_rows > threshold]
+    tied = rows[counts_of_rows == threshold]
+    return _top(
+        {
+            **dict(zip(keys.strings(above), counts[above].tolist(), strict=True)),
+            **dict.fromkeys(keys.smallest(tied, limit - above.size), int(threshold)),
+        },
+        limit,
     )
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "BLOOM_BITS_PER_VALUE",
     "BLOOM_PROBES",
     "DEFAULT_VOCABULARY_CAP",
+    "EncodedKeys",
     "Vocabulary",
     "VocabularyBuilder",
     "hash_keys",
@@ -84,6 +85,85 @@ def hash_keys(keys: Sequence[str]) -> NDArray[np.uint64]:
     """
     data, offsets = _encode(keys, "hash_keys")
     return _hash(data, offsets)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EncodedKeys:
+    """Distinct category keys as UTF-8 bytes in one buffer, key ``i`` being
+    ``data[offsets[i]:offsets[i + 1]]``: how Arrow holds a column's strings. A check of an
+    ID-like column (hundreds of thousands of distinct values per chunk) looks them up, matches
+    them to the kept categories and picks its top lists without making a Python string of each
+    (`strings` decodes only the keys asked for).
+    """
+
+    data: NDArray[np.uint8]
+    offsets: NDArray[np.int64]
+    _hashes: list[NDArray[np.uint64]] = field(default_factory=list, repr=False)
+
+    def __len__(self) -> int:
+        return self.offsets.size - 1
+
+    @classmethod
+    def from_strings(cls, keys: Sequence[str]) -> EncodedKeys:
+        return cls(*_encode(keys, "EncodedKeys"))
+
+    def hashes(self) -> NDArray[np.uint64]:
+        """`hash_keys` of every key (computed once: a check matches categories and looks up
+        the vocabulary with the same hashes)."""
+        if not self._hashes:
+            self._hashes.append(_hash(self.data, self.offsets))
+        return self._hashes[0]
+
+    def strings(self, rows: ArrayLike | None = None) -> list[str]:
+        """The keys ``rows`` (all by default) as str, in that order."""
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.intp)
+        starts, ends = self.offsets[rows].tolist(), self.offsets[rows + 1].tolist()
+        raw = self.data.tobytes() if rows.size * 8 > self.data.size else None
+        return [
+            (raw[a:b] if raw is not None else self.data[a:b].tobytes()).decode(
+                "utf-8", "surrogatepass"
+            )
+            for a, b in zip(starts, ends, strict=True)
+        ]
+
+    def same(
+        self, rows: NDArray[np.intp], other: EncodedKeys, other_rows: NDArray[np.intp]
+    ) -> NDArray[np.bool_]:
+        """Whether key ``rows[i]`` has the same bytes as key ``other_rows[i]`` of ``other``."""
+        return _same_keys((self.data, self.offsets), rows, (other.data, other.offsets), other_rows)
+
+    def smallest(self, rows: NDArray[np.intp], k: int) -> list[str]:
+        """The ``k`` smallest of keys ``rows`` in str order (UTF-8 byte order is code point
+        order), narrowed 8 bytes at a time in numpy so that only keys tied that far are
+        decoded: an ID column's tail of a million keys seen once each has to give its
+        smallest few."""
+        chosen: list[NDArray[np.intp]] = []
+        candidates = np.asarray(rows, dtype=np.intp)
+        need, position = k, 0
+        longest = int(np.max(np.diff(self.offsets)[candidates], initial=0))
+        while need > 0 and candidates.size > need and position < longest:
+            words = self._words(candidates, position)
+            kth = np.partition(words, need - 1)[need - 1]
+            below = candidates[words < kth]
+            chosen.append(below)
+            need -= below.size
+            candidates = candidates[words == kth]
+            position += 8
+        keys = self.strings(np.concatenate([*chosen, candidates]))
+        return sorted(keys)[:k]
+
+    def _words(self, rows: NDArray[np.intp], position: int) -> NDArray[np.uint64]:
+        """Bytes ``position`` to ``position + 8`` of keys ``rows`` as big-endian integers,
+        zero past a key's end (a key before its own extensions, as in str order)."""
+        starts, ends = self.offsets[rows] + position, self.offsets[rows + 1]
+        words = np.zeros(rows.size, dtype=np.uint64)
+        for byte in range(8):
+            at = starts + byte
+            live = at < ends
+            values = np.zeros(rows.size, dtype=np.uint64)
+            values[live] = self.data[at[live]]
+            words = (words << np.uint64(8)) | values
+        return words
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -214,7 +294,7 @@ class Vocabulary:
         """
         return self.n_singletons / self.n_rows if self.n_rows else 0.0
 
-    def contains(self, keys: Sequence[str]) -> NDArray[np.bool_]:
+    def contains(self, keys: Sequence[str] | EncodedKeys) -> NDArray[np.bool_]:
         """Whether each key was seen: never False for a seen key, rarely True for an unseen one.
 
         Parameters
@@ -239,15 +319,18 @@ class Vocabulary:
         counts[exact] = self.exact_counts[matched[exact]]
         return counts
 
-    def _lookup(self, keys: Sequence[str]) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+    def _lookup(
+        self, keys: Sequence[str] | EncodedKeys
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
         """Whether each key was seen, and its index in the exact part (-1 if not there).
 
         In numpy for any number of keys, so a check never loads numba: a hash match in the
         exact part is verified byte by byte, and only keys whose hash matched but whose bytes
         did not (64-bit collisions) scan the rest of their run of equal hashes.
         """
-        data, offsets = _encode(keys, "Vocabulary.contains")
-        hashes = _hash(data, offsets)
+        encoded = keys if isinstance(keys, EncodedKeys) else EncodedKeys.from_strings(keys)
+        data, offsets = encoded.data, encoded.offsets
+        hashes = encoded.hashes()
         n_exact = self.exact_hashes.size
         matched = np.full(hashes.size, -1, dtype=np.int64)
         # searched in hash order: each search starts where the last ended (3x fewer misses)

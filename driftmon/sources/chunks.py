@@ -40,6 +40,7 @@ from driftmon.sources.base import (
     quoted,
 )
 from driftmon.sources.parquet_files import is_string_type
+from driftmon.vocabulary import EncodedKeys
 
 # Arrow's compute functions take 0.07 s to import; a dictionary-encoded file never needs them
 pc = lazy_module("pyarrow.compute")
@@ -410,7 +411,8 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
         counts = np.bincount(_valid_codes(array), minlength=len(values))
         n_missing = array.null_count
         occurring = np.flatnonzero(counts)
-        if len(values) > _LARGE_DICTIONARY and occurring.size < len(values) // 2:
+        large = len(values) > _LARGE_DICTIONARY
+        if large and occurring.size < len(values) // 2:
             # Parquet's dictionary grows batch by batch through a row group: of an ID-like
             # column's, keep only the values that occur here rather than making Python strings
             # of all of them (the take loads Arrow's compute functions, 0.07 s: not worth it
@@ -419,6 +421,15 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
                 pa.int64(), occurring.size, [None, pa.py_buffer(occurring.astype(np.int64))]
             )  # not `pa.array`, which imports pandas to ask whether this is a pandas object
             values, counts = values.take(positions), counts[occurring]
+        plain_strings = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+        if large and values.null_count == 0 and plain_strings:
+            # an ID-like column: its keys stay UTF-8 bytes, Python strings only for a few
+            return ValueCounts(
+                values=_encoded_keys(values),
+                counts=counts.astype(np.int64, copy=False),
+                n_missing=n_missing,
+                observed_type=_observed_type(values.type),
+            )
     else:
         counted = pc.value_counts(array)
         values, counts = counted.field("values"), _as_numpy(counted.field("counts"))
@@ -441,8 +452,22 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
     )
 
 
-#: Dictionary values beyond which a chunk keys only those that occur in it.
+#: Dictionary values beyond which a chunk keys only those that occur in it, as `EncodedKeys`.
 _LARGE_DICTIONARY = 1 << 16
+
+
+def _encoded_keys(strings: pa.Array) -> EncodedKeys:
+    """A string array without nulls as `EncodedKeys` over Arrow's own buffers (no copy of the
+    bytes; the offsets as int64)."""
+    wide = pa.types.is_large_string(strings.type)
+    _, offsets, data = strings.buffers()
+    positions = np.frombuffer(
+        offsets, dtype=np.int64 if wide else np.int32, count=strings.offset + len(strings) + 1
+    )[strings.offset :]
+    return EncodedKeys(
+        np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8),
+        positions.astype(np.int64),
+    )
 
 
 def _as_bools(flags: pa.BooleanArray) -> NDArray[np.bool_]:

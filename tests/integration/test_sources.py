@@ -28,6 +28,7 @@ from driftmon.sources import (
     resolve_files,
     sample_rows,
 )
+from driftmon.vocabulary import EncodedKeys
 
 
 @pytest.fixture
@@ -825,7 +826,8 @@ def test_an_id_column_chunk_keys_only_its_own_values_of_a_growing_dictionary(
     tmp_path: Path,
 ) -> None:
     """Parquet's dictionary grows chunk by chunk through a row group; once it is large, a
-    chunk hands over only the values that occur in it, with their exact counts."""
+    chunk hands over only the values that occur in it, with their exact counts, and as UTF-8
+    bytes (`EncodedKeys`), not a Python string each."""
     rng = np.random.default_rng(21)
     ids = np.array([f"id-{i:06d}" for i in rng.permutation(150_000)], dtype=object)
     column = np.repeat(ids, 2)  # every ID twice, next to each other
@@ -839,7 +841,8 @@ def test_an_id_column_chunk_keys_only_its_own_values_of_a_growing_dictionary(
     tallies = [chunk.columns["id"] for chunk in chunks]
     assert all(len(tally.values) == 10_000 for tally in tallies)  # its own IDs, not all so far
     assert all(tally.counts.tolist() == [2] * 10_000 for tally in tallies)
-    seen = [value for tally in tallies for value in tally.values]
+    assert all(isinstance(tally.values, EncodedKeys) for tally in tallies)
+    seen = [key for tally in tallies for key in tally.values.strings()]
     assert seen == column[::2].tolist()
 
 

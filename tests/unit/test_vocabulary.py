@@ -12,13 +12,17 @@ from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from driftmon import vocabulary
+from driftmon.bins import ValueCounts, count_values, fit_bins
 from driftmon.errors import ConfigError, InputDataError
 from driftmon.vocabulary import (
     BLOOM_BITS_PER_VALUE,
     BLOOM_PROBES,
     DEFAULT_VOCABULARY_CAP,
+    EncodedKeys,
     Vocabulary,
     VocabularyBuilder,
     hash_keys,
@@ -461,3 +465,75 @@ def test_counts_of_gives_the_reference_count_of_exact_keys_and_zero_otherwise() 
     loaded = Vocabulary.from_bytes(vocabulary.to_bytes())
     assert loaded.counts_of(["a", "c"]).tolist() == [7, 2]
     assert loaded.contains(["b"]).tolist() == [True]  # beyond the cap: seen, count unknown
+
+
+# --------------------------------------------------------------------------------------------
+# Keys as UTF-8 bytes (an ID-like column's large dictionary)
+
+
+def _awkward_keys(rng: np.random.Generator, n: int) -> list[str]:
+    """Distinct keys with shared prefixes (IDs), embedded NULs, multi-byte and lone
+    surrogate characters, empty and long ones."""
+    ids = [f"customer-{i:08d}" for i in rng.choice(10**8, n, replace=False)]
+    longer = [key + "x" * int(rng.integers(0, 20)) for key in ids[:50]]
+    return list(dict.fromkeys([*AWKWARD_KEYS, "a\x00b", "ab", "z" * 40, *ids, *longer]))
+
+
+def test_encoded_keys_smallest_is_str_order(rng: np.random.Generator) -> None:
+    keys = _awkward_keys(rng, 3_000)
+    encoded = EncodedKeys.from_strings(keys)
+    for k in (1, 5, 20, 200, len(keys)):
+        rows = rng.permutation(len(keys))[: len(keys) // 2 + k]
+        assert encoded.smallest(rows, k) == sorted(keys[i] for i in rows)[:k], k
+    assert encoded.strings([3, 0, 2]) == [keys[3], keys[0], keys[2]]
+
+
+def test_counting_keys_as_bytes_equals_counting_them_as_strings(rng: np.random.Generator) -> None:
+    """Kept categories, the vocabulary's verdicts, never-seen and long-tail top lists (ties
+    broken by key) all come out exactly as from Python strings, over many random columns."""
+    for trial in range(20):
+        keys = _awkward_keys(rng, int(rng.integers(100, 3_000)))
+        reference_keys = [k for k in keys if rng.random() < 0.5] or keys[:1]
+        weights = rng.zipf(1.3 + trial / 10, len(reference_keys)).astype(float)
+        reference = pd.Series(
+            rng.choice(reference_keys, 20_000, p=weights / weights.sum()), dtype=object
+        )
+        spec = fit_bins(reference, kind="categorical", max_categories=int(rng.integers(1, 60)))
+        counts = rng.integers(0, 4, len(keys))  # zero counts too: keys a chunk did not hold
+        as_bytes = count_values(spec, ValueCounts(EncodedKeys.from_strings(keys), counts, 7))
+        as_strings = count_values(spec, ValueCounts(keys, counts, 7))
+        np.testing.assert_array_equal(as_bytes.counts, as_strings.counts)
+        assert as_bytes.n_unseen == as_strings.n_unseen
+        assert as_bytes.unseen == as_strings.unseen
+        assert as_bytes.tail == as_strings.tail
+
+
+def test_keys_as_bytes_whose_hash_matches_a_category_are_verified(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a hash under which ``key!`` collides with ``key``, a batch key ``c!`` is not counted
+    as category ``c``, nor seen because ``c`` was: every match is checked byte by byte."""
+    real = vocabulary._hash
+
+    def colliding(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        hashes = real(data, offsets).copy()
+        for i in range(offsets.size - 1):
+            key = data[offsets[i] : offsets[i + 1]].tobytes()
+            if key.endswith(b"!"):
+                trimmed = np.frombuffer(key[:-1], dtype=np.uint8)
+                hashes[i] = real(trimmed, np.array([0, trimmed.size]))[0]
+        return hashes
+
+    monkeypatch.setattr(vocabulary, "_hash", colliding)
+    categories = [f"c{i}" for i in range(30)]
+    reference = pd.Series(rng.choice(categories, 5_000), dtype=object)
+    spec = fit_bins(reference, kind="categorical", max_categories=10)
+    keys = [*categories, *(f"{c}!" for c in categories)]
+    counts = rng.integers(1, 50, len(keys))
+
+    as_bytes = count_values(spec, ValueCounts(EncodedKeys.from_strings(keys), counts))
+    as_strings = count_values(spec, ValueCounts(keys, counts))
+
+    np.testing.assert_array_equal(as_bytes.counts, as_strings.counts)
+    assert as_bytes.n_unseen == as_strings.n_unseen == counts[30:].sum()
+    assert as_bytes.unseen == as_strings.unseen
