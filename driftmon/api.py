@@ -287,6 +287,10 @@ class Monitor:
     ``sqlite:///driftmon.db``); ``config`` a TOML file (default: ``DRIFTMON_CONFIG``, else
     ``./driftmon.toml`` if it exists, else none); ``reports_dir`` where HTML reports go
     (default: the configuration's ``reports_dir``, else ``reports``).
+
+    Only `reference` creates the database; every other method needs it to exist already and
+    raises `StoreError` otherwise, as the command line does, so a mistyped ``db`` leaves no
+    file or folder behind.
     """
 
     def __init__(
@@ -301,7 +305,14 @@ class Monitor:
         self._settings = load_settings(self.config_path)
         self.db_url = db or self._settings.database or store.default_database_url()
         self.reports_dir = str(reports_dir or self._settings.reports_dir)
-        self._engine = store.open_store(self.db_url)
+        self._opened: Engine | None = None
+
+    def _engine(self) -> Engine:
+        """The database's engine, opened on first use; a missing SQLite file is a
+        `StoreError` (``create=False``), not a new empty database."""
+        if self._opened is None:
+            self._opened = store.open_store(self.db_url, create=False)
+        return self._opened
 
     def __repr__(self) -> str:
         config = f", config={self.config_path!r}" if self.config_path else ""
@@ -346,13 +357,13 @@ class Monitor:
         )
         for warning in result.warnings:
             warnings.warn(warning, DriftmonWarning, stacklevel=2)
-        return DriftReport(result, _engine=self._engine)
+        return DriftReport(result, _engine=self._engine())
 
     def history(self, dataset: str, limit: int | None = None) -> pd.DataFrame:
         """The dataset's checked batches, newest first (``driftmon history --json``)."""
         import pandas as pd
 
-        with store.read_scope(self._engine) as session:
+        with store.read_scope(self._engine()) as session:
             store.require_dataset(session, dataset)
             runs = store.list_runs(session, dataset, limit=limit)
         frame = pd.DataFrame([run_summary(run) for run in runs], columns=_HISTORY_COLUMNS)
@@ -364,7 +375,7 @@ class Monitor:
         """Open alerts (all datasets, or one), most severe first (``driftmon alerts --json``)."""
         import pandas as pd
 
-        with store.read_scope(self._engine) as session:
+        with store.read_scope(self._engine()) as session:
             if dataset is not None:
                 store.require_dataset(session, dataset)
             found = store.list_alerts(session, dataset, include_resolved=include_resolved)

@@ -122,7 +122,8 @@ def open_store(url: str | None = None, *, create: bool = True) -> Engine:
         if not create and path is not None and not path.exists():
             raise StoreError(
                 f"database `{shown}` does not exist; check the path, or create it by building "
-                f"a reference (`driftmon reference DATASET --source PATH`); {_HOW_TO_CHOOSE}"
+                f"a reference (`driftmon reference DATASET --source PATH`, in Python "
+                f"`Monitor.reference(DATASET, data)`); {_HOW_TO_CHOOSE}"
             )
         _create_sqlite_folder(path, shown)
     engine = _create_engine(parsed, shown, is_sqlite)

@@ -100,12 +100,46 @@ def test_monitor_history_and_alerts_are_frames_of_what_the_cli_lists(
 
 def test_a_monitor_mistake_gives_advice_for_python_too(frames, tmp_path: Path) -> None:
     """The store's messages serve both doors: the command and the `Monitor` call to use."""
-    _, batches, _ = frames
+    reference, batches, _ = frames
     monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'api.db'}", config=None)
+    monitor.reference("other", reference)
     with pytest.raises(driftmon.errors.ReferenceNotFoundError) as no_reference:
         monitor.check("orders", next(iter(batches.values())))
     assert "(in Python: `Monitor.reference('orders', data)`)" in str(no_reference.value)
     assert "`driftmon reference orders --source PATH`" in str(no_reference.value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda m, batch: m.history("orders"), id="history"),
+        pytest.param(lambda m, batch: m.alerts(), id="alerts"),
+        pytest.param(lambda m, batch: m.alerts("orders"), id="alerts-of-dataset"),
+        pytest.param(lambda m, batch: m.check("orders", batch), id="check"),
+    ],
+)
+def test_a_monitor_on_a_mistyped_database_says_so_and_creates_nothing(
+    frames, tmp_path: Path, call
+) -> None:
+    """Like the command line: only a reference creates the database; reading a missing one
+    is the CLI's error, and no folder or empty migrated file is left behind."""
+    reference, batches, _ = frames
+    batch = next(iter(batches.values()))
+    database = tmp_path / "nosuchdir" / "a.db"
+    monitor = driftmon.Monitor(db=f"sqlite:///{database}", reports_dir=tmp_path, config=None)
+
+    with pytest.raises(driftmon.errors.StoreError) as error:
+        call(monitor, batch)
+
+    assert str(error.value).startswith(
+        f"database `sqlite:///{database}` does not exist; check the path"
+    )
+    assert "`Monitor.reference(DATASET, data)`" in str(error.value)
+    assert not database.parent.exists()
+    # the same monitor's reference creates it, and then the call works
+    monitor.reference("orders", reference)
+    assert database.is_file()
+    call(monitor, batch)
 
 
 def test_monitor_check_warns_of_settings_its_reference_was_not_fitted_with(
