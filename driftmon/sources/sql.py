@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -209,13 +210,40 @@ def _create_engine(source: SqlSource) -> sqlalchemy.Engine:
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
-        return sqlalchemy.create_engine(source.url)
+        parsed = sqlalchemy.make_url(source.url)
+        missing = _missing_sqlite_file(parsed)
+        if missing is not None:
+            raise SourceError(
+                f"SQL source `{_redact_url(source.url)}`: the SQLite database file `{missing}` "
+                "does not exist; check the path in the URL (`sqlite:///` then a path relative "
+                "to the current folder, `sqlite:////` then an absolute one)"
+            )
+        return sqlalchemy.create_engine(parsed)
     except (ArgumentError, ValueError, ImportError, SQLAlchemyError) as exc:
         raise SourceError(
             f"database URL `{_redact_url(source.url)}` cannot be used: {exc}; give a SQLAlchemy "
             f"URL such as `sqlite:///data.db` or `postgresql+psycopg://user@host/db` and "
             f"install its driver"
         ) from exc
+
+
+def _missing_sqlite_file(url: sqlalchemy.URL) -> Path | None:
+    """The file of a SQLite URL if it does not exist (None: it exists, or is in memory).
+
+    SQLite creates a missing file on connect; a mistyped path would leave an empty file behind
+    and fail with "no such table" (or succeed, on a query reading no table).
+    """
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if url.query.get("uri") and database.startswith("file:"):
+        if url.query.get("mode") == "memory":
+            return None
+        database = unquote(database.removeprefix("file:").partition("?")[0])
+    if database in ("", ":memory:"):
+        return None
+    path = Path(database).absolute()
+    return None if path.exists() else path
 
 
 def _begin_read_only(connection: sqlalchemy.Connection) -> sqlalchemy.RootTransaction:

@@ -493,6 +493,31 @@ def test_bad_sql_query_names_the_problem_and_the_database(database: Path) -> Non
     assert str(database) in str(raised.value)
 
 
+def test_a_mistyped_sqlite_path_is_named_and_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite would create the missing file on connect: "no such table", or for a query
+    reading no table, a check of made-up rows; the source only reads. A database in memory
+    has no file to miss."""
+    monkeypatch.chdir(tmp_path)
+    for query in ("SELECT * FROM orders", "SELECT 1 AS x"):
+        (source,) = parse_source(f"sqlite:///typo.db?query={query}")
+
+        with pytest.raises(SourceError) as raised:
+            _read_all(source)
+
+        assert str(raised.value) == (
+            f"SQL source `sqlite:///typo.db`: the SQLite database file "
+            f"`{tmp_path / 'typo.db'}` does not exist; check the path in the URL (`sqlite:///` "
+            "then a path relative to the current folder, `sqlite:////` then an absolute one)"
+        )
+        with pytest.raises(SourceError, match=r"typo\.db` does not exist"):
+            column_names(source)
+        assert list(tmp_path.iterdir()) == []
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        assert _read_all(SqlSource(url, "SELECT 1 AS x"))["x"].tolist() == [1], url
+
+
 def test_sql_password_never_appears_in_descriptions_or_errors() -> None:
     source = SqlSource("postgresql://monitor:hunter2@127.0.0.1:1/shop", "SELECT 1")
     assert "hunter2" not in describe(source)
