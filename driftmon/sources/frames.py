@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from driftmon.errors import ConfigError
-from driftmon.sources.base import Partition, Piece, ReadRequest, select_columns
+from driftmon.sources.base import Partition, Piece, ReadRequest, select_columns, unique_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,7 +20,11 @@ __all__ = ["FrameSource"]
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FrameSource:
-    """A pandas DataFrame handed in from Python code; ``name`` labels it in messages."""
+    """A pandas DataFrame handed in from Python code; ``name`` labels it in messages.
+
+    Its column names must be unique, as a file's must: a repeated name would stand for two
+    columns, and only the first would be read.
+    """
 
     frame: pd.DataFrame
     name: str = "dataframe"
@@ -33,6 +37,7 @@ class FrameSource:
                 f"frame source `{self.name}`: expected a pandas DataFrame, "
                 f"got `{type(self.frame).__name__}`"
             )
+        unique_columns([str(c) for c in self.frame.columns], f"data frame `{self.name}`")
 
     def __repr__(self) -> str:
         rows, cols = self.frame.shape

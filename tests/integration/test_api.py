@@ -185,6 +185,35 @@ def test_settings_are_keywords_validated_like_the_configuration(frames) -> None:
         driftmon.check([1, 2, 3], batches[name])
 
 
+def test_a_frame_with_a_repeated_column_name_is_refused_as_its_csv_is(tmp_path: Path) -> None:
+    """A second `amount` would be silently ignored; the same rows as a CSV file are an error,
+    and so is the frame, wherever it is handed in."""
+    rng = np.random.default_rng(5)
+    reference = pd.DataFrame({"amount": rng.normal(50, 10, 2_000), "tier": ["a", "b"] * 1_000})
+    batch = reference.iloc[:500]
+    doubled = pd.concat([batch, batch[["amount"]] * 10], axis=1)
+    doubled.to_csv(tmp_path / "doubled.csv", index=False)
+    how = "has more than one column named `amount`; rename the columns so that each name is unique"
+    with pytest.raises(driftmon.errors.SourceError, match=f"doubled.csv` {how}"):
+        driftmon.check(reference, tmp_path / "doubled.csv")
+    monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'm.db'}", reports_dir=tmp_path)
+    monitor.reference("orders", reference)
+
+    calls = [
+        ("current", lambda: driftmon.check(reference, doubled)),
+        ("reference", lambda: driftmon.check(doubled, batch)),
+        ("reference", lambda: driftmon.profile(doubled)),
+        ("orders", lambda: monitor.reference("orders", doubled)),
+        ("orders", lambda: monitor.check("orders", doubled)),
+        ("day-1", lambda: monitor.check("orders", doubled, batch_key="day-1")),
+    ]
+    for name, call in calls:
+        with pytest.raises(driftmon.errors.SourceError) as raised:
+            call()
+        assert str(raised.value) == f"data frame `{name}` {how}"
+    assert monitor.history("orders").empty
+
+
 def test_a_profile_is_a_reusable_reference(frames) -> None:
     reference, batches, _ = frames
     name = sorted(batches)[1]
