@@ -630,6 +630,8 @@ def notify_command(
         settings, _ = _settings()
         engine = _engine()
         with store.session_scope(engine) as session:
+            if dataset:  # a mistyped name is an error, not an empty outbox
+                store.require_dataset(session, dataset)
             datasets = [dataset] if dataset else store.list_datasets(session)
         report = {"sent": 0, "pending": 0, "errors": []}
         if retry:

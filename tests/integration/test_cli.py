@@ -345,6 +345,15 @@ def test_history_of_an_unknown_dataset_lists_the_known_ones(story: Story) -> Non
     assert_one_line_error(result, "unknown dataset `nope`", "orders")
 
 
+@pytest.mark.parametrize("options", [[], ["--retry"], ["--json"]], ids=["plain", "retry", "json"])
+def test_notify_of_an_unknown_dataset_lists_the_known_ones(
+    story: Story, options: list[str]
+) -> None:
+    """As `history` says: a mistyped name is not an empty outbox."""
+    result = run(story.workdir, "notify", "order", *options)
+    assert_one_line_error(result, "unknown dataset `order` (known datasets: orders)")
+
+
 def test_a_configured_feature_that_does_not_exist_is_named(
     example: ExampleData, tmp_path: Path
 ) -> None:
