@@ -219,10 +219,32 @@ class DriftReport:
         return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
     def save_html(self, path: str | os.PathLike[str]) -> Path:
-        """Write the self-contained HTML page the command line writes for a run; its path."""
+        """Write the self-contained HTML page the command line writes for a run; its path.
+
+        ``path`` is the file to write (e.g. ``drift.html``); missing parent folders are
+        created, as the command line creates its ``reports_dir``. A folder is refused rather
+        than filled with a file of a name the caller did not choose.
+
+        Raises
+        ------
+        ConfigError
+            ``path`` is a folder, or the file cannot be written there.
+        """
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self._page(), encoding="utf-8")
+        if target.is_dir() or os.fspath(path).endswith(("/", os.sep)):
+            raise ConfigError(
+                f"cannot save the report to `{os.fspath(path)}`: it is a folder; pass a file "
+                f"path such as `{target / 'drift.html'}`"
+            )
+        page = self._page()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(page, encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(
+                f"cannot save the report to `{target}`: {error.strerror or error}; pass a "
+                "writable file path such as `drift.html`"
+            ) from error
         return target
 
     def _page(self) -> str:

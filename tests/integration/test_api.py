@@ -287,6 +287,32 @@ def test_save_html_writes_the_page_a_stored_run_gets(
     assert _table(page, "features") == _table(stored_page, "features")
 
 
+def test_save_html_wants_a_file_not_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder is a one-line error naming it, not an IsADirectoryError traceback; a file in
+    folders not made yet is written, as the command line makes its reports folder."""
+    rng = np.random.default_rng(4)
+    report = driftmon.check(
+        pd.DataFrame({"x": rng.normal(size=1_000)}), pd.DataFrame({"x": rng.normal(size=500)})
+    )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("not a folder")
+
+    for folder, shown in [(".", "."), (tmp_path, str(tmp_path)), ("new/", "new/")]:
+        with pytest.raises(driftmon.ConfigError) as raised:
+            report.save_html(folder)
+        assert str(raised.value) == (
+            f"cannot save the report to `{shown}`: it is a folder; pass a file path such as "
+            f"`{Path(folder) / 'drift.html'}`"
+        )
+    with pytest.raises(driftmon.ConfigError, match=r"`notes.txt/drift.html`: .*writable file"):
+        report.save_html("notes.txt/drift.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    written = report.save_html(Path("new") / "deeper" / "drift.html")
+    assert written.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
 def _table(page: str, css_class: str) -> str:
     start = page.index(f'<table class="{css_class}">')
     return page[start : page.index("</table>", start)]
