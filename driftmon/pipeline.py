@@ -283,10 +283,13 @@ def plan_batch(
 
 
 def unprocessed_batches(engine: Engine, dataset: str, folder: str) -> list[BatchPlan]:
-    """Batch files in ``folder`` (or glob) not yet checked for ``dataset``, in name order."""
+    """Batch files in ``folder`` (or glob) not yet checked for ``dataset``, in name order.
+
+    An existing folder with no batch files has none to check (not an error: a job that moves
+    checked files away empties it); a folder that does not exist is a `SourceError`."""
     with store.session_scope(engine) as session:
         done = store.processed_batch_keys(session, dataset)
-    plans = [_plan(f, None, None) for f in sources.parse_source(folder)]
+    plans = [_plan(f, None, None) for f in sources.parse_source(folder, allow_none=True)]
     return [p for p in plans if p.batch_key not in done]
 
 

@@ -57,12 +57,13 @@ __all__ = [
 __getattr__ = lazy_exports(__name__, dict.fromkeys(_READ, "driftmon.sources.chunks"))
 
 
-def parse_source(spec: str | Path) -> list[Source]:
+def parse_source(spec: str | Path, *, allow_none: bool = False) -> list[Source]:
     """The sources a string names: a database URL with its query (one `SqlSource`), else the
-    files of a path, folder or glob pattern (see `resolve_files`)."""
+    files of a path, folder or glob pattern (see `resolve_files`; ``allow_none``: an existing
+    folder with no data files yields none rather than an error)."""
     if isinstance(spec, str) and is_database_url(spec):
         return [SqlSource.from_url(spec)]
-    return [FileSource(path) for path in resolve_files(spec)]
+    return [FileSource(path) for path in resolve_files(spec, allow_none=allow_none)]
 
 
 def batch_key(source: Source, *, content_hash: bool = False) -> str:

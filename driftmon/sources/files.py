@@ -119,18 +119,22 @@ class FileSource:
         return f"`{self.path}` has no data rows; check that the file was written completely"
 
 
-def resolve_files(spec: str | Path) -> list[Path]:
+def resolve_files(spec: str | Path, *, allow_none: bool = False) -> list[Path]:
     """The data files a path, folder or glob pattern names, in a stable (sorted) order.
 
     A folder yields the data files directly inside it (see `DATA_SUFFIXES`), sorted by name, so
     batch files named by date come out in chronological order; hidden files are skipped. A glob
     pattern (``*``, ``?``, ``[``; ``**`` recurses) yields its matching data files sorted by path.
 
+    ``allow_none``: an existing folder with no data files, or a pattern whose folder exists but
+    that matches none, yields no files instead of an error: an inbox of batches is empty at
+    times (a job that moves checked files away empties it).
+
     Raises
     ------
     SourceError
-        The path does not exist, a folder or pattern holds no data files, or a file's
-        extension is not one driftmon reads.
+        The path does not exist, a folder or pattern holds no data files (unless
+        ``allow_none``), or a file's extension is not one driftmon reads.
     """
     text = str(spec)
     path = Path(text).expanduser()
@@ -139,7 +143,7 @@ def resolve_files(spec: str | Path) -> list[Path]:
             (p for p in path.iterdir() if p.is_file() and _is_data_file(p)),
             key=lambda p: p.name,
         )
-        if not files:
+        if not files and not allow_none:
             raise SourceError(
                 f"folder `{path}` holds no data files; driftmon reads files ending in "
                 f"{_suffix_list()} directly inside the folder (subfolders are not searched)"
@@ -154,7 +158,7 @@ def resolve_files(spec: str | Path) -> list[Path]:
         pattern = os.path.expanduser(text)
         matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
         files = [m for m in matches if m.is_file() and _is_data_file(m)]
-        if not files:
+        if not files and not (allow_none and _pattern_folder(pattern).is_dir()):
             raise SourceError(
                 f"pattern `{text}` matches no data files ({len(matches)} other paths matched); "
                 f"driftmon reads files ending in {_suffix_list()}"
@@ -163,6 +167,13 @@ def resolve_files(spec: str | Path) -> list[Path]:
     raise SourceError(
         f"`{path}` does not exist; check the path (relative paths start at `{Path.cwd()}`)"
     )
+
+
+def _pattern_folder(pattern: str) -> Path:
+    """The folder a glob pattern searches from: its leading parts without wildcards."""
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+    return Path(*parts[:fixed]) if fixed else Path(".")
 
 
 def _is_data_file(path: Path) -> bool:

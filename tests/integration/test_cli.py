@@ -222,6 +222,30 @@ def test_check_new_processes_each_file_once_in_order(story: Story) -> None:
     assert runs == 2 + len(story.example.batches)
 
 
+def test_check_new_on_an_empty_folder_finds_no_new_batches(story: Story) -> None:
+    """A job that moves checked files away leaves the folder empty: nothing to check, exit 0,
+    as when every file was checked already; a folder that does not exist stays an error."""
+    empty = story.workdir.parent / f"{story.workdir.name}-emptied"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a batch")
+
+    result = run(story.workdir, "check-new", DATASET, "--folder", str(empty))
+    as_json = run(story.workdir, "check-new", DATASET, "--folder", str(empty), "--json")
+    pattern = run(story.workdir, "check-new", DATASET, "--folder", str(empty / "*.csv"))
+
+    assert result.code == 0, result.stderr
+    assert "No new batches for orders in" in result.stdout
+    assert as_json.code == 0, as_json.stderr
+    assert as_json.json() == []
+    assert pattern.code == 0, pattern.stderr
+    assert "No new batches" in pattern.stdout
+    missing = story.workdir / "no-such-folder"
+    for folder in (str(missing), str(missing / "*.csv")):
+        assert_one_line_error(
+            run(story.workdir, "check-new", DATASET, "--folder", folder), "no-such-folder"
+        )
+
+
 def test_human_output_is_a_table_with_the_verdict(example: ExampleData, story: Story) -> None:
     batch = next(b for b in example.batches if example.expected_drift[b.name])
     result = run(story.workdir, "check", DATASET, "--source", str(batch))
