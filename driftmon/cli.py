@@ -510,21 +510,31 @@ def alerts_ack(
     alert_id: Annotated[int, typer.Argument(metavar="ID", help="The alert's id (see `alerts`).")],
     by: Annotated[str | None, typer.Option(help="Who acknowledges. Default: $USER.")] = None,
 ) -> None:
-    """Record that a person has seen an alert; it keeps its state and can still escalate."""
+    """Record that a person has seen an alert; it keeps its state and can still escalate.
+    An alert acknowledged already keeps its first acknowledgement."""
     with _user_errors():
         from driftmon import store
 
         engine = _engine()
         who = by or os.environ.get("USER") or "someone"
         with store.session_scope(engine) as session:
-            alert = store.acknowledge_alert(session, alert_id, who)
-    out.print(
-        _plain(
-            f"Acknowledged alert {alert.id} ({alert.dataset} / "
-            f"{alert.feature if alert.feature is not None else 'dataset'} / "
-            f"{alert.signal}) by {who}."
+            alert, acknowledged = store.acknowledge_alert(session, alert_id, who)
+    if acknowledged:
+        out.print(
+            _plain(
+                f"Acknowledged alert {alert.id} ({alert.dataset} / "
+                f"{alert.feature if alert.feature is not None else 'dataset'} / "
+                f"{alert.signal}) by {who}."
+            )
         )
-    )
+    else:
+        assert alert.acknowledged_at is not None
+        out.print(
+            _plain(
+                f"Alert {alert.id} was already acknowledged by {alert.acknowledged_by} at "
+                f"{alert.acknowledged_at:%Y-%m-%d %H:%M} UTC; that acknowledgement stands."
+            )
+        )
     if alert.resolved_at is not None:
         out.print(
             _plain(

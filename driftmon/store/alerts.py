@@ -146,8 +146,12 @@ def list_alerts(
     return sorted(alerts, key=lambda a: (a.severity != "critical", a.opened_at, a.id))
 
 
-def acknowledge_alert(session: Session, alert_id: int, by: str) -> StoredAlert:
-    """Mark an alert as seen by a person; it keeps its state and can still escalate."""
+def acknowledge_alert(session: Session, alert_id: int, by: str) -> tuple[StoredAlert, bool]:
+    """Mark an alert as seen by a person; it keeps its state and can still escalate.
+
+    Returns the alert and whether this call acknowledged it: an alert acknowledged already
+    keeps its first acknowledgement (who saw it first, and when, is what the team needs).
+    """
     found = session.execute(
         select(AlertRow, DatasetRow.name)
         .join(DatasetRow, DatasetRow.id == AlertRow.dataset_id)
@@ -156,10 +160,12 @@ def acknowledge_alert(session: Session, alert_id: int, by: str) -> StoredAlert:
     if found is None:
         raise StoreError(f"alert `{alert_id}` does not exist; `driftmon alerts` lists them")
     row, name = found
+    if row.acknowledged_at is not None:
+        return _stored_alert(row, name), False
     row.acknowledged_at = datetime.now(UTC)
     row.acknowledged_by = by
     session.flush()
-    return _stored_alert(row, name)
+    return _stored_alert(row, name), True
 
 
 def _stored_alert(row: AlertRow, dataset: str) -> StoredAlert:

@@ -453,6 +453,17 @@ def test_alerts_lists_open_alerts_with_their_age_and_ack_marks_one(story: Story)
     assert again[alerts[0]["id"]]["acknowledged_by"] == "dana"
     assert "open for" in run(story.workdir, "alerts").stdout
 
+    # a second ack keeps the first: who saw it first, and when, and says so
+    acked_again = run(story.workdir, "alerts", "ack", str(alerts[0]["id"]), "--by", "erin")
+    assert acked_again.code == 0, acked_again.stderr
+    assert re.search(
+        rf"Alert {alerts[0]['id']} was already acknowledged by dana at "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC",
+        acked_again.stdout,
+    ), acked_again.stdout
+    after = {a["id"]: a for a in run(story.workdir, "alerts", "--json").json()}
+    assert after[alerts[0]["id"]]["acknowledged_by"] == "dana"
+
 
 def test_acknowledging_an_unknown_alert_is_a_clear_error(story: Story) -> None:
     assert_one_line_error(
