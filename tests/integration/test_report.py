@@ -383,6 +383,41 @@ def test_the_never_seen_list_says_how_many_rows_it_covers(tmp_path: Path) -> Non
     assert "trial_29 (30)" in text and "trial_09" not in text
 
 
+def test_control_characters_in_names_are_shown_as_escapes_on_every_page(tmp_path: Path) -> None:
+    """A column, a dataset and a batch file named with an escape character (ESC): every page
+    shows it as the CLI does (`\\x1b`), in headings, titles, attributes and sentences alike."""
+    rng = np.random.default_rng(5)
+    column = "amount\x1b[31m"
+    reference = pd.DataFrame(
+        {column: rng.normal(0, 1, 4_000), "tier": rng.choice(["a", "b"], 4_000)}
+    )
+    batch = pd.DataFrame(
+        {column: rng.normal(1.5, 1, 1_500), "tier": rng.choice(["a", "b", "c\x1b"], 1_500)}
+    )
+    reference.to_parquet(tmp_path / "reference.parquet")
+    batch_path = tmp_path / "2026-11-02-late\x1b.parquet"
+    batch.to_parquet(batch_path)
+    engine = store.open_store(f"sqlite:///{tmp_path / 'driftmon.db'}")
+    dataset = "shop\x1b"
+    _reference(engine, dataset, tmp_path / "reference.parquet")
+    (run_id,) = _check_all(engine, dataset, [batch_path], datetime(2026, 11, 2, tzinfo=UTC))
+    with store.session_scope(engine) as session:
+        run_page = write_reports(session, run_id, tmp_path / "html")
+    engine.dispose()
+
+    pages = sorted((tmp_path / "html").rglob("*.html"))
+    assert run_page in pages and len(pages) == 3  # run page, dataset page, status board
+    for path in pages:
+        assert "\x1b" not in path.read_text(encoding="utf-8"), path
+    page = run_page.read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "<title>shop\\x1b · 2026-11-02-late\\x1b.parquet" in page
+    assert "amount\\x1b[31m (critical)" in text  # the verdict sentence
+    assert "<h3>amount\\x1b[31m <span" in page
+    assert 'alt="Reference and current distribution of amount\\x1b[31m"' in page
+    assert "c\\x1b" in text  # a category the reference never saw
+
+
 def test_heatmap_cells_show_each_runs_kl_and_drift(reports: Reports) -> None:
     dataset = f"shop {EVIL}"
     index = (reports.folder / dataset_folder_name(dataset) / "index.html").read_text("utf-8")
