@@ -163,7 +163,9 @@ class FeatureProfile:
     def __add__(self, other: FeatureProfile) -> FeatureProfile:
         if other.spec != self.spec:
             raise InputDataError(
-                f"feature `{self.spec.name}`: cannot merge profiles counted with different bins"
+                f"feature `{self.spec.name}`: cannot add profiles counted with different bins "
+                "(each `driftmon.profile` call fits its own); count the other data with the "
+                "first profile's bins, `driftmon.profile_frame(frame, first.specs)`, and add that"
             )
         return FeatureProfile(self.spec, self.tally + other.tally)
 

@@ -235,6 +235,26 @@ def test_a_profile_is_a_reusable_reference(frames) -> None:
     )
 
 
+def test_adding_separately_fitted_profiles_says_how_to_count_with_the_same_bins(frames) -> None:
+    """Each `driftmon.profile` fits its own bins, so two of them do not add up; the error
+    gives the call that makes them add up, and that call works."""
+    reference, _, _ = frames
+    first_rows, other_rows = reference.iloc[:10_000], reference.iloc[10_000:]
+    first = driftmon.profile(first_rows)
+
+    with pytest.raises(driftmon.InputDataError) as raised:
+        first + driftmon.profile(other_rows)
+    message = str(raised.value)
+    assert "different bins" in message
+    assert "driftmon.profile_frame(frame, first.specs)" in message
+
+    whole = first + driftmon.profile_frame(other_rows, first.specs)
+    counted_at_once = driftmon.profile_frame(reference, first.specs)
+    assert whole.n_rows == len(reference)
+    for name, feature in counted_at_once.features.items():
+        np.testing.assert_array_equal(whole.features[name].counts, feature.counts)
+
+
 def test_reprs_are_a_few_words_not_data(frames) -> None:
     reference, batches, _ = frames
     fitted = driftmon.profile(reference)
