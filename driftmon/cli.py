@@ -10,6 +10,7 @@ them: ``--help`` and mistakes answer at once.
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import logging
 import os
@@ -132,7 +133,7 @@ def main(
         typer.Option(
             "--dask",
             help="Count on a Dask cluster: its scheduler address (tcp://host:8786), or `local` "
-            "for one on this machine. Default: DRIFTMON_DASK_ADDRESS, else `[compute] dask` "
+            "for one on this machine. Default: DRIFTMON_DASK_ADDRESS, else `compute.dask` "
             "in the config, else in this process.",
         ),
     ] = None,
@@ -745,6 +746,7 @@ def serve(
         typer.Option(
             help="Also serve `driftmon metrics` at http://127.0.0.1:PORT/metrics for "
             "Prometheus (read from the store on every scrape).",
+            metavar="PORT",
             min=1,
             max=65535,
         ),
@@ -1124,6 +1126,20 @@ def _run(job: str, **params: Any) -> Any:
             check_api(mode.api_url)
         quiet_prefect(state.verbose)
     return run_job(mode, job, dask=cluster, **params)
+
+
+def _unwrap_help(*groups: typer.Typer) -> None:
+    """Give each command its docstring as help with every paragraph on one line, for rich to
+    wrap at the terminal's width: typer keeps a docstring's line breaks in the command list
+    and in every paragraph after the first, which broke lines mid-sentence at 80 columns."""
+    for group in groups:
+        for command in group.registered_commands:
+            if command.help is None and command.callback is not None:
+                doc = inspect.getdoc(command.callback) or ""
+                command.help = "\n\n".join(" ".join(p.split()) for p in doc.split("\n\n"))
+
+
+_unwrap_help(app, alerts_app)
 
 
 def run() -> None:
