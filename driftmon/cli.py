@@ -160,7 +160,12 @@ def reference(
     dataset: Annotated[str, typer.Argument(help="Dataset name, e.g. orders.")],
     source: Annotated[
         str | None,
-        typer.Option("--source", "-s", help="CSV/Parquet file, folder or glob of trusted data."),
+        typer.Option(
+            "--source",
+            "-s",
+            help="CSV/Parquet file, folder or glob of trusted data, or a database URL with "
+            "?query=SELECT ... (any SQLAlchemy URL).",
+        ),
     ] = None,
 ) -> None:
     """Build bins from trusted data and store them as the dataset's new reference version."""
@@ -225,7 +230,15 @@ def reference(
 @app.command()
 def check(
     dataset: Annotated[str, typer.Argument(help="Dataset name.")],
-    source: Annotated[str, typer.Option("--source", "-s", help="The batch file to check.")],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            "-s",
+            help="The batch to check: a CSV/Parquet file, or a database URL with "
+            "?query=SELECT ... (any SQLAlchemy URL).",
+        ),
+    ],
     batch_key: Annotated[
         str | None,
         typer.Option(help="Identity of the batch. Default: file path + size + modification time."),

@@ -114,3 +114,9 @@ def test_a_dataset_named_ack_can_be_listed() -> None:
     text = _help("alerts", "list")
     assert "[DATASET]" in text
     assert "ack" in _help("alerts") and "ID" in _help("alerts", "ack")
+
+
+@pytest.mark.parametrize("command", ["check", "reference"])
+def test_source_help_says_a_database_query_is_a_source_too(command: str) -> None:
+    text = " ".join(_help(command).replace("│", " ").split())
+    assert "or a database URL with ?query=SELECT ... (any SQLAlchemy URL)" in text
