@@ -147,7 +147,7 @@ def load_settings(path: str | Path | None = None) -> Settings | NoConfig:
         settings = Settings.model_validate(raw)
         settings.validate_datasets()
     except ValidationError as error:
-        raise ConfigError(f"config file `{path}`: {describe_error(error)}") from None
+        raise ConfigError(f"config file `{path}`: {describe_error(error, Settings)}") from None
     except ConfigError as error:
         raise ConfigError(f"config file `{path}`: {error}") from None
     return settings

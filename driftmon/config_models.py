@@ -7,9 +7,10 @@ importing pydantic and building them is a fifth of a check's start-up).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import MISSING, fields, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -208,7 +209,7 @@ class Settings(_Strict):
             try:  # on their own first, so that an error names the keyword at fault
                 DatasetSettings.model_validate(overrides)
             except ValidationError as error:
-                raise ConfigError(describe_error(error)) from None
+                raise ConfigError(describe_error(error, DatasetSettings, keywords=True)) from None
         merged = _deep_merge(
             self.defaults.model_dump(exclude_unset=True), self.datasets.get(name, {})
         )
@@ -216,7 +217,9 @@ class Settings(_Strict):
         try:
             return DatasetSettings.model_validate(merged)
         except ValidationError as error:
-            raise ConfigError(describe_error(error, prefix=f"datasets.{name}")) from None
+            raise ConfigError(
+                describe_error(error, DatasetSettings, prefix=f"datasets.{name}")
+            ) from None
 
     def scheduled_datasets(self) -> dict[str, DatasetOptions]:
         """Datasets with a schedule; each needs a ``folder`` to look for new batches in."""
@@ -252,16 +255,108 @@ def _resolved(table: ThresholdSettings, base: Thresholds, key: str) -> Threshold
         raise ConfigError(f"{key}: {str(error).removeprefix('thresholds: ')}") from None
 
 
-def describe_error(error: ValidationError, prefix: str = "") -> str:
-    """One line per problem: the dotted key, what is wrong, and the allowed values."""
+def describe_error(
+    error: ValidationError,
+    model: type[BaseModel],
+    prefix: str = "",
+    *,
+    keywords: bool = False,
+) -> str:
+    """One line per problem: the dotted key, what is wrong, and the allowed values or keys.
+
+    ``model`` is the model that was validated (its keys give "did you mean" hints), ``prefix``
+    the key it sits at in the file; ``keywords``: the settings were Python keyword arguments,
+    not a configuration file, and the messages say so.
+    """
     problems = []
     for item in error.errors():
-        key = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
+        loc = tuple(str(part) for part in item["loc"])
+        key = ".".join(part for part in (prefix, *loc) if part != "")
         if item["type"] == "extra_forbidden":
-            problems.append(f"unknown key `{key}` (check its spelling in config/driftmon.toml)")
+            problems.append(_unknown_key(model, loc, key, keywords=keywords))
+        elif item["type"] == "model_type":
+            problems.append(_not_a_table(model, loc, key, item.get("input"), keywords=keywords))
         else:
             problems.append(f"`{key}`: {item['msg']} (got `{item.get('input')!r}`)")
     return "; ".join(problems)
+
+
+#: What a table must look like, where listing its keys is not enough.
+_TABLE_EXAMPLES: dict[type[BaseModel], str] = {
+    ScheduleSettings: '`schedule.cron = "0 6 * * *"` or `schedule.interval_seconds = 3600`',
+}
+
+
+def _unknown_key(model: type[BaseModel], loc: tuple[str, ...], key: str, *, keywords: bool) -> str:
+    """An unknown key, with the known key it was probably meant to be or the keys allowed."""
+    if keywords:
+        where = (
+            f"unknown keyword argument `{key}`"
+            if len(loc) == 1
+            else f"unknown key `{key}` in keyword argument `{loc[0]}`"
+        )
+    else:
+        where = f"unknown key `{key}`"
+    if model is Settings and len(loc) == 1 and loc[0] in DatasetSettings.model_fields:
+        return (
+            f"{where}: dataset settings go under `[defaults]` (every dataset) or "
+            f"`[datasets.NAME]` (one dataset)"
+        )
+    parent = _model_at(model, loc[:-1])
+    known = sorted(parent.model_fields) if parent else []
+    close = difflib.get_close_matches(loc[-1], known, n=1)
+    if close:
+        return f"{where} (did you mean `{close[0]}`?)"
+    if known:
+        return f"{where} (expected one of {', '.join(f'`{k}`' for k in known)})"
+    return where
+
+
+def _not_a_table(
+    model: type[BaseModel], loc: tuple[str, ...], key: str, value: Any, *, keywords: bool
+) -> str:
+    """A value given where a table (a dict, in Python) of settings belongs."""
+    table = _model_at(model, loc)
+    shape = "a dict" if keywords else "a table"
+    if table is None:
+        return f"`{key}` must be {shape} of settings (got `{value!r}`)"
+    example = _TABLE_EXAMPLES.get(table)
+    if example and not keywords:
+        return f"`{key}` must be a table: {example} (got `{value!r}`)"
+    keys = ", ".join(f"`{k}`" for k in table.model_fields)
+    return f"`{key}` must be {shape} with the keys {keys} (got `{value!r}`)"
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str, ...]) -> type[BaseModel] | None:
+    """The settings model at a key path below ``model``, through tables of named tables
+    (``feature.NAME``); None where the path leads to a plain value or is unknown."""
+    current: type[BaseModel] | None = model
+    parts = list(loc)
+    while parts and current is not None:
+        field = current.model_fields.get(parts.pop(0))
+        found = _table_type(field.annotation) if field else None
+        if isinstance(found, tuple):  # dict[str, Model]: the next part names an entry
+            if not parts:
+                return None
+            parts.pop(0)
+            found = found[1]
+        current = found
+    return current
+
+
+def _table_type(annotation: Any) -> type[BaseModel] | tuple[str, type[BaseModel]] | None:
+    """The model in an annotation (``Model``, ``Model | None``), or ``("entries", Model)`` for
+    ``dict[str, Model]``; None for a plain value."""
+    if _is_model(annotation):
+        return annotation
+    if get_origin(annotation) is dict:
+        value = get_args(annotation)[1]
+        return ("entries", value) if _is_model(value) else None
+    return next((arg for arg in get_args(annotation) if _is_model(arg)), None)
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

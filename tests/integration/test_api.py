@@ -179,7 +179,7 @@ def test_settings_are_keywords_validated_like_the_configuration(frames) -> None:
     assert set(report.drifted) < expected[name] or not report.drifted
     with pytest.raises(driftmon.ConfigError, match=r"`n_bins`: Input should be greater than"):
         driftmon.check(reference, batches[name], n_bins=0)
-    with pytest.raises(driftmon.ConfigError, match=r"unknown key `nbins`"):
+    with pytest.raises(driftmon.ConfigError, match=r"unknown keyword argument `nbins`"):
         driftmon.check(reference, batches[name], nbins=10)
     with pytest.raises(driftmon.ConfigError, match=r"expected a pandas DataFrame.*got `list`"):
         driftmon.check([1, 2, 3], batches[name])

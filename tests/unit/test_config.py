@@ -66,12 +66,59 @@ def test_an_unknown_key_is_an_error_not_a_silent_default(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[datasets.users]\nfoo = 1\n",
+            "unknown key `datasets.users.foo` (expected one of `alpha`, `calibration`,",
+        ),
+        (
+            "n_bins = 10\n",
+            "unknown key `n_bins`: dataset settings go under `[defaults]` (every dataset) or "
+            "`[datasets.NAME]` (one dataset)",
+        ),
+        (
+            '[datasets.users]\nschedule = "daily"\n',
+            '`datasets.users.schedule` must be a table: `schedule.cron = "0 6 * * *"` or '
+            "`schedule.interval_seconds = 3600` (got `'daily'`)",
+        ),
+        (
+            "[datasets.users.feature]\nage = 3\n",
+            "`datasets.users.feature.age` must be a table with the keys `type`, `n_bins`, "
+            "`max_categories`, `thresholds` (got `3`)",
+        ),
+    ],
+    ids=["no-close-key", "top-level-dataset-setting", "schedule-string", "feature-number"],
+)
+def test_a_config_mistake_says_what_belongs_there(tmp_path: Path, text: str, expected: str) -> None:
+    """Hints that work without the repository: the keys allowed where the mistake is, where
+    dataset settings go, what a table must look like (never a model's class name)."""
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    message = str(raised.value)
+    assert message.startswith(f"config file `{path}`: {expected}")
+    assert "Settings" not in message and "config/driftmon.toml" not in message
+
+
+def test_keyword_arguments_are_named_as_such_not_as_config_keys() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(None).dataset("data", {"n_binz": 3})
+    assert str(raised.value) == "unknown keyword argument `n_binz` (did you mean `n_bins`?)"
+    with pytest.raises(ConfigError) as raised:
+        load_settings(None).dataset("data", {"thresholds": {"kl_warnig": 0.1}})
+    assert str(raised.value) == (
+        "unknown key `thresholds.kl_warnig` in keyword argument `thresholds` "
+        "(did you mean `kl_warning`?)"
+    )
+
+
+@pytest.mark.parametrize(
     ("table", "expected"),
     [
         (
             "[datasets.users.thresholds]\nkl_warnig = 0.1\n",
-            "unknown key `datasets.users.thresholds.kl_warnig` (check its spelling in "
-            "config/driftmon.toml)",
+            "unknown key `datasets.users.thresholds.kl_warnig` (did you mean `kl_warning`?)",
         ),
         (
             '[datasets.users.feature.age]\ntype = "numerc"\n',
