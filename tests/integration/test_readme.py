@@ -29,3 +29,26 @@ def test_the_python_section_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert (tmp_path / "drift.html").is_file()
     assert (tmp_path / "driftmon.db").is_file()
     assert list((tmp_path / "reports" / "orders").glob("run-*.html"))
+
+
+def test_the_json_fields_of_check_are_all_listed() -> None:
+    """The README's list of `driftmon check --json` fields names every key the object has."""
+    from driftmon.results import CheckResult
+
+    result = CheckResult(
+        run_id=1,
+        dataset="orders",
+        batch_key="key",
+        batch_time=None,
+        source="batch.parquet",
+        n_rows=0,
+        reference_version=1,
+        verdict="ok",
+        features=(),
+        schema={},
+    )
+    text = README.read_text(encoding="utf-8")
+    start = text.index("- `--json` prints one object:")
+    listed = text[start : text.index("Each feature has", start)]
+    missing = [key for key in result.to_dict() if f"`{key}`" not in listed]
+    assert not missing, missing
