@@ -418,6 +418,8 @@ def demo(
 
     Writes deterministic example data (an online shop's orders: a reference period and six later
     batches, four of them drifted in known ways) and a fresh SQLite database under FOLDER.
+    Reports go to the configured reports folder (./reports by default), beside any others:
+    another database's `orders` pages there are kept, the demo's get a folder of their own.
     """
     from driftmon.config import load_settings
     from driftmon.examples import generate_example_data
