@@ -25,3 +25,25 @@ os.environ.pop("DRIFTMON_DB_URL", None)
 def rng() -> np.random.Generator:
     """A seeded generator: every test's random data is the same on every run."""
     return np.random.default_rng(20240611)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _nothing_written_to_the_working_directory() -> object:
+    """Tests write reports and databases under their own temporary folders: one that wrote
+    into the folder pytest runs from (a dropped ``reports_dir``) would leave pages in the
+    repository's ``reports/`` on every run."""
+    cwd = os.getcwd()
+
+    def written() -> set[str]:
+        return {
+            os.path.relpath(os.path.join(folder, name), cwd)
+            for place in ("reports", ".")
+            for folder, _, names in os.walk(os.path.join(cwd, place))
+            if place == "reports" or folder == cwd
+            for name in names
+            if name.endswith((".html", ".json", ".db", ".database"))
+        }
+
+    before = written()
+    yield
+    assert written() <= before, f"tests wrote into {cwd}: {sorted(written() - before)}"

@@ -110,7 +110,8 @@ def test_a_job_logs_settings_its_reference_was_not_fitted_with(
     """Flows and `driftmon serve` run jobs without the command line's early warning: the job
     itself logs (as a batch's outcome line) and returns it, once per batch checked."""
     params = _setup(tmp_path, example)
-    Path(params["config_path"]).write_text('[datasets.orders]\nn_bins = 7\nexclude = ["country"]\n')
+    config = Path(params["config_path"])
+    config.write_text(config.read_text() + '[datasets.orders]\nn_bins = 7\nexclude = ["country"]\n')
     expected = (
         "n_bins, exclude of `orders` differ from those reference v1 was built with, which this "
         "check uses; build a new reference to use them (`driftmon reference orders --source PATH`)"
