@@ -421,19 +421,11 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
                 pa.int64(), occurring.size, [None, pa.py_buffer(occurring.astype(np.int64))]
             )  # not `pa.array`, which imports pandas to ask whether this is a pandas object
             values, counts = values.take(positions), counts[occurring]
-        plain_strings = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
-        if large and values.null_count == 0 and plain_strings:
-            # an ID-like column: its keys stay UTF-8 bytes, Python strings only for a few
-            return ValueCounts(
-                values=_encoded_keys(values),
-                counts=counts.astype(np.int64, copy=False),
-                n_missing=n_missing,
-                observed_type=_observed_type(values.type),
-            )
     else:
         counted = pc.value_counts(array)
         values, counts = counted.field("values"), _as_numpy(counted.field("counts"))
         n_missing = 0
+        large = len(values) > _LARGE_DICTIONARY
     # nulls and NaN among the values are missing; the usual dictionary has neither, and then
     # needs no Arrow compute functions (0.07 s to import)
     if values.null_count or pa.types.is_floating(values.type):
@@ -443,6 +435,15 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
         missing = _as_bools(missing_flags)
         n_missing += int(counts[missing].sum())
         values, counts = values.filter(pc.invert(missing_flags)), counts[~missing]
+    strings = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+    if large and strings and len(values):
+        # an ID-like column: its keys stay UTF-8 bytes, Python strings only for a few
+        return ValueCounts(
+            values=_encoded_keys(values),
+            counts=counts.astype(np.int64, copy=False),
+            n_missing=n_missing,
+            observed_type=_observed_type(values.type),
+        )
     kept = values.to_pylist()
     return ValueCounts(
         values=kept,
@@ -452,7 +453,9 @@ def _counting_column(array: pa.Array, numeric: bool) -> Column:
     )
 
 
-#: Dictionary values beyond which a chunk keys only those that occur in it, as `EncodedKeys`.
+#: Distinct values of a chunk's column (a dictionary's, or Arrow's ``value_counts``) beyond
+#: which they are handed over as `EncodedKeys`; a dictionary that large keys only those that
+#: occur in the chunk.
 _LARGE_DICTIONARY = 1 << 16
 
 

@@ -871,6 +871,43 @@ def test_an_id_column_chunk_keys_only_its_own_values_of_a_growing_dictionary(
     assert seen == column[::2].tolist()
 
 
+@pytest.mark.parametrize("name", ["ids.csv", "ids.parquet"])
+def test_an_id_column_of_plain_strings_is_counted_from_its_bytes_as_pandas_counts_it(
+    tmp_path: Path, rng: np.random.Generator, name: str
+) -> None:
+    """A CSV's (or a Parquet file's plain, not dictionary-encoded) string column with more
+    distinct values per chunk than `_LARGE_DICTIONARY` is handed over as UTF-8 bytes, and
+    counts, never-seen and long-tail lists come out as the pandas path's."""
+    from driftmon.profile import fit_specs, profile_chunks, profile_frame
+
+    def ids(n: int, low: int) -> pd.DataFrame:
+        values = np.array([f"c-{i:07d}" for i in rng.integers(low, low + 400_000, n)], object)
+        values[rng.random(n) < 0.01] = None
+        return pd.DataFrame({"customer": values})
+
+    specs = fit_specs(ids(50_000, 0), max_categories={"customer": 5})
+    batch = ids(200_000, 200_000)  # half the range seen in the reference, half new
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        batch.to_csv(path, index=False)
+    else:
+        batch.to_parquet(path, index=False, use_dictionary=False)
+    expected = profile_frame(batch, specs).features["customer"]
+    for chunk_rows in (200_000, 100_000):  # one chunk, then two (top lists merge per chunk)
+        source = FileSource(path)
+        chunks = list(
+            iter_chunks(source, chunk_rows=chunk_rows, categorical=["customer"], as_chunks=True)
+        )
+        assert len(chunks) == 200_000 // chunk_rows
+        assert all(isinstance(c.columns["customer"].values, EncodedKeys) for c in chunks)
+        counted = profile_chunks(chunks, specs).features["customer"]
+        np.testing.assert_array_equal(counted.counts, expected.counts)
+        assert counted.tally.n_unseen == expected.tally.n_unseen > 0
+        if chunk_rows == 200_000:
+            assert counted.tally.unseen == expected.tally.unseen
+            assert counted.tally.tail == expected.tally.tail
+
+
 # --------------------------------------------------------------------------------------------
 # Dates in CSV files
 
