@@ -126,6 +126,10 @@ def test_scheduled_runs_check_each_batch_once_and_survive_a_server_restart(
         server.start()
         shutil.copy(batches[2], incoming / batches[2].name)
         _wait_for(lambda: len(_checked_keys(db)) >= 3, 120, "the batch after a restart", output)
+        # its run finished (serve printed its line): under load a run still drawing its report
+        # and draining its logs to a restarted server can hold serve's exit past the timeout
+        after = f"{DATASET}: batch {batches[2].name} "
+        _wait_for(lambda: any(after in out for out in output.lines), 60, "its line", output)
 
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=60) == 0, output.text()
