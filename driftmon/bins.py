@@ -786,18 +786,32 @@ def _count_distinct(
     )
     other_mask = slot_of_key < 0
     slot_of_key[other_mask] = spec.other_slot
-    counts = np.bincount(slot_of_key, weights=key_counts, minlength=spec.n_slots)
-    counts[spec.missing_slot] += n_missing
-    n_unseen: int | None = None
-    unseen: dict[str, int] = {}
-    tail: dict[str, int] = {}
+    tallies = None
     if spec.seen is not None:
         # Only values outside the kept categories can be new; the vocabulary says which.
         other_keys, other_counts = keys[other_mask], key_counts[other_mask]
         never_seen = ~spec.seen.contains(other_keys.tolist())
-        n_unseen = int(other_counts[never_seen].sum())
-        unseen = _top_counts(other_keys[never_seen], other_counts[never_seen], UNSEEN_KEPT)
-        tail = _top_counts(other_keys[~never_seen], other_counts[~never_seen], TAIL_KEPT)
+        tallies = (
+            int(other_counts[never_seen].sum()),
+            _top_counts(other_keys[never_seen], other_counts[never_seen], UNSEEN_KEPT),
+            _top_counts(other_keys[~never_seen], other_counts[~never_seen], TAIL_KEPT),
+        )
+    return _column_counts(spec, slot_of_key, key_counts, n_missing, seen_type, tallies)
+
+
+def _column_counts(
+    spec: BinSpec,
+    slot_of_key: NDArray[np.intp],
+    key_counts: NDArray[np.int64],
+    n_missing: int,
+    seen_type: str | None,
+    tallies: tuple[int, dict[str, int], dict[str, int]] | None,
+) -> ColumnCounts:
+    """A categorical column's counts from each distinct key's slot and count, with its
+    never-seen total and top lists (``tallies``: none without a vocabulary)."""
+    counts = np.bincount(slot_of_key, weights=key_counts, minlength=spec.n_slots)
+    counts[spec.missing_slot] += n_missing
+    n_unseen, unseen, tail = tallies if tallies is not None else (None, {}, {})
     return ColumnCounts(
         counts=np.rint(counts).astype(np.int64),
         unseen=unseen,
@@ -831,24 +845,16 @@ def _count_encoded(
         slots = by_hash[position[rows]]
         same = keys.same(rows, categories, slots)
         slot_of_key[rows[same]] = slots[same]
-    counts = np.bincount(slot_of_key, weights=key_counts, minlength=spec.n_slots)
-    counts[spec.missing_slot] += n_missing
-    n_unseen: int | None = None
-    unseen: dict[str, int] = {}
-    tail: dict[str, int] = {}
+    tallies = None
     if spec.seen is not None:
         other = np.flatnonzero((slot_of_key == spec.other_slot) & (key_counts > 0))
         seen = spec.seen.contains(keys)[other]
-        n_unseen = int(key_counts[other[~seen]].sum())
-        unseen = _top_encoded(keys, other[~seen], key_counts, UNSEEN_KEPT)
-        tail = _top_encoded(keys, other[seen], key_counts, TAIL_KEPT)
-    return ColumnCounts(
-        counts=np.rint(counts).astype(np.int64),
-        unseen=unseen,
-        observed_type=seen_type,
-        n_unseen=n_unseen,
-        tail=tail,
-    )
+        tallies = (
+            int(key_counts[other[~seen]].sum()),
+            _top_encoded(keys, other[~seen], key_counts, UNSEEN_KEPT),
+            _top_encoded(keys, other[seen], key_counts, TAIL_KEPT),
+        )
+    return _column_counts(spec, slot_of_key, key_counts, n_missing, seen_type, tallies)
 
 
 def _top_encoded(
