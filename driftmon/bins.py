@@ -756,7 +756,7 @@ def _count_categorical(
     spec: BinSpec, series: pd.Series, seen_type: str | None, collect: VocabularyBuilder | None
 ) -> ColumnCounts:
     keys, key_counts, n_missing = _key_counts(series)
-    return _count_distinct(spec, keys, key_counts, n_missing, seen_type, collect)
+    return _count_keys(spec, keys, key_counts, n_missing, seen_type, collect)
 
 
 def _count_distinct(
@@ -778,6 +778,18 @@ def _count_distinct(
     keys, key_counts = _distinct_keys(
         np.asarray(values, dtype=object)[occurring], counts_of_values[occurring]
     )
+    return _count_keys(spec, keys, key_counts, n_missing, seen_type, collect)
+
+
+def _count_keys(
+    spec: BinSpec,
+    keys: NDArray[np.object_],
+    key_counts: NDArray[np.int64],
+    n_missing: int,
+    seen_type: str | None,
+    collect: VocabularyBuilder | None,
+) -> ColumnCounts:
+    """Count a categorical column given as its distinct category keys (`_distinct_keys`)."""
     if collect is not None:
         collect.add(keys.tolist(), key_counts)
     slot_of = {category: slot for slot, category in enumerate(spec.categories)}
