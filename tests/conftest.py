@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,18 +33,13 @@ def _nothing_written_to_the_working_directory() -> object:
     """Tests write reports and databases under their own temporary folders: one that wrote
     into the folder pytest runs from (a dropped ``reports_dir``) would leave pages in the
     repository's ``reports/`` on every run."""
-    cwd = os.getcwd()
+    cwd = Path.cwd()
+    kinds = (".html", ".json", ".db", ".database")
 
-    def written() -> set[str]:
-        return {
-            os.path.relpath(os.path.join(folder, name), cwd)
-            for place in ("reports", ".")
-            for folder, _, names in os.walk(os.path.join(cwd, place))
-            if place == "reports" or folder == cwd
-            for name in names
-            if name.endswith((".html", ".json", ".db", ".database"))
-        }
+    def written() -> set[Path]:
+        top = [path for path in cwd.iterdir() if path.is_file()]
+        return {path for path in [*top, *cwd.glob("reports/**/*")] if path.name.endswith(kinds)}
 
     before = written()
     yield
-    assert written() <= before, f"tests wrote into {cwd}: {sorted(written() - before)}"
+    assert written() <= before, f"tests wrote into {cwd}: {sorted(map(str, written() - before))}"
