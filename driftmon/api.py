@@ -342,8 +342,9 @@ class Monitor:
 
     def reference(self, dataset: str, data: Data, **settings: Any) -> dict[str, Any]:
         """Build and store a new reference version of ``dataset``; its version, rows and
-        features (what ``driftmon reference`` prints)."""
-        return jobs.build_reference(
+        features (what ``driftmon reference`` prints). What the command warns of (columns it
+        cannot monitor, identifiers, times of events) comes as `DriftmonWarning`s."""
+        info = jobs.build_reference(
             jobs.local_steps(),
             dataset=dataset,
             source=_source(data, dataset),
@@ -351,6 +352,9 @@ class Monitor:
             config_path=self.config_path,
             overrides=settings or None,
         )
+        for warning in info["warnings"]:
+            warnings.warn(warning, DriftmonWarning, stacklevel=2)
+        return info
 
     def check(
         self,

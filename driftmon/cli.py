@@ -200,30 +200,8 @@ def reference(
         f"{info['n_rows']:,} rows, {len(info['features'])} features "
         f"({_text(', '.join(info['features']))})"
     )
-    warnings = [
-        f"no usable values (all missing, or a single row) in {_text(', '.join(unmonitored))}: "
-        "not monitored until a reference has values for them"
-        for unmonitored in [info.get("unmonitored")]
-        if unmonitored
-    ]
-    warnings += [
-        f"{_text(name)} looks like an identifier ({found['distinct']:,} distinct values, "
-        f"{format_share(found['singleton_share'])} of rows holding one seen once): checks "
-        "expect about that share of a batch's rows to hold values the reference never saw and "
-        "flag it when more do; it has little else to watch, so exclude it (`exclude = "
-        f"[{json.dumps(name)}]` in the dataset's configuration) unless new values are what you "
-        "want to watch"
-        for name, found in (info.get("identifier_like") or {}).items()
-    ]
-    warnings += [
-        f"{_text(name)} holds recent times ({_text(span['from'])} to {_text(span['to'])}): if "
-        "they are when rows arrived, every later batch lies beyond that range and checks will "
-        f"flag it; exclude it (`exclude = [{json.dumps(name)}]` in the dataset's configuration) "
-        "unless it is what you want to watch"
-        for name, span in (info.get("time_like") or {}).items()
-    ]
-    for warning in warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for warning in info["warnings"]:
+        err.print(f"[yellow]warning:[/] {_text(warning)}", highlight=False)
     out.print(f"Database: {_display_url(db_url)}")
 
 

@@ -113,6 +113,7 @@ def build_reference(
         "unmonitored": unmonitored,
         "identifier_like": identifiers,
         "time_like": times,
+        "warnings": pipeline.reference_warnings(unmonitored, identifiers, times),
         "source": description,
         "calibrated": calibrated is not None,
     }

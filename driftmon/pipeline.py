@@ -7,11 +7,12 @@ pure core; none of them holds SQL or reads files itself.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from driftmon.alerts import (
 from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec, value_text
 from driftmon.compare import Comparison, compare
 from driftmon.errors import ConfigError, NotificationError, SourceError
+from driftmon.formatting import format_share
 from driftmon.options import DatasetOptions
 from driftmon.policy import Verdict, calibrate_kl_thresholds, evaluate
 from driftmon.profile import (
@@ -207,6 +209,43 @@ def time_like_features(profile: Profile, built_at: datetime) -> dict[str, dict[s
                     "to": value_text(high, dates=True),
                 }
     return found
+
+
+def reference_warnings(
+    unmonitored: Sequence[str],
+    identifier_like: Mapping[str, Mapping[str, Any]],
+    time_like: Mapping[str, Mapping[str, str]],
+) -> list[str]:
+    """What building a reference tells the user (plain text; the CLI prints them, `Monitor`
+    warns with them): features it cannot monitor, identifier-like ones and times of events,
+    each with the `exclude` line to paste (a TOML string, so any name pastes as it is)."""
+
+    def exclude(name: str) -> str:
+        return (
+            f"`exclude = [{json.dumps(name, ensure_ascii=False)}]` in the dataset's configuration"
+        )
+
+    warnings = []
+    if unmonitored:
+        warnings.append(
+            f"no usable values (all missing, or a single row) in {', '.join(unmonitored)}: "
+            "not monitored until a reference has values for them"
+        )
+    warnings += [
+        f"{name} looks like an identifier ({found['distinct']:,} distinct values, "
+        f"{format_share(found['singleton_share'])} of rows holding one seen once): checks "
+        "expect about that share of a batch's rows to hold values the reference never saw and "
+        f"flag it when more do; it has little else to watch, so exclude it ({exclude(name)}) "
+        "unless new values are what you want to watch"
+        for name, found in identifier_like.items()
+    ]
+    warnings += [
+        f"{name} holds recent times ({span['from']} to {span['to']}): if they are when rows "
+        "arrived, every later batch lies beyond that range and checks will flag it; exclude it "
+        f"({exclude(name)}) unless it is what you want to watch"
+        for name, span in time_like.items()
+    ]
+    return warnings
 
 
 def _calibrate(

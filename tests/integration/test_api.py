@@ -165,7 +165,8 @@ def test_monitor_check_warns_of_settings_its_reference_was_not_fitted_with(
 def test_monitor_reference_names_identifier_like_columns(tmp_path: Path) -> None:
     frame = pd.DataFrame({"order": [f"o-{i}" for i in range(2_000)], "tier": ["a", "b"] * 1_000})
     monitor = driftmon.Monitor(db=f"sqlite:///{tmp_path / 'api.db'}", config=None)
-    info = monitor.reference("shop", frame)
+    with pytest.warns(driftmon.DriftmonWarning, match="order looks like an identifier"):
+        info = monitor.reference("shop", frame)
     assert info["identifier_like"] == {"order": {"distinct": 2_000, "singleton_share": 1.0}}
 
 

@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +138,23 @@ def test_an_identifier_like_column_is_pointed_out_when_the_reference_is_built(
         'do; it has little else to watch, so exclude it (`exclude = ["order id"]` in the '
         "dataset's configuration) unless new values are what you want to watch"
     )
+
+
+def test_the_exclude_line_of_a_warning_pastes_into_the_configuration_as_it_is(
+    tmp_path: Path,
+) -> None:
+    """A name rich could read as markup, or with an emoji, comes out whole in the `exclude`
+    line, and that line is TOML that names the column."""
+    name = 'id[bold]"😀'
+    frame = pd.DataFrame({name: [f"o-{i}" for i in range(2_000)], "amount": np.arange(2_000.0)})
+    frame.to_parquet(tmp_path / "reference.parquet", index=False)
+
+    result = run(tmp_path, "reference", "shop", "--source", "reference.parquet")
+
+    assert result.code == 0, result.stderr
+    line = re.search(r"`(exclude = \[.*\])`", result.stderr)
+    assert line is not None, result.stderr
+    assert tomllib.loads(line.group(1)) == {"exclude": [name]}
 
 
 def test_a_column_of_recent_times_is_pointed_out_when_the_reference_is_built(
