@@ -98,7 +98,7 @@ class EncodedKeys:
 
     data: NDArray[np.uint8]
     offsets: NDArray[np.int64]
-    _hashes: list[NDArray[np.uint64]] = field(default_factory=list, repr=False)
+    _hashes: list[NDArray[np.uint64]] = field(default_factory=list, init=False, repr=False)
 
     def __len__(self) -> int:
         return self.offsets.size - 1

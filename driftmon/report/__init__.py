@@ -12,7 +12,6 @@ from driftmon._lazy import lazy_exports
 
 _EXPORTS = {
     "DEFAULT_HISTORY": "driftmon.report.pages",
-    "dataset_folder": "driftmon.report.paths",
     "dataset_folder_name": "driftmon.report.paths",
     "render_dataset_index": "driftmon.report.pages",
     "dataset_status": "driftmon.report.pages",

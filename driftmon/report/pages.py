@@ -28,7 +28,7 @@ from driftmon.formatting import format_number, json_safe
 from driftmon.profile import Profile
 from driftmon.report import data
 from driftmon.report.html import render_page
-from driftmon.report.paths import claim_dataset_folder, dataset_folder, dataset_folder_name
+from driftmon.report.paths import claim_dataset_folder, dataset_folder_name, run_page_name
 
 __all__ = [
     "STATUS_FILE",
@@ -184,7 +184,7 @@ def render_dataset_index(
         {
             "run": info,
             "drifted": drifted.get(info.id, []),
-            "link": f"run-{info.id}.html"
+            "link": run_page_name(info.id)
             if linked_runs is None or info.id in linked_runs
             else None,
         }
@@ -317,7 +317,7 @@ def _board_row(folder: str, status: Any) -> dict[str, Any]:
         "runs": _field(status, "runs", int),
         "open_alerts": {k: _field(alerts, k, int) for k in alerts},
         "latest": latest,
-        "page": f"run-{latest['run']}.html" if latest and latest["page"] else None,
+        "page": run_page_name(latest["run"]) if latest and latest["page"] else None,
         "batch_time": latest["batch_time"] if latest else None,
         "sparkline": data.sparkline(kl, [h.get("drifted") is True for h in history])
         if history
@@ -357,11 +357,9 @@ def write_reports(
     )
     run = store.load_run(session, run_id)
     database = store.database_label(session.get_bind().engine.url)
-    folder = dataset_folder(reports_dir, run.dataset, database)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        claim_dataset_folder(folder, database)
-        path = folder / f"run-{run_id}.html"
+        folder = claim_dataset_folder(reports_dir, run.dataset, database)
+        path = folder / run_page_name(run_id)
         _write_text(path, page)
         linked = _rendered_runs(folder)
         _write_text(
@@ -522,7 +520,7 @@ class _RenderedRuns(Collection[int]):
         self._folder = folder
 
     def __contains__(self, run_id: object) -> bool:
-        return (self._folder / f"run-{run_id}.html").is_file()
+        return (self._folder / run_page_name(run_id)).is_file()
 
     def __iter__(self) -> Iterator[int]:
         for path in self._folder.glob("run-*.html"):

@@ -17,6 +17,7 @@ __all__ = [
     "claim_dataset_folder",
     "dataset_folder",
     "dataset_folder_name",
+    "run_page_name",
     "run_report_path",
 ]
 
@@ -64,13 +65,22 @@ def dataset_folder(reports_dir: str | Path, dataset: str, database: str) -> Path
     return plain.with_name(f"{name}-{digest}")
 
 
-def claim_dataset_folder(folder: Path, database: str) -> None:
-    """Record ``database`` as the owner of ``folder`` (which exists) unless it has one."""
-    try:
-        with (folder / OWNER_FILE).open("x", encoding="utf-8") as marker:
-            marker.write(database + "\n")
-    except FileExistsError:
-        pass
+def claim_dataset_folder(reports_dir: str | Path, dataset: str, database: str) -> Path:
+    """`dataset_folder`, created and recorded as ``database``'s. The record is made with an
+    exclusive create: of two databases claiming a new folder at once, the one that loses
+    gets a folder of its own, never the other's pages."""
+    folder = dataset_folder(reports_dir, dataset, database)
+    for attempt in range(2):
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with (folder / OWNER_FILE).open("x", encoding="utf-8") as marker:
+                marker.write(database + "\n")
+        except FileExistsError:
+            if attempt == 0 and _owner(folder) != database:  # claimed by another meanwhile
+                folder = dataset_folder(reports_dir, dataset, database)
+                continue
+        return folder
+    return folder
 
 
 def _owner(folder: Path) -> str | None:
@@ -88,4 +98,9 @@ def run_report_path(reports_dir: str | Path, dataset: str, run_id: int, database
     >>> run_report_path("/r", "orders", 7, "sqlite:////a.db").as_posix()
     '/r/orders/run-7.html'
     """
-    return dataset_folder(reports_dir, dataset, database) / f"run-{run_id}.html"
+    return dataset_folder(reports_dir, dataset, database) / run_page_name(run_id)
+
+
+def run_page_name(run_id: int) -> str:
+    """A run's page in its dataset folder: ``run-<id>.html``."""
+    return f"run-{run_id}.html"

@@ -737,6 +737,30 @@ def test_two_databases_with_a_dataset_of_one_name_never_overwrite_each_others_pa
     assert "team-<wbr>a.<wbr>db" in board and "team-<wbr>b.<wbr>db" in board  # breakable
 
 
+def test_a_database_that_loses_the_claim_on_a_new_folder_gets_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two databases write their first `orders` pages at once: both see the folder free, the
+    other one records itself first, and this one then writes to a folder of its own."""
+    from driftmon.report import paths
+
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / paths.OWNER_FILE).write_text("sqlite:////team-b.db\n")
+    real_owner = paths._owner
+    looked = []
+
+    def free_at_first(folder: Path) -> str | None:
+        looked.append(folder)
+        return None if len(looked) == 1 else real_owner(folder)  # claimed in between
+
+    monkeypatch.setattr(paths, "_owner", free_at_first)
+    folder = paths.claim_dataset_folder(tmp_path, "orders", "sqlite:////team-a.db")
+
+    assert folder.name.startswith("orders-") and folder.parent == tmp_path.resolve()
+    assert (folder / paths.OWNER_FILE).read_text() == "sqlite:////team-a.db\n"
+    assert (tmp_path / "orders" / paths.OWNER_FILE).read_text() == "sqlite:////team-b.db\n"
+
+
 @pytest.mark.parametrize(
     "content",
     [
