@@ -936,9 +936,10 @@ def _plain(text: str) -> Text:
 def _warn_of_fit_changes(dataset: str, options: Any, reference: Any) -> None:
     """Say so before reading when the configuration fits bins otherwise than the active
     reference was fitted: a check counts with the reference's features and bins, so a changed
-    ``features`` (or ``n_bins``...) would otherwise be ignored without a word."""
+    ``features`` (or ``n_bins``...) would otherwise be ignored without a word. With ``-v`` the
+    job's own log says it at the same moment, so it is not said twice."""
     warning = options.fit_change_warning(dataset, reference.settings, reference.version)
-    if warning:
+    if warning and not state.verbose:
         err.print(f"[yellow]warning:[/] {_text(warning)}", highlight=False)
 
 

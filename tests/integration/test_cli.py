@@ -643,6 +643,10 @@ def test_a_check_says_when_the_configuration_fits_bins_otherwise_than_its_refere
         f"them (`driftmon reference {DATASET} --source PATH`)"
     ]
     assert "warning:" not in same.stderr
+    verbose = run(story.workdir, "--config", str(config), "-v", "check", DATASET, "--source", batch)
+    assert verbose.code == 0, verbose.stderr
+    said = [line for line in verbose.stderr.splitlines() if "differ from those" in line]
+    assert said == [f"INFO driftmon: {warnings[0]}"], verbose.stderr  # the job's log, once
     as_json = run(
         story.workdir, "--config", str(config), "check", DATASET, "--source", batch, "--json"
     )
