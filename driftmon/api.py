@@ -406,7 +406,10 @@ class Monitor:
                 store.require_dataset(session, dataset)
             found = store.list_alerts(session, dataset, include_resolved=include_resolved)
         now = datetime.now(UTC)
-        return pd.DataFrame([alert_summary(a, now) for a in found], columns=_ALERT_COLUMNS)
+        frame = pd.DataFrame([alert_summary(a, now) for a in found], columns=_ALERT_COLUMNS)
+        for column in ("opened_at", "acknowledged_at", "resolved_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        return frame
 
 
 _HISTORY_COLUMNS = (
@@ -433,6 +436,7 @@ _ALERT_COLUMNS = (
     "opened_at",
     "open_seconds",
     "acknowledged_by",
+    "acknowledged_at",
     "resolved_at",
 )
 

@@ -255,5 +255,6 @@ def alert_summary(alert: Any, now: datetime) -> dict[str, Any]:
         "opened_at": alert.opened_at.isoformat(),
         "open_seconds": round(((alert.resolved_at or now) - alert.opened_at).total_seconds()),
         "acknowledged_by": alert.acknowledged_by,
+        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
         "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
     }

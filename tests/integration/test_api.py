@@ -93,6 +93,9 @@ def test_monitor_history_and_alerts_are_frames_of_what_the_cli_lists(
     assert list(history["n_drifted"]) == [len(expected[n]) for n in names[::-1]]
     assert str(history["batch_time"].dtype).startswith("datetime64")
     assert set(alerts["state"]) <= {"open", "escalated"}
+    for column in ("opened_at", "acknowledged_at", "resolved_at"):  # times, as in history
+        assert str(alerts[column].dtype).startswith("datetime64"), column
+    assert (alerts["opened_at"] >= history["started_at"].min()).all()
     assert set(alerts["feature"].dropna()) <= set().union(*expected.values())
     with pytest.raises(driftmon.DriftmonError, match="unknown dataset `nope`"):
         monitor.history("nope")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -469,6 +470,9 @@ def test_alerts_lists_open_alerts_with_their_age_and_ack_marks_one(story: Story)
     assert f"Acknowledged alert {alerts[0]['id']}" in acked.stdout
     again = {a["id"]: a for a in run(story.workdir, "alerts", "--json").json()}
     assert again[alerts[0]["id"]]["acknowledged_by"] == "dana"
+    assert alerts[0]["acknowledged_at"] is None
+    acknowledged_at = datetime.fromisoformat(again[alerts[0]["id"]]["acknowledged_at"])
+    assert acknowledged_at >= datetime.fromisoformat(alerts[0]["opened_at"])
     assert "open for" in run(story.workdir, "alerts").stdout
 
     # a second ack keeps the first: who saw it first, and when, and says so
@@ -481,6 +485,8 @@ def test_alerts_lists_open_alerts_with_their_age_and_ack_marks_one(story: Story)
     ), acked_again.stdout
     after = {a["id"]: a for a in run(story.workdir, "alerts", "--json").json()}
     assert after[alerts[0]["id"]]["acknowledged_by"] == "dana"
+    assert after[alerts[0]["id"]]["acknowledged_at"] == acknowledged_at.isoformat()
+    assert f"dana at {acknowledged_at:%Y-%m-%d %H:%M} UTC" in acked_again.stdout
 
 
 def test_acknowledging_an_unknown_alert_is_a_clear_error(story: Story) -> None:
