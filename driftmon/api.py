@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from driftmon import jobs, pipeline, sources, store
 from driftmon.config import NoConfig, find_config, load_settings
 from driftmon.errors import ConfigError, DriftmonWarning
+from driftmon.formatting import visible_name
 from driftmon.options import DatasetOptions
 from driftmon.policy import Status
 from driftmon.profile import Profile
@@ -292,7 +293,7 @@ class DriftReport:
 
     def __repr__(self) -> str:
         run = self.result
-        drifted = ", ".join(self.drifted) or "none"
+        drifted = ", ".join(map(visible_name, self.drifted)) or "none"
         where = f", run {run.run_id}" if self.stored else ""
         return (
             f"<DriftReport {run.dataset!r}{where}: {run.verdict}, {run.n_rows:,} rows, "

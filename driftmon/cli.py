@@ -34,7 +34,13 @@ from typer.core import TyperGroup
 
 from driftmon import progress
 from driftmon.errors import DriftmonError
-from driftmon.formatting import format_moment, format_p_value, format_share, printable
+from driftmon.formatting import (
+    format_moment,
+    format_p_value,
+    format_share,
+    printable,
+    visible_name,
+)
 
 if TYPE_CHECKING:
     from driftmon.results import CheckResult
@@ -198,7 +204,7 @@ def reference(
     out.print(
         f"Stored reference [bold]v{info['version']}[/] of [bold]{_text(dataset)}[/]: "
         f"{info['n_rows']:,} rows, {len(info['features'])} features "
-        f"({_text(', '.join(info['features']))})"
+        f"({_text(', '.join(map(visible_name, info['features'])))})"
     )
     for warning in info["warnings"]:
         err.print(f"[yellow]warning:[/] {_text(warning)}", highlight=False)
@@ -517,7 +523,7 @@ def alerts_ack(
         out.print(
             _plain(
                 f"Acknowledged alert {alert.id} ({alert.dataset} / "
-                f"{alert.feature if alert.feature is not None else 'dataset'} / "
+                f"{visible_name(alert.feature) if alert.feature is not None else 'dataset'} / "
                 f"{alert.signal}) by {who}."
             )
         )
@@ -573,7 +579,7 @@ def _list_alerts(dataset: str | None, include_resolved: bool, as_json: bool) -> 
         table.add_row(
             str(alert.id),
             _plain(alert.dataset),
-            _plain(alert.feature if alert.feature is not None else "(dataset)"),
+            _plain(visible_name(alert.feature) if alert.feature is not None else "(dataset)"),
             alert.signal,
             _status_text(alert.severity),
             alert.state,
@@ -823,7 +829,7 @@ def _print_result(result: CheckResult) -> None:
     for row in result.features:
         f = row.result
         table.add_row(
-            _plain(f.name),
+            _plain(visible_name(f.name)),
             _status_text(row.status),
             _num(f.kl),
             _num(f.psi),
@@ -836,7 +842,7 @@ def _print_result(result: CheckResult) -> None:
     out.print(table)
     line = f"verdict: {_status_text(result.verdict)}"
     if result.drifted:
-        line += f" · drifted: {_text(', '.join(result.drifted))}"
+        line += f" · drifted: {_text(', '.join(map(visible_name, result.drifted)))}"
     if result.replaced:
         line += " · replaced the earlier run of this batch"
     out.print(line)
@@ -873,7 +879,7 @@ def _print_summary(results: list[CheckResult], expected: dict[str, frozenset[str
             _plain(Path(result.source).name),
             f"{result.n_rows:,}",
             _status_text(result.verdict),
-            _plain(", ".join(result.drifted) or "–"),
+            _plain(", ".join(map(visible_name, result.drifted)) or "–"),
             _plain(", ".join(sorted(expected.get(Path(result.source).name, ()))) or "–"),
         )
     out.print(table)

@@ -140,6 +140,19 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escape, text)
 
 
+def visible_name(name: str) -> str:
+    """A column name as a reader can see it: in double quotes when it is empty or spaces begin
+    or end it, which a table cell, a list or a sentence would hide. (Control characters are
+    escaped where text is shown: `printable`.)
+
+    Examples
+    --------
+    >>> [visible_name(n) for n in ("price", "", " price", "unit price ")]
+    ['price', '""', '" price"', '"unit price "']
+    """
+    return f'"{name}"' if name != name.strip() or not name else name
+
+
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
     named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

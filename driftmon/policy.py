@@ -35,7 +35,7 @@ from driftmon.bins import value_text
 from driftmon.compare import Comparison, FeatureResult
 from driftmon.divergence import DEFAULT_ALPHA, adjust_p_values, kl_divergence
 from driftmon.errors import ConfigError
-from driftmon.formatting import format_p_value, format_share, printable
+from driftmon.formatting import format_p_value, format_share, printable, visible_name
 from driftmon.options import DEFAULT_THRESHOLDS, Thresholds
 from driftmon.profile import Profile
 from driftmon.status import SEVERITIES, Severity, Status
@@ -210,7 +210,7 @@ def _kl_reading(result: FeatureResult, limit: Thresholds) -> Reading:
             for b in result.top_bins[:2]
         )
         message = (
-            f"{result.name} distribution changed: KL {result.kl:.3f} ≥ {threshold:g} "
+            f"{visible_name(result.name)} distribution changed: KL {result.kl:.3f} ≥ {threshold:g} "
             f"({p_text}); most changed: {top}"
         )
         return Reading(result.name, "kl", status, result.kl, threshold, result.p_value, message)  # type: ignore[arg-type]
@@ -238,7 +238,8 @@ def _share_change_reading(result: FeatureResult, limit: Thresholds) -> Reading:
             else limit.share_change_warning
         )
         message = (
-            f"{result.name}: category {category} {'rose' if change > 0 else 'fell'} from "
+            f"{visible_name(result.name)}: category {category} "
+            f"{'rose' if change > 0 else 'fell'} from "
             f"{format_share(before)} to {format_share(before + change)} of known values "
             f"({_points(size)} ≥ {_points(threshold)}, "
             f"{format_p_value(p_value, sentence=True)})"
@@ -340,7 +341,9 @@ def _unseen_reading(
         expectation = ""
     if fired:
         threshold = limit.unseen_critical if severity == Status.CRITICAL else limit.unseen_warning
-        message = f"{result.name}: {format_share(share)} of values are {what}{expectation}"
+        message = (
+            f"{visible_name(result.name)}: {format_share(share)} of values are {what}{expectation}"
+        )
         if categorical and result.top_unseen:
             message += ", e.g. " + ", ".join(list(result.top_unseen)[:5])
         return Reading(result.name, signal, severity, excess, threshold, p_value, message)
@@ -356,7 +359,7 @@ def _missing_reading(result: FeatureResult, limit: Thresholds, p_value: float) -
     if severity and p_value < limit.significance:
         threshold = limit.missing_critical if severity == Status.CRITICAL else limit.missing_warning
         message = (
-            f"{result.name}: missing values {'rose' if change > 0 else 'fell'} from "
+            f"{visible_name(result.name)}: missing values {'rose' if change > 0 else 'fell'} from "
             f"{format_share(before)} to {format_share(after)} of rows"
         )
         return Reading(result.name, "missing", severity, change, threshold, p_value, message)
@@ -407,8 +410,8 @@ def _dataset_reading(drifted: Sequence[str], n_features: int, limit: Thresholds)
     count = len(drifted)
     if count >= limit.min_drifted_features:
         message = (
-            f"{count} of {n_features} features drifted ({', '.join(drifted)}): check the "
-            "source of this batch as a whole"
+            f"{count} of {n_features} features drifted ({', '.join(map(visible_name, drifted))}): "
+            "check the source of this batch as a whole"
         )
         severity: Severity | None = Status.CRITICAL
     else:

@@ -9,7 +9,13 @@ from typing import Any
 
 from driftmon.alerts import AlertChange
 from driftmon.compare import Comparison, FeatureResult
-from driftmon.formatting import format_p_value, json_safe, markdown_code, markdown_text
+from driftmon.formatting import (
+    format_p_value,
+    json_safe,
+    markdown_code,
+    markdown_text,
+    visible_name,
+)
 from driftmon.policy import Status, Verdict
 
 __all__ = [
@@ -69,7 +75,7 @@ class CheckResult:
     warnings: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        drifted = ", ".join(self.drifted) or "none"
+        drifted = ", ".join(map(visible_name, self.drifted)) or "none"
         return (
             f"<CheckResult {self.dataset!r} run {self.run_id}: {self.verdict}, "
             f"{self.n_rows:,} rows, {len(self.features)} features, drifted: {drifted}>"
@@ -95,7 +101,7 @@ class CheckResult:
             f"{self.n_rows:,} rows: {self.verdict}"
         )
         if self.drifted:
-            line += f", drifted: {', '.join(self.drifted)}"
+            line += f", drifted: {', '.join(map(visible_name, self.drifted))}"
         if self.report_path:
             line += f"; report: {self.report_path}"
         return line

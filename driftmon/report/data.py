@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from driftmon.bins import NUMERIC
 from driftmon.compare import BinContribution
+from driftmon.formatting import visible_name
 from driftmon.policy import SEVERITIES, Status
 from driftmon.profile import FeatureProfile
 from driftmon.store import StoredFeatureResult, StoredRun
@@ -154,7 +155,7 @@ def verdict_sentence(run: StoredRun) -> str:
     total = len(run.features)
     if not drifted:
         return f"No feature drifted ({total} checked); verdict {run.verdict}."
-    named = ", ".join(f"{f.feature} ({f.status})" for f in drifted)
+    named = ", ".join(f"{visible_name(f.feature)} ({f.status})" for f in drifted)
     return f"{len(drifted)} of {total} features drifted: {named}."
 
 

@@ -146,6 +146,42 @@ def test_fail_on_exits_3_when_a_verdict_reaches_the_level(
     assert usage.code == 2
 
 
+def test_empty_and_space_padded_names_are_quoted_where_people_read_them(tmp_path: Path) -> None:
+    """A column named ``""``, `` price`` or ``qty `` would print as nothing or as an unpadded
+    name in a table cell, a list or an alert: they are shown in double quotes, everywhere."""
+    rng = np.random.default_rng(5)
+    names = ["", " price", "qty ", "city"]
+
+    def frame(n: int, shift: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "": rng.integers(0, 7 - 4 * int(shift), n),
+                " price": rng.normal(10 * shift, 1, n).round(3),
+                "qty ": rng.integers(1, 6 + 4 * int(shift), n),
+                "city": rng.choice(["a", "b", "c"] if not shift else ["a", "b", "d"], n),
+            },
+            columns=names,
+        )
+
+    frame(2_000, 0.0).to_csv(tmp_path / "reference.csv", index=False)
+    frame(2_000, 1.0).to_csv(tmp_path / "2026-11-25.csv", index=False)
+
+    built = run(tmp_path, "reference", "shop", "--source", "reference.csv")
+    checked = run(tmp_path, "check", "shop", "--source", "2026-11-25.csv")
+    alerts = run(tmp_path, "alerts", "--json").json()
+
+    assert built.code == 0, built.stderr
+    assert '4 features ("", " price", "qty ", city)' in built.stdout
+    assert checked.code == 0, checked.stderr
+    assert 'drifted: "", " price", "qty ", city' in checked.stdout
+    rows = [line.split("│")[1].strip() for line in checked.stdout.splitlines() if "│" in line]
+    assert sorted(rows) == sorted(['""', '" price"', '"qty "', "city"])
+    messages = {a["message"] for a in alerts}
+    assert any(m.startswith('" price" distribution changed: KL') for m in messages), messages
+    assert any(m.startswith('"" distribution changed: KL') for m in messages), messages
+    assert {a["feature"] for a in alerts if a["feature"] is not None} == set(names)  # as named
+
+
 # --------------------------------------------------------------------------------------------
 # Long tail vs never seen
 
