@@ -29,7 +29,7 @@ from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike, NDArray
 
 from driftmon.bins import value_text
-from driftmon.formatting import format_share, format_share_change
+from driftmon.formatting import format_share, format_share_change, printable
 from driftmon.report.data import CategoricalView, NumericView, SideSlot, densities
 
 __all__ = [
@@ -207,7 +207,7 @@ class _Canvas:
         self.figure.text(
             x / _WIDTH_PX,
             y / self.height,
-            text,
+            printable(text),  # a category's line break or escape sequence, shown as written
             fontsize=size,
             color=colour,
             rotation=rotation,
@@ -564,4 +564,6 @@ def _shares_text(view: NumericView, index: int) -> str:
 
 
 def _short(text: str, limit: int = _LABEL_CHARS) -> str:
+    """A label as drawn: escaped (`printable`), then cut to ``limit`` characters."""
+    text = printable(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"

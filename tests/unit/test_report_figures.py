@@ -106,6 +106,20 @@ def test_a_tiny_side_share_beside_a_large_one_is_still_drawn() -> None:
     assert sliver - none >= 30
 
 
+def test_control_characters_in_a_category_are_drawn_as_escapes() -> None:
+    """A category holding a line break or a terminal escape is drawn as its escaped text on
+    one line, pixel for pixel the chart of a category written with those escapes."""
+
+    def chart(first: str) -> str:
+        return feature_chart(
+            CategoricalView((first, "b"), np.array([0.6, 0.4]), np.array([0.5, 0.5]), 0, TAIL)
+        )
+
+    raw = chart("a\nb\x1b[31m\tc")
+    assert raw == chart("a\\nb\\x1b[31m\\tc")
+    assert raw != chart("ab[31mc")
+
+
 @pytest.mark.parametrize(
     ("edges", "discrete"),
     [
