@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 from driftmon.errors import ConfigError, SourceError
 from driftmon.sources.base import Partition, Piece, ReadRequest, select_columns
+from driftmon.sqlite_url import sqlite_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -228,22 +229,14 @@ def _create_engine(source: SqlSource) -> sqlalchemy.Engine:
 
 
 def _missing_sqlite_file(url: sqlalchemy.URL) -> Path | None:
-    """The file of a SQLite URL if it does not exist (None: it exists, or is in memory).
+    """The file a SQLite URL opens (`sqlite_file`) if it does not exist (None: it exists, is
+    in memory, or the URL is not SQLite).
 
     SQLite creates a missing file on connect; a mistyped path would leave an empty file behind
     and fail with "no such table" (or succeed, on a query reading no table).
     """
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database or ""
-    if url.query.get("uri") and database.startswith("file:"):
-        if url.query.get("mode") == "memory":
-            return None
-        database = unquote(database.removeprefix("file:").partition("?")[0])
-    if database in ("", ":memory:"):
-        return None
-    path = Path(database).absolute()
-    return None if path.exists() else path
+    path = sqlite_file(url)
+    return None if path is None or path.exists() else path
 
 
 def _begin_read_only(connection: sqlalchemy.Connection) -> sqlalchemy.RootTransaction:

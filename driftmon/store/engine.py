@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlalchemy.orm import Session
 
 from driftmon.errors import StoreError
+from driftmon.sqlite_url import sqlite_file
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -79,15 +80,17 @@ def redact_url(url: str | URL) -> str:
 def database_label(url: str | URL) -> str:
     """The database as a page shown to others may name it: dialect, host, port and database
     (a SQLite file's path), without user, password or query parameters (which can hold
-    passwords and keys). A SQLite file's path is made absolute, so the label names the same
-    file from any working directory."""
+    passwords and keys). A SQLite database is named by the file SQLite opens (`sqlite_file`),
+    absolute with links resolved, so the label names the same file from any working directory
+    and however the URL spells it."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         return "(database)"
     database = parsed.database
-    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
-        database = str(Path(database).resolve())
+    path = sqlite_file(parsed)
+    if path is not None:
+        database = str(path.resolve())
     bare = URL.create(parsed.drivername, host=parsed.host, port=parsed.port, database=database)
     return bare.render_as_string()
 
@@ -118,7 +121,7 @@ def open_store(url: str | None = None, *, create: bool = True) -> Engine:
         ) from exc
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite:
-        path = _sqlite_file(parsed)
+        path = sqlite_file(parsed)
         if not create and path is not None and not path.exists():
             raise StoreError(
                 f"database `{shown}` does not exist; check the path, or create it by building "
@@ -275,14 +278,6 @@ def _write_failure(engine: Engine, error: OperationalError) -> str:
             f"timeout ({reason}); retry when the other run has finished"
         )
     return f"database `{shown}` failed: {reason}"
-
-
-def _sqlite_file(url: URL) -> Path | None:
-    """The file of a SQLite URL (None: in memory, or a ``file:`` URI)."""
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:") or url.query.get("uri"):
-        return None
-    return Path(database).expanduser().absolute()
 
 
 def _create_sqlite_folder(path: Path | None, shown: str) -> None:

@@ -43,6 +43,7 @@ EDGES_AND_ORCHESTRATION = {
     "report",
     "runner",
     "sources",
+    "sqlite_url",  # the file a SQLite URL opens, for the store and the SQL source
     "store",
 }
 FORBIDDEN = {
