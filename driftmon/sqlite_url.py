@@ -16,7 +16,7 @@ from urllib.parse import unquote
 if TYPE_CHECKING:
     from sqlalchemy import URL
 
-__all__ = ["sqlite_file"]
+__all__ = ["home_shorthand", "sqlite_file"]
 
 
 def sqlite_file(url: URL) -> Path | None:
@@ -46,6 +46,22 @@ def sqlite_file(url: URL) -> Path | None:
     if name in (None, "", ":memory:"):
         return None
     return Path(os.path.abspath(name))
+
+
+def home_shorthand(url: URL) -> str | None:
+    """When a SQLite URL's path starts with ``~`` (which nothing expands), what to write
+    instead: the URL with the home folder spelled out. None for any other URL.
+
+    >>> from sqlalchemy import make_url
+    >>> home_shorthand(make_url("sqlite:///~/d.db")) == f"sqlite:///{Path.home()}/d.db"
+    True
+    >>> home_shorthand(make_url("sqlite:///d.db")) is None
+    True
+    """
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or not database.startswith("~"):
+        return None
+    return url.set(database=os.path.expanduser(database)).render_as_string(hide_password=False)
 
 
 def _uri_file(uri: str) -> Path | None:

@@ -82,7 +82,9 @@ def test_sqlite_file_is_the_file_sqlite_opens(tmp: Path, url: str, opened: str) 
     assert sqlite_file(parsed) == expected
 
 
-@pytest.mark.parametrize(("url", "opened"), FILE_FORMS)
+@pytest.mark.parametrize(
+    ("url", "opened"), [form for form in FILE_FORMS if not form[0].startswith("sqlite:///~")]
+)
 def test_the_store_and_the_sql_source_agree_on_the_file(tmp: Path, url: str, opened: str) -> None:
     """A missing file is refused by both, leaving nothing behind; the store creates the file
     (and its folder) where SQLite opens it, and its label names that file."""
@@ -107,6 +109,36 @@ def test_the_store_and_the_sql_source_agree_on_the_file(tmp: Path, url: str, ope
     assert _files(tmp) == [expected]
     assert column_names(source) == ["x"]
     open_store(url, create=False).dispose()
+
+
+def test_a_path_starting_with_a_tilde_is_refused_with_the_home_folder_spelled_out(
+    tmp: Path,
+) -> None:
+    """``sqlite:///~/x.db`` means home to its writer, but SQLite opens ``./~/x.db``: refused
+    by the store (building or reading) and the SQL source, naming the URL to write instead,
+    leaving nothing behind; a folder really named ``~`` holding the file is used as it is."""
+    url = "sqlite:///~/tilde.db"
+    spelled_out = f"sqlite:///{tmp}/home/tilde.db"
+
+    for create in (True, False):
+        with pytest.raises(StoreError) as refused:
+            open_store(url, create=create)
+        assert "SQLite does not expand `~`" in str(refused.value)
+        assert f"`{spelled_out}`" in str(refused.value)
+    with pytest.raises(SourceError) as refused_source:
+        column_names(SqlSource(url, "SELECT 1 AS x"))
+    assert f"SQLite does not expand `~`: write the home folder out, `{spelled_out}`" in str(
+        refused_source.value
+    )
+    assert sorted(tmp.rglob("*")) == [tmp / "home", tmp / "work"]
+
+    (tmp / "work" / "~").mkdir()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    engine.dispose()
+    open_store(url).dispose()
+    assert column_names(SqlSource(url, "SELECT 1 AS x")) == ["x"]
 
 
 @pytest.mark.parametrize("url", MEMORY_FORMS)
