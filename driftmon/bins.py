@@ -21,7 +21,7 @@ import functools
 import heapq
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import repeat
@@ -34,7 +34,7 @@ from driftmon._lazy import lazy_module
 from driftmon.errors import ConfigError, InputDataError
 from driftmon.formatting import format_moment
 from driftmon.options import DEFAULT_MAX_CATEGORIES, DEFAULT_N_BINS, DEFAULT_VOCABULARY_CAP
-from driftmon.vocabulary import EncodedKeys, Vocabulary, VocabularyBuilder
+from driftmon.vocabulary import EncodedKeys, Vocabulary, VocabularyBuilder, match_keys
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -844,49 +844,36 @@ def _count_encoded(
     the same counts, without a Python string per key. Keys are matched to the kept categories
     and looked up in the vocabulary by their hashes, each match verified byte by byte; only
     the keys of the top lists are decoded."""
-    hashes = keys.hashes()
-    categories = EncodedKeys.from_strings(list(spec.categories))
-    category_hashes = categories.hashes()
-    if np.unique(category_hashes).size < category_hashes.size:  # a 64-bit collision
-        return _count_distinct(spec, keys.strings(), key_counts, n_missing, seen_type, None)
-    by_hash = np.argsort(category_hashes)
-    slot_of_key = np.full(hashes.size, spec.other_slot, dtype=np.intp)
-    if by_hash.size:
-        position = np.minimum(np.searchsorted(category_hashes[by_hash], hashes), by_hash.size - 1)
-        rows = np.flatnonzero(category_hashes[by_hash[position]] == hashes)
-        slots = by_hash[position[rows]]
-        same = keys.same(rows, categories, slots)
-        slot_of_key[rows[same]] = slots[same]
+    table, table_hashes, slot_of_entry = _category_table_of(spec.categories)
+    entry = match_keys(keys, table, table_hashes)
+    slot_of_key = np.full(entry.size, spec.other_slot, dtype=np.intp)
+    kept = entry >= 0
+    slot_of_key[kept] = slot_of_entry[entry[kept]]
     tallies = None
     if spec.seen is not None:
         other = np.flatnonzero((slot_of_key == spec.other_slot) & (key_counts > 0))
         seen = spec.seen.contains(keys)[other]
         tallies = (
             int(key_counts[other[~seen]].sum()),
-            _top_encoded(keys, other[~seen], key_counts, UNSEEN_KEPT),
-            _top_encoded(keys, other[seen], key_counts, TAIL_KEPT),
+            _top_rows(other[~seen], key_counts, UNSEEN_KEPT, keys.strings, keys.smallest),
+            _top_rows(other[seen], key_counts, TAIL_KEPT, keys.strings, keys.smallest),
         )
     return _column_counts(spec, slot_of_key, key_counts, n_missing, seen_type, tallies)
 
 
-def _top_encoded(
-    keys: EncodedKeys, rows: NDArray[np.intp], counts: NDArray[np.int64], limit: int
-) -> dict[str, int]:
-    """`_top_counts` of keys ``rows``: decoded are those above the ``limit``-th largest count
-    and the smallest keys tied with it (`EncodedKeys.smallest`)."""
-    if rows.size <= limit:
-        return _top(dict(zip(keys.strings(rows), counts[rows].tolist(), strict=True)), limit)
-    counts_of_rows = counts[rows]
-    threshold = np.partition(counts_of_rows, rows.size - limit)[rows.size - limit]
-    above = rows[counts_of_rows > threshold]
-    tied = rows[counts_of_rows == threshold]
-    return _top(
-        {
-            **dict(zip(keys.strings(above), counts[above].tolist(), strict=True)),
-            **dict.fromkeys(keys.smallest(tied, limit - above.size), int(threshold)),
-        },
-        limit,
-    )
+@functools.lru_cache(maxsize=1024)
+def _category_table_of(
+    categories: tuple[str, ...],
+) -> tuple[EncodedKeys, NDArray[np.uint64], NDArray[np.intp]]:
+    """A spec's kept categories as a `match_keys` table (in hash order, with their hashes)
+    and each entry's slot: built once per spec and process, not once per chunk."""
+    hashes = EncodedKeys.from_strings(list(categories)).hashes()
+    slot_of_entry = np.argsort(hashes, kind="stable")
+    table = EncodedKeys.from_strings([categories[i] for i in slot_of_entry.tolist()])
+    table_hashes = hashes[slot_of_entry]
+    for array in (table.data, table.offsets, table_hashes, slot_of_entry):
+        array.flags.writeable = False
+    return table, table_hashes, slot_of_entry
 
 
 # --------------------------------------------------------------------------------------------
@@ -994,19 +981,37 @@ def _as_float_array(series: pd.Series, name: str, *, coerce: bool = False) -> ND
 
 
 def _top_counts(keys: NDArray[np.object_], counts: NDArray[np.int64], limit: int) -> dict[str, int]:
-    """The ``limit`` most frequent of distinct keys (ties by key), narrowed in numpy to those
-    above the ``limit``-th largest count and the smallest keys tied with it: a tail can hold a
-    million keys."""
-    if keys.size <= limit:
-        return _top(dict(zip(keys.tolist(), counts.tolist(), strict=True)), limit)
-    threshold = np.partition(counts, counts.size - limit)[counts.size - limit]
-    above = np.flatnonzero(counts > threshold)
-    tied = np.flatnonzero(counts == threshold)
-    tied_kept = heapq.nsmallest(limit - above.size, keys[tied].tolist())
+    """The ``limit`` most frequent of distinct keys, ties by key (`_top_rows`)."""
+    return _top_rows(
+        np.arange(keys.size),
+        counts,
+        limit,
+        lambda rows: keys[rows].tolist(),
+        lambda rows, k: heapq.nsmallest(k, keys[rows].tolist()),
+    )
+
+
+def _top_rows(
+    rows: NDArray[np.intp],
+    counts: NDArray[np.int64],
+    limit: int,
+    strings: Callable[[NDArray[np.intp]], list[str]],
+    smallest: Callable[[NDArray[np.intp], int], list[str]],
+) -> dict[str, int]:
+    """The ``limit`` most frequent of distinct keys ``rows`` (key ``i`` seen ``counts[i]``
+    times), ties by key: narrowed in numpy to those above the ``limit``-th largest count and
+    the ``smallest(tied, k)`` keys tied with it, so only those become ``strings(rows)`` (a
+    tail can hold a million keys)."""
+    counts_of_rows = counts[rows]
+    if rows.size <= limit:
+        return _top(dict(zip(strings(rows), counts_of_rows.tolist(), strict=True)), limit)
+    threshold = np.partition(counts_of_rows, rows.size - limit)[rows.size - limit]
+    above = rows[counts_of_rows > threshold]
+    tied = rows[counts_of_rows == threshold]
     return _top(
         {
-            **dict(zip(keys[above].tolist(), counts[above].tolist(), strict=True)),
-            **dict.fromkeys(tied_kept, int(threshold)),
+            **dict(zip(strings(above), counts[above].tolist(), strict=True)),
+            **dict.fromkeys(smallest(tied, limit - above.size), int(threshold)),
         },
         limit,
     )

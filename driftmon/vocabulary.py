@@ -38,6 +38,7 @@ __all__ = [
     "Vocabulary",
     "VocabularyBuilder",
     "hash_keys",
+    "match_keys",
 ]
 
 #: Bloom filter bits per distinct key beyond the cap (2 bytes a key instead of the key itself).
@@ -164,6 +165,48 @@ class EncodedKeys:
             values[live] = self.data[at[live]]
             words = (words << np.uint64(8)) | values
         return words
+
+
+#: Tables of up to this many keys are searched in the order the keys come: sorting the keys
+#: first pays only once the table's hashes outgrow the CPU's fastest caches.
+_UNSORTED_SEARCH_MAX = 1 << 13
+
+
+def match_keys(
+    keys: EncodedKeys, table: EncodedKeys, table_hashes: NDArray[np.uint64]
+) -> NDArray[np.int64]:
+    """Where each of ``keys`` is in ``table``, -1 where it is not: the exact match of a
+    vocabulary's exact part and of a spec's kept categories.
+
+    ``table_hashes`` are the table's `hash_keys`, ascending (its keys in that order). A hash
+    match counts once the bytes are equal, and only keys whose hash matched but whose bytes
+    did not (64-bit collisions) scan the rest of their run of equal hashes: never wrong.
+    """
+    data, offsets = keys.data, keys.offsets
+    hashes = keys.hashes()
+    n_table = table_hashes.size
+    matched = np.full(hashes.size, -1, dtype=np.int64)
+    if n_table > _UNSORTED_SEARCH_MAX:
+        # searched in hash order: each search starts where the last ended (3x fewer misses)
+        by_hash = np.argsort(hashes)
+        positions = np.empty(hashes.size, dtype=np.intp)
+        positions[by_hash] = np.searchsorted(table_hashes, hashes[by_hash], side="left")
+    else:
+        positions = np.searchsorted(table_hashes, hashes, side="left")
+    candidates = np.flatnonzero(positions < n_table)
+    candidates = candidates[table_hashes[positions[candidates]] == hashes[candidates]]
+    stored = positions[candidates]
+    same = keys.same(candidates, table, stored)
+    matched[candidates[same]] = stored[same]
+    table_data, table_offsets = table.data, table.offsets
+    for i, j in zip(candidates[~same].tolist(), (stored[~same] + 1).tolist(), strict=True):
+        key = data[offsets[i] : offsets[i + 1]].tobytes()
+        while j < n_table and table_hashes[j] == hashes[i]:
+            if table_data[table_offsets[j] : table_offsets[j + 1]].tobytes() == key:
+                matched[i] = j
+                break
+            j += 1
+    return matched
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -324,42 +367,19 @@ class Vocabulary:
     ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
         """Whether each key was seen, and its index in the exact part (-1 if not there).
 
-        In numpy for any number of keys, so a check never loads numba: a hash match in the
-        exact part is verified byte by byte, and only keys whose hash matched but whose bytes
-        did not (64-bit collisions) scan the rest of their run of equal hashes.
+        In numpy for any number of keys, so a check never loads numba (`match_keys`).
         """
         encoded = keys if isinstance(keys, EncodedKeys) else EncodedKeys.from_strings(keys)
-        data, offsets = encoded.data, encoded.offsets
-        hashes = encoded.hashes()
-        n_exact = self.exact_hashes.size
-        matched = np.full(hashes.size, -1, dtype=np.int64)
-        # searched in hash order: each search starts where the last ended (3x fewer misses)
-        by_hash = np.argsort(hashes)
-        positions = np.empty(hashes.size, dtype=np.intp)
-        positions[by_hash] = np.searchsorted(self.exact_hashes, hashes[by_hash], side="left")
-        candidates = np.flatnonzero(positions < n_exact)
-        candidates = candidates[self.exact_hashes[positions[candidates]] == hashes[candidates]]
-        stored = positions[candidates]
-        same = _same_keys(
-            (data, offsets), candidates, (self.exact_bytes, self.exact_offsets), stored
-        )
-        matched[candidates[same]] = stored[same]
-        for i, j in zip(candidates[~same].tolist(), (stored[~same] + 1).tolist(), strict=True):
-            key = data[offsets[i] : offsets[i + 1]].tobytes()
-            while j < n_exact and self.exact_hashes[j] == hashes[i]:
-                if self._exact_key(j) == key:
-                    matched[i] = j
-                    break
-                j += 1
+        exact = EncodedKeys(self.exact_bytes, self.exact_offsets)
+        matched = match_keys(encoded, exact, self.exact_hashes)
         found = matched >= 0
         if self.approximate:
             rest = np.flatnonzero(~found)
             n_bits = np.uint64(64 * self.bloom_words.size)
-            found[rest] = _bloom_has(self.bloom_words, n_bits, self.bloom_probes, hashes[rest])
+            found[rest] = _bloom_has(
+                self.bloom_words, n_bits, self.bloom_probes, encoded.hashes()[rest]
+            )
         return found, matched
-
-    def _exact_key(self, index: int) -> bytes:
-        return self.exact_bytes[self.exact_offsets[index] : self.exact_offsets[index + 1]].tobytes()
 
     def to_bytes(self) -> bytes:
         """A compact binary form that `from_bytes` loads without copying.

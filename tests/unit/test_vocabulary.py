@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from driftmon import vocabulary
+from driftmon import bins, vocabulary
 from driftmon.bins import ValueCounts, count_values, fit_bins
 from driftmon.errors import ConfigError, InputDataError
 from driftmon.vocabulary import (
@@ -26,6 +26,7 @@ from driftmon.vocabulary import (
     Vocabulary,
     VocabularyBuilder,
     hash_keys,
+    match_keys,
 )
 
 # Keys that trip naive encoders: CJK, emoji (astral plane), combining marks, the empty string,
@@ -191,6 +192,35 @@ def test_exact_part_scans_a_whole_run_of_equal_hashes() -> None:
     smaller, larger = pear - 1, pear + 1
     forged = _forged([smaller, pear, pear, pear, larger], ["x", "apple", "peas", "pear", "y"])
     assert forged.contains(["pear", "plum", "x"]).tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize("unsorted_max", [0, 1 << 40], ids=["sorted", "as-they-come"])
+def test_match_keys_finds_each_key_at_its_index_in_the_table(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, unsorted_max: int
+) -> None:
+    """Whether the keys are searched in hash order (a large table) or as they come, a key is
+    found where the table holds its bytes under its hash, a run of equal hashes included."""
+    monkeypatch.setattr(vocabulary, "_UNSORTED_SEARCH_MAX", unsorted_max)
+    stored = list(dict.fromkeys([*_random_keys(rng, 2_000), "apple", "peas", "pear"]))
+    hashes = hash_keys(stored)
+    pear = hashes[stored.index("pear")]
+    hashes[stored.index("apple")] = hashes[stored.index("peas")] = pear
+    order = np.argsort(hashes, kind="stable")
+    table = EncodedKeys.from_strings([stored[i] for i in order])
+    table_hashes = hashes[order]
+    known = [stored[i] for i in rng.permutation(len(stored))[:1_500]]
+    probes = list(dict.fromkeys([*known, *_random_keys(rng, 500, "new-"), "pear", "apple"]))
+
+    matched = match_keys(EncodedKeys.from_strings(probes), table, table_hashes)
+
+    at = {
+        pair: j for j, pair in enumerate(zip(table.strings(), table_hashes.tolist(), strict=True))
+    }
+    expected = [at.get(pair, -1) for pair in zip(probes, hash_keys(probes).tolist(), strict=True)]
+    assert matched.tolist() == expected
+    # "pear" is found past the two other keys of its run; "apple", under another hash, is not
+    assert table.strings([matched[probes.index("pear")]]) == ["pear"]
+    assert matched[probes.index("apple")] == -1
 
 
 # --- counting and chunks -----------------------------------------------------------------------
@@ -508,11 +538,10 @@ def test_counting_keys_as_bytes_equals_counting_them_as_strings(rng: np.random.G
         assert as_bytes.tail == as_strings.tail
 
 
-def test_keys_as_bytes_whose_hash_matches_a_category_are_verified(
-    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With a hash under which ``key!`` collides with ``key``, a batch key ``c!`` is not counted
-    as category ``c``, nor seen because ``c`` was: every match is checked byte by byte."""
+@pytest.fixture
+def colliding_hash(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A hash under which ``key!`` collides with ``key``; the category tables cached under it
+    (`driftmon.bins`) are dropped before and after, so no other test sees them."""
     real = vocabulary._hash
 
     def colliding(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -525,6 +554,17 @@ def test_keys_as_bytes_whose_hash_matches_a_category_are_verified(
         return hashes
 
     monkeypatch.setattr(vocabulary, "_hash", colliding)
+    bins._category_table_of.cache_clear()
+    yield
+    bins._category_table_of.cache_clear()
+
+
+@pytest.mark.usefixtures("colliding_hash")
+def test_keys_as_bytes_whose_hash_matches_a_category_are_verified(
+    rng: np.random.Generator,
+) -> None:
+    """With a hash under which ``key!`` collides with ``key``, a batch key ``c!`` is not counted
+    as category ``c``, nor seen because ``c`` was: every match is checked byte by byte."""
     categories = [f"c{i}" for i in range(30)]
     reference = pd.Series(rng.choice(categories, 5_000), dtype=object)
     spec = fit_bins(reference, kind="categorical", max_categories=10)
@@ -537,3 +577,28 @@ def test_keys_as_bytes_whose_hash_matches_a_category_are_verified(
     np.testing.assert_array_equal(as_bytes.counts, as_strings.counts)
     assert as_bytes.n_unseen == as_strings.n_unseen == counts[30:].sum()
     assert as_bytes.unseen == as_strings.unseen
+
+
+@pytest.mark.usefixtures("colliding_hash")
+def test_kept_categories_whose_hashes_collide_each_count_their_own_keys(
+    rng: np.random.Generator,
+) -> None:
+    """Kept categories ``d`` and ``d!`` with one hash: keys as bytes still land in their own
+    category's slot (the match scans the run of equal hashes), as keys as strings do."""
+    names = [f"d{i}" for i in range(8)]
+    keys = [*names, *(f"{name}!" for name in names), "new", "new!"]
+    reference = pd.Series(rng.choice(keys[:16], 5_000), dtype=object)
+    spec = fit_bins(reference, kind="categorical", max_categories=12)
+    both_kept = [name for name in names if {name, f"{name}!"} <= set(spec.categories)]
+    assert len(both_kept) >= 4
+    counts = rng.integers(1, 50, len(keys))
+
+    as_bytes = count_values(spec, ValueCounts(EncodedKeys.from_strings(keys), counts))
+    as_strings = count_values(spec, ValueCounts(keys, counts))
+
+    np.testing.assert_array_equal(as_bytes.counts, as_strings.counts)
+    for slot, category in enumerate(spec.categories):
+        assert as_bytes.counts[slot] == counts[keys.index(category)]
+    assert as_bytes.n_unseen == as_strings.n_unseen == counts[-2:].sum()
+    assert as_bytes.unseen == as_strings.unseen
+    assert as_bytes.tail == as_strings.tail
