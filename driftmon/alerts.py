@@ -95,8 +95,8 @@ def decide_alerts(
     runs, **newest batch first**, reaching back at least ``resolve_after`` observations of
     every key that matters (see `has_full_windows`). ``monitored`` names the features of the
     active reference: an alert on a feature no longer among them is resolved, since nothing
-    could ever clear it. Returns one change per active alert and one "opened" change per key
-    that becomes active.
+    could ever clear it, and its findings in earlier runs open none. Returns one change per
+    active alert and one "opened" change per key that becomes active.
     """
     if resolve_after < 1:
         raise ConfigError(f"alerts: resolve_after must be at least 1, got `{resolve_after}`")
@@ -110,8 +110,10 @@ def decide_alerts(
         changes.append(_advance(alert, window, resolve_after))
     for key, window in windows.items():
         findings = [r for r in window if r.fired]
-        if not findings:
-            continue
+        if not findings or (
+            monitored is not None and key[0] is not None and key[0] not in monitored
+        ):
+            continue  # an unmonitored feature's old findings would reopen what was retired
         severity = _worst(findings)
         opened = Alert(
             id=None,

@@ -269,3 +269,16 @@ def test_an_alert_on_a_feature_the_reference_no_longer_has_is_resolved() -> None
     )
     [dataset] = decide_alerts([alert(None)], [[reading(None, "warning")]], monitored=["x"])
     assert dataset.change == "held"
+
+
+def test_a_feature_no_longer_monitored_is_retired_once_and_never_reopened() -> None:
+    """Excluded after it alerted: its alerts resolve with the next run, and its findings in
+    the runs before (against the old reference) open nothing in the runs after."""
+    history = [[reading("x", None)], [reading("y", "critical"), reading("x", None)]]
+    [retired] = decide_alerts([alert("y", "critical")], history, monitored=["x"])
+    assert (retired.change, retired.alert.state) == ("resolved", "resolved")
+    for runs_after in range(1, 4):
+        later = [[reading("x", None)]] * runs_after + history
+        assert decide_alerts([], later, monitored=["x"]) == []
+    [reopened] = decide_alerts([], history, monitored=["x", "y"])  # monitored again: it counts
+    assert (reopened.change, reopened.alert.feature) == ("opened", "y")
