@@ -39,12 +39,14 @@ Piece: TypeAlias = "tuple[Any, int, int | None]"
 @dataclass(frozen=True, slots=True)
 class ReadRequest:
     """What to read: ``columns`` in this order (None: all), at most ``chunk_rows`` rows at a
-    time; ``numeric`` / ``categorical`` are the reference's hints (see `iter_chunks`)."""
+    time; ``numeric`` / ``categorical`` / ``text`` are the reference's hints (see
+    `iter_chunks`)."""
 
     columns: list[str] | None
     chunk_rows: int
     numeric: frozenset[str] = frozenset()
     categorical: frozenset[str] = frozenset()
+    text: frozenset[str] = frozenset()
 
 
 @runtime_checkable

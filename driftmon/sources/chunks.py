@@ -86,6 +86,7 @@ def iter_chunks(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     numeric: Collection[str] = (),
     categorical: Collection[str] = (),
+    text: Collection[str] = (),
     on_progress: Progress | None = None,
     as_chunks: bool = False,
     read_ahead: bool = False,
@@ -105,6 +106,10 @@ def iter_chunks(
         ``category`` dtype; CSV columns in ``numeric`` are only tried as numbers, the others as
         numbers, then ISO 8601 timestamps (not those in ``categorical``: their text is their
         category), then booleans, then left as strings.
+    text
+        Columns the reference holds as text (zip codes, product codes): CSV reads them as
+        strings, never parsed, so ``007`` stays ``007`` in a chunk where every value looks
+        like a number.
     on_progress
         Called after each chunk with ``(done, total)``: rows of the Parquet file, bytes of the
         CSV file read (approximate), rows of the frame, or rows and None for SQL.
@@ -133,6 +138,7 @@ def iter_chunks(
         chunk_rows=chunk_rows,
         numeric=numeric,
         categorical=categorical,
+        text=text,
         on_progress=on_progress,
         as_chunks=as_chunks,
         read_ahead=read_ahead,
@@ -191,6 +197,7 @@ def iter_source_chunks(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     numeric: Collection[str] = (),
     categorical: Collection[str] = (),
+    text: Collection[str] = (),
     on_progress: Progress | None = None,
     as_chunks: bool = False,
     read_ahead: bool = False,
@@ -217,7 +224,7 @@ def iter_source_chunks(
         rows_done = 0
         for position, source in enumerate(sources):
             for frame, done, source_total in _read(
-                source, columns, chunk_rows, numeric, categorical, as_chunks
+                source, columns, chunk_rows, numeric, categorical, as_chunks, text
             ):
                 rows_done += len(frame)
                 if len(sources) == 1:
@@ -260,7 +267,8 @@ def sample_rows(
     as the cut tightens) and peak memory is about 2.25 ``max_rows`` rows plus a chunk. The sample
     keeps the source's row order; with at most ``max_rows`` rows it is all of them. The keys do
     not depend on ``chunk_rows``, so the sample does not either. ``categorical`` names columns
-    declared categorical: read as text, as a check reads them (a CSV's dates stay dates' text).
+    declared categorical: read as text, never parsed (a CSV's dates and codes like ``007``
+    stay their text), as a check of the reference built from them reads them.
     """
     if max_rows < 1:
         raise ConfigError(f"max_rows must be at least 1, got `{max_rows}`")
@@ -301,6 +309,7 @@ def sample_rows(
         columns=columns,
         chunk_rows=chunk_rows,
         categorical=categorical,
+        text=categorical,
         on_progress=on_progress,
     )
     for chunk in chunks:
@@ -330,6 +339,7 @@ def _read(
     numeric: Collection[str],
     categorical: Collection[str],
     as_chunks: bool = False,
+    text: Collection[str] = (),
 ) -> Iterator[Piece]:
     """Chunks with progress, row-position index, and the empty-source check.
 
@@ -348,7 +358,9 @@ def _read(
         columns = [columns]
     requested = None if columns is None else list(dict.fromkeys(columns))
     partition = source if isinstance(source, Partition) else Partition(checked(source))
-    request = ReadRequest(requested, chunk_rows, frozenset(numeric), frozenset(categorical))
+    request = ReadRequest(
+        requested, chunk_rows, frozenset(numeric), frozenset(categorical), frozenset(text)
+    )
     n_rows = 0
     for piece, done, total in partition.source.read(partition, request):
         if len(piece) == 0:

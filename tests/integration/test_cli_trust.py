@@ -182,6 +182,35 @@ def test_empty_and_space_padded_names_are_quoted_where_people_read_them(tmp_path
     assert {a["feature"] for a in alerts if a["feature"] is not None} == set(names)  # as named
 
 
+def test_a_batch_of_digit_codes_is_not_a_type_change_when_the_reference_saw_text(
+    tmp_path: Path,
+) -> None:
+    """Zip codes (``007``, and one ``X01``) in the reference CSV; a batch whose codes are all
+    digits is read as the same text, as its Parquet twin is: only the real change (``X01``
+    gone) is found, not a type change with 100% never-seen values."""
+    rng = np.random.default_rng(2)
+    codes = [f"{i:03d}" for i in range(20)] + ["X01"]
+    pd.DataFrame({"zip": rng.choice(codes, 5_000), "v": rng.normal(0, 1, 5_000)}).to_csv(
+        tmp_path / "reference.csv", index=False
+    )
+    batch = pd.DataFrame({"zip": rng.choice(codes[:20], 1_000), "v": rng.normal(0, 1, 1_000)})
+    batch.to_csv(tmp_path / "2026-04-01.csv", index=False)
+    batch.to_parquet(tmp_path / "2026-04-01.parquet")
+    assert run(tmp_path, "reference", "z", "--source", "reference.csv").code == 0
+
+    from_csv = run(tmp_path, "check", "z", "--source", "2026-04-01.csv", "--json").json()
+    from_parquet = run(tmp_path, "check", "z", "--source", "2026-04-01.parquet", "--json").json()
+
+    [zip_csv] = [f for f in from_csv["features"] if f["name"] == "zip"]
+    [zip_parquet] = [f for f in from_parquet["features"] if f["name"] == "zip"]
+    assert from_csv["schema"]["retyped"] == [] == from_parquet["schema"]["retyped"]
+    assert zip_csv["unseen_share_current"] == 0.0
+    assert zip_csv["kl"] == pytest.approx(zip_parquet["kl"], rel=1e-12)
+    signals = {f["signal"] for f in from_csv["findings"] if f["feature"] == "zip"}
+    assert "new_categories" not in signals and "schema" not in signals
+    assert "category_share" in signals  # X01 fell from 5% to 0%
+
+
 # --------------------------------------------------------------------------------------------
 # Long tail vs never seen
 

@@ -123,6 +123,26 @@ def test_categorical_hint_on_a_csv_code_column_keeps_numeric_values(tmp_path: Pa
     assert whole["code"].astype(float).tolist() == [1.0, 2.0, 2.0, 3.0] * 10
 
 
+def test_a_csv_column_the_reference_saw_as_text_stays_text_where_it_looks_numeric(
+    tmp_path: Path,
+) -> None:
+    """Codes such as ``007`` are text: with the ``text`` hint (a reference that saw strings)
+    a chunk of only digit codes keeps them as written, not as the numbers 7 and 12; so does
+    the reference's own sample of a column declared categorical."""
+    codes = ["007", "012", "007", "100"] * 50 + ["X01"] + ["012"] * 99
+    path = tmp_path / "codes.csv"
+    path.write_text("zip,v\n" + "".join(f"{c},{i}\n" for i, c in enumerate(codes)))
+
+    as_text = list(iter_chunks(FileSource(path), chunk_rows=100, text=["zip"]))
+    parsed = list(iter_chunks(FileSource(path), chunk_rows=100))
+    sample, n_rows = sample_rows(FileSource(path), categorical=["zip"], chunk_rows=100)
+
+    assert pd.concat([c["zip"] for c in as_text]).tolist() == codes
+    assert all(pd.api.types.is_numeric_dtype(c["v"]) for c in as_text)  # only the hinted one
+    assert parsed[0]["zip"].tolist()[:2] == [7.0, 12.0]  # what a chunk of digits parses as
+    assert (n_rows, sample["zip"].tolist()) == (len(codes), codes)
+
+
 def test_csv_column_that_turns_to_text_in_a_later_chunk_is_strings_in_that_chunk(
     tmp_path: Path,
 ) -> None:
