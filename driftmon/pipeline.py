@@ -79,13 +79,15 @@ class BatchPlan:
     """One batch to check: where it is (None for a batch handed over already counted, as a
     profile), its key, a description without secrets, when its data was produced
     (`sources.batch_time` unless given), and a short label for people (the file name, or the
-    batch key given)."""
+    batch key given). ``future`` says that a batch time not given, but read from its name or
+    file, lies more than a day ahead (see `refuse_future_batch_time`)."""
 
     source: sources.Source | None
     batch_key: str
     description: str
     batch_time: datetime
     label: str
+    future: bool = False
 
 
 def build_reference_profile(
@@ -778,21 +780,28 @@ def _plan(source: sources.Source, batch_key: str | None, batch_time: datetime | 
     else:
         label = description
     moment = batch_time or sources.batch_time(source)
-    # a time given (--batch-time, or the CLI passing on the one it derived) is not second-guessed
-    if batch_time is None and moment > now() + timedelta(days=1):
-        logging.getLogger("driftmon").warning(
-            "the batch time of %s, %s, is in the future: if its name carries a wrong date, "
-            "pass --batch-time",
-            description,
-            moment.date().isoformat(),
-        )
     return BatchPlan(
         source=source,
         batch_key=batch_key or sources.batch_key(source),
         description=description,
         batch_time=moment,
         label=label,
+        # a time given (--batch-time, batch_time=) is the user's to choose
+        future=batch_time is None and moment > now() + timedelta(days=1),
     )
+
+
+def refuse_future_batch_time(plan: BatchPlan) -> None:
+    """Refuse a batch whose time, read from its name or file, lies ahead: it would count as
+    the newest batch, and every batch checked after it as older, which changes no alert (an
+    ID such as ``id20301231`` in a name reads as a date)."""
+    if plan.future:
+        raise SourceError(
+            f"the batch time of {plan.description}, {plan.batch_time.date().isoformat()}, "
+            "read from its name or file, is in the future: checked with it, this batch would "
+            "hold every alert as the newest; give the real time with --batch-time (in Python "
+            "`batch_time=`), or rename the file"
+        )
 
 
 def check_reference_source(

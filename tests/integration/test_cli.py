@@ -407,17 +407,33 @@ def test_a_configured_feature_that_does_not_exist_is_named(
     assert_one_line_error(result, "no_such_column", "order_value")
 
 
-def test_a_batch_named_with_a_future_date_is_warned_about_once(
+def test_a_batch_named_with_a_future_date_is_refused_unless_its_time_is_given(
     example: ExampleData, tmp_path: Path
 ) -> None:
+    """A date ahead in a name (an ID such as ``id20991231`` reads as one) would make the batch
+    the newest and every later check an older batch that changes no alert: refused, with the
+    way out; `check-new` checks the folder's other batches and leaves that one unchecked."""
     assert run(tmp_path, "reference", DATASET, "--source", str(example.reference)).code == 0
-    future = tmp_path / "2099-01-01.parquet"
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    future = feed / "orders_id20991231.parquet"
     shutil.copy(example.batches[0], future)
-    result = run(tmp_path, "check", DATASET, "--source", str(future))
-    assert result.code == 0, result.stderr
-    assert result.stderr.count("is in the future") == 1, result.stderr
+    shutil.copy(example.batches[1], feed / example.batches[1].name)
+
+    refused = run(tmp_path, "check", DATASET, "--source", str(future))
+    folder = run(tmp_path, "check-new", DATASET, "--folder", str(feed), "--json")
     given = run(tmp_path, "check", DATASET, "-s", str(future), "--batch-time", "2099-01-01")
-    assert "is in the future" not in given.stderr  # a time given is the user's to choose
+
+    assert_one_line_error(refused, "2099-12-31", "is in the future", "--batch-time")
+    [failed] = [r for r in folder.json() if "error" in r]
+    assert "is in the future" in failed["error"]
+    assert [r["batch_key"] for r in folder.json() if "error" not in r] != []
+    assert given.code == 0, given.stderr  # a time given is the user's to choose
+    history = run(tmp_path, "history", DATASET, "--json").json()
+    assert [r["batch_time"][:10] for r in history] == [
+        "2099-01-01",
+        example.batches[1].name[:10],
+    ]
 
 
 def test_an_error_mid_way_through_a_batch_leaves_the_database_as_it_was(
