@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import json
 import math
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -371,7 +372,7 @@ def fit_bins(
     series = _as_series(values)
     kind = kind or infer_kind(series)
     if kind == CATEGORICAL:
-        keys, key_counts, _ = _key_counts(series)
+        keys, key_counts, _ = _key_counts(series, name)
         # the most frequent keys, ties by key: chosen without sorting a long tail
         categories = tuple(_top_counts(keys, key_counts, max_categories))
         seen = Vocabulary.from_keys(keys.tolist(), key_counts, cap=vocabulary_cap)
@@ -755,7 +756,7 @@ def _robust_moments(
 def _count_categorical(
     spec: BinSpec, series: pd.Series, seen_type: str | None, collect: VocabularyBuilder | None
 ) -> ColumnCounts:
-    keys, key_counts, n_missing = _key_counts(series)
+    keys, key_counts, n_missing = _key_counts(series, spec.name)
     return _count_keys(spec, keys, key_counts, n_missing, seen_type, collect)
 
 
@@ -904,14 +905,21 @@ def category_keys(values: pd.Index | ArrayLike) -> NDArray[np.object_]:
     return np.asarray([category_key(value) for value in array], dtype=object)
 
 
-def _key_counts(series: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.int64], int]:
+def _key_counts(series: pd.Series, name: str) -> tuple[NDArray[np.object_], NDArray[np.int64], int]:
     """The distinct category keys of a column with how often each occurs, and the count of
     missing values. Values are counted per code first (one pass over the data), then only the
     distinct values are keyed: the data is never touched again, whatever its size."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes, found = series.cat.codes.to_numpy(), series.cat.categories
     else:
-        codes, found = pd.factorize(series, use_na_sentinel=True)
+        try:
+            codes, found = pd.factorize(series, use_na_sentinel=True)
+        except TypeError as exc:  # lists, structs, maps (Parquet's nested types): unhashable
+            raise InputDataError(
+                f"feature `{name}`: its values are nested (lists, structs or maps), which have "
+                f"no bins; leave the column out (`exclude = [{json.dumps(name)}]` in the "
+                "dataset's configuration)"
+            ) from exc
     code_counts = np.bincount(codes.astype(np.intp) + 1, minlength=len(found) + 1)
     counts = code_counts[1:]
     occurring = np.flatnonzero(counts)
@@ -968,9 +976,14 @@ def _as_float_array(series: pd.Series, name: str, *, coerce: bool = False) -> ND
         return series.to_numpy()
     if pd.api.types.is_numeric_dtype(dtype):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    if observed_type(series) == "datetime":  # dates as objects (Arrow's date32, `datetime.date`)
+    seen = observed_type(series)
+    if seen == "datetime":  # dates as objects (Arrow's date32, `datetime.date`)
         # in UTC, a value that is not a date (text in one chunk of a CSV) missing
         return _as_float_array(pd.to_datetime(series, utc=True, errors="coerce"), name)
+    if seen == "numeric":  # numbers as objects: decimals (Arrow's decimal128, SQL NUMERIC)
+        return pd.to_numeric(series.astype(object), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
     if not coerce:
         raise InputDataError(
             f"feature `{name}`: column of type `{dtype}` is not numeric; declare it categorical"

@@ -261,6 +261,49 @@ def test_duplicate_column_names_are_refused_by_reference_and_check(
     )
 
 
+def test_decimal_columns_are_numbers_and_nested_columns_are_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    """Parquet's decimal128 (money from a database) is binned as numbers, as its floats would
+    be; a list or struct column has no bins: one error naming it and how to leave it out."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(4)
+    cents = rng.integers(100, 10_000, 2_000)
+    prices = [decimal.Decimal(int(c)) / 100 for c in cents]
+    table = pa.table(
+        {
+            "price": pa.array(prices, pa.decimal128(10, 2)),
+            "tags": pa.array([[int(c) % 3] for c in cents]),
+            "qty": rng.integers(1, 9, 2_000),
+        }
+    )
+    pq.write_table(table, tmp_path / "reference.parquet")
+    pd.DataFrame({"price": cents / 100, "qty": table["qty"].to_numpy()}).to_parquet(
+        tmp_path / "floats.parquet"
+    )
+
+    refused = run(tmp_path, "reference", "shop", "--source", "reference.parquet")
+    (tmp_path / "driftmon.toml").write_text('[datasets.shop]\nexclude = ["tags"]\n')
+    built = run(tmp_path, "reference", "shop", "--source", "reference.parquet")
+    as_floats = run(tmp_path, "reference", "floats", "--source", "floats.parquet")
+
+    assert_one_line_error(refused, "feature `tags`", "nested", 'exclude = ["tags"]')
+    assert built.code == 0 and as_floats.code == 0, built.stderr + as_floats.stderr
+    from driftmon import store
+
+    engine = store.open_store(f"sqlite:///{tmp_path / 'driftmon.db'}", create=False)
+    with store.session_scope(engine) as session:
+        shop, floats = (store.load_reference(session, n).profile for n in ("shop", "floats"))
+    engine.dispose()
+    assert shop.features["price"].spec == floats.features["price"].spec
+    assert shop.features["price"].spec.kind == "numeric"
+    assert shop.features["price"].counts.tolist() == floats.features["price"].counts.tolist()
+
+
 def test_a_fifo_and_a_symlink_loop_are_named_for_what_they_are(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.csv")
     assert_one_line_error(
