@@ -123,7 +123,11 @@ def resolve_files(spec: str | Path, *, allow_none: bool = False) -> list[Path]:
     """The data files a path, folder or glob pattern names, in a stable (sorted) order.
 
     A folder yields the data files directly inside it (see `DATA_SUFFIXES`), sorted by name, so
-    batch files named by date come out in chronological order; hidden files are skipped. A glob
+    batch files named by date come out in chronological order; hidden files (``.name``) and
+    those Spark and Hive mark as not data (``_name``: ``_SUCCESS``, temporary parts) are
+    skipped. A folder without data files but with subfolders that hold some is an error even
+    with ``allow_none`` (a partitioned feed, ``year=2026/month=11/...``): the error gives the
+    pattern that names them. A glob
     pattern (``*``, ``?``, ``[``; ``**`` recurses) yields its matching data files sorted by path.
 
     ``allow_none``: an existing folder with no data files, or a pattern whose folder exists but
@@ -143,11 +147,22 @@ def resolve_files(spec: str | Path, *, allow_none: bool = False) -> list[Path]:
             (p for p in path.iterdir() if p.is_file() and _is_data_file(p)),
             key=lambda p: p.name,
         )
-        if not files and not allow_none:
-            raise SourceError(
-                f"folder `{path}` holds no data files; driftmon reads files ending in "
-                f"{_suffix_list()} directly inside the folder (subfolders are not searched)"
+        if not files:
+            nested = next(
+                (p for p in sorted(path.rglob("*")) if p.is_file() and _is_data_file(p)), None
             )
+            if nested is not None:
+                pattern = path / "**" / f"*{''.join(nested.suffixes[-2:]) or nested.suffix}"
+                raise SourceError(
+                    f"folder `{path}` holds no data files directly inside it, but its subfolders "
+                    f"do (`{nested}`); name them with a pattern, `'{pattern}'` (quoted, so "
+                    "that driftmon expands it)"
+                )
+            if not allow_none:
+                raise SourceError(
+                    f"folder `{path}` holds no data files; driftmon reads files ending in "
+                    f"{_suffix_list()} directly inside the folder (subfolders are not searched)"
+                )
         return files
     if path.exists():
         _file_format(path)
@@ -178,7 +193,7 @@ def _pattern_folder(pattern: str) -> Path:
 
 def _is_data_file(path: Path) -> bool:
     name = path.name.lower()
-    return not name.startswith(".") and name.endswith(DATA_SUFFIXES)
+    return not name.startswith((".", "_")) and name.endswith(DATA_SUFFIXES)
 
 
 def _file_format(path: Path) -> Literal["csv", "parquet"]:

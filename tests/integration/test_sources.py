@@ -123,6 +123,27 @@ def test_categorical_hint_on_a_csv_code_column_keeps_numeric_values(tmp_path: Pa
     assert whole["code"].astype(float).tolist() == [1.0, 2.0, 2.0, 3.0] * 10
 
 
+def test_a_partitioned_folder_is_named_with_a_pattern_and_marker_files_are_skipped(
+    tmp_path: Path,
+) -> None:
+    """``year=2026/month=03/day=14/part-0.parquet``: the folder itself holds no batch, and an
+    empty answer would read as "no new batches" forever; the error names the pattern that
+    finds them. ``_SUCCESS``-style files (``_tmp_part.parquet``) are not batches."""
+    day = tmp_path / "feed" / "year=2026" / "month=03" / "day=14"
+    day.mkdir(parents=True)
+    pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(day / "part-0.parquet")
+    pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(day / "_tmp_part.parquet")
+    (tmp_path / "empty").mkdir()
+
+    for allow_none in (False, True):
+        with pytest.raises(SourceError) as raised:
+            resolve_files(tmp_path / "feed", allow_none=allow_none)
+        assert f"`'{tmp_path / 'feed' / '**' / '*.parquet'}'`" in str(raised.value)
+    assert resolve_files(str(tmp_path / "feed" / "**" / "*.parquet")) == [day / "part-0.parquet"]
+    assert resolve_files(day) == [day / "part-0.parquet"]
+    assert resolve_files(tmp_path / "empty", allow_none=True) == []
+
+
 def test_a_csv_column_the_reference_saw_as_text_stays_text_where_it_looks_numeric(
     tmp_path: Path,
 ) -> None:
