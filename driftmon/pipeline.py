@@ -688,6 +688,13 @@ def deliver_notifications(
         target = by_key.get(item.target_key)
         if target is None:  # another dataset's target: its own checks deliver it
             pending += 1
+            unconfigured = (
+                f"notifications to `{item.target_label}` wait for a target not configured "
+                f"here: give `{dataset}` that target again (`notify` in its configuration, or "
+                "DRIFTMON_NOTIFY; the store keeps only a hash of its URL)"
+            )
+            if dataset is not None and unconfigured not in errors:
+                errors.append(unconfigured)
         elif item.target_key in backed_off:
             pending += 1
             until = backed_off[item.target_key]

@@ -407,6 +407,28 @@ def test_a_configured_feature_that_does_not_exist_is_named(
     assert_one_line_error(result, "no_such_column", "order_value")
 
 
+def test_a_retry_says_when_pending_notifications_wait_for_a_target_not_configured(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    """The outbox keeps a hash of each target's URL, not the URL: a retry from a shell where
+    the target is not set again cannot send, and says so instead of "Sent 0" alone."""
+    dead = {"DRIFTMON_NOTIFY": "json://127.0.0.1:9/hook"}  # discard port: refused
+    assert run(tmp_path, "reference", DATASET, "-s", str(example.reference)).code == 0
+    batch = next(b for b in example.batches if example.expected_drift[b.name])
+    drifted = run(tmp_path, "check", DATASET, "-s", str(batch), env=dead)
+    assert drifted.code == 0, drifted.stderr
+
+    unset = run(tmp_path, "notify", "--retry", "--json", env={"DRIFTMON_NOTIFY": ""}).json()
+    configured = run(tmp_path, "notify", "--retry", "--json", env=dead).json()
+
+    assert unset["sent"] == 0 and unset["pending"] >= 1
+    assert any(
+        "json://127.0.0.1:9/hook" in e and "wait for a target not configured here" in e
+        for e in unset["errors"]
+    ), unset["errors"]
+    assert not any("not configured" in e for e in configured["errors"]), configured["errors"]
+
+
 def test_a_batch_named_with_a_future_date_is_refused_unless_its_time_is_given(
     example: ExampleData, tmp_path: Path
 ) -> None:
