@@ -25,6 +25,7 @@ Messages are plain text (no Markdown): they go to terminals, e-mails and web pag
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,10 +180,12 @@ def evaluate(
             and _rank(reading.severity) > _rank(statuses[reading.feature])
         ):
             statuses[reading.feature] = Status(reading.severity)
+    # as the table and the report order them: most severe first, then larger KL, then name
+    kl = {r.name: r.kl for r in results if r.kl is not None and math.isfinite(r.kl)}
     drifted = tuple(
         sorted(
             (n for n, s in statuses.items() if s in SEVERITIES),
-            key=lambda n: -_rank(statuses[n]),
+            key=lambda n: (-_rank(statuses[n]), -kl.get(n, -1.0), n),
         )
     )
     if results or comparison.schema.missing:

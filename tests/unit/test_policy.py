@@ -27,6 +27,21 @@ def test_a_large_significant_shift_is_critical_and_the_untouched_feature_ok(rng)
     assert verdict.drifted == ("x",)
 
 
+def test_drifted_features_are_listed_most_severe_first_then_by_kl(rng) -> None:
+    """As the table and the report list them: not in column order."""
+    reference = pd.DataFrame({name: rng.normal(size=20_000) for name in "abcd"})
+    shifts = {"a": 1.5, "b": 2.5, "c": 0.0, "d": 2.0}  # a, b, d critical: column order a, b, d
+    current = pd.DataFrame({n: rng.normal(size=5_000) + shift for n, shift in shifts.items()})
+    specs = dm.fit_specs(reference)
+    comparison = dm.compare(dm.profile_frame(reference, specs), dm.profile_frame(current, specs))
+
+    verdict = evaluate(comparison, Thresholds(kl_warning=0.05, kl_critical=0.5))
+
+    kl = {name: comparison.feature(name).kl for name in "abd"}
+    expected = sorted("abd", key=lambda n: (verdict.statuses[n] != "critical", -kl[n]))
+    assert verdict.drifted == tuple(expected) == ("b", "d", "a")
+
+
 def test_a_negligible_shift_on_many_rows_is_significant_but_not_drift(rng) -> None:
     comparison = _comparison(rng, 1_000_000, shift=0.02)
     x = comparison.feature("x")
