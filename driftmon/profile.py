@@ -161,6 +161,8 @@ class FeatureProfile:
         return [float(v) for v in np.interp(SUMMARY_QUANTILES, cumulative, edges)]
 
     def __add__(self, other: FeatureProfile) -> FeatureProfile:
+        if not isinstance(other, FeatureProfile):
+            return NotImplemented
         if other.spec != self.spec:
             raise InputDataError(
                 f"feature `{self.spec.name}`: cannot add profiles counted with different bins "
@@ -240,6 +242,8 @@ class Profile:
         return {name: f.tally.observed_type for name, f in self.features.items()}
 
     def __add__(self, other: Profile) -> Profile:
+        if not isinstance(other, Profile):
+            return NotImplemented  # `profile + 1`: Python's TypeError names both types
         names = list(self.features) + [n for n in other.features if n not in self.features]
         merged = {
             name: (

@@ -297,6 +297,15 @@ def test_merging_profiles_counted_with_different_specs_raises_input_data_error(f
         profile_frame(frame, specs) + profile_frame(frame, other_specs)
 
 
+def test_adding_something_that_is_not_a_profile_is_a_type_error(frame, specs):
+    profile = profile_frame(frame, specs)
+    for other in (1, "x", None):
+        with pytest.raises(TypeError, match="unsupported operand type"):
+            profile + other
+        with pytest.raises(TypeError, match="unsupported operand type"):
+            next(iter(profile.features.values())) + other
+
+
 def test_the_empty_profile_is_the_identity_of_addition(frame, specs):
     profile = profile_frame(frame, specs)
     empty = Profile.empty(specs)
