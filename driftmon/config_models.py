@@ -204,7 +204,17 @@ class Settings(_Strict):
     def dataset_settings(
         self, name: str, overrides: Mapping[str, Any] | None = None
     ) -> DatasetSettings:
-        """A dataset's validated settings, before resolution."""
+        """A dataset's validated settings, before resolution. A section named as the dataset
+        but for case (``[datasets.Orders]`` for ``orders``) is a typo, not a dataset of its
+        own with defaults: refused, naming both."""
+        if name not in self.datasets:
+            same = [key for key in self.datasets if key.casefold() == name.casefold()]
+            if same:
+                raise ConfigError(
+                    f"the configuration has no `[datasets.{name}]` but has "
+                    f"`[datasets.{same[0]}]`: dataset names are case-sensitive; name the "
+                    f"section `{name}`, or the dataset `{same[0]}`"
+                )
         if overrides:
             try:  # on their own first, so that an error names the keyword at fault
                 DatasetSettings.model_validate(overrides)

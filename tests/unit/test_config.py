@@ -47,6 +47,15 @@ def test_dataset_settings_overlay_the_defaults(tmp_path: Path) -> None:
     assert (a.thresholds.kl_warning, a.thresholds.significance) == (0.05, 0.001)
 
 
+def test_a_dataset_section_named_but_for_case_is_a_typo_not_defaults(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, "[datasets.Orders]\nn_bins = 7\n"))
+    with pytest.raises(ConfigError) as raised:
+        settings.dataset("orders")
+    assert "no `[datasets.orders]` but has `[datasets.Orders]`" in str(raised.value)
+    assert settings.dataset("Orders").n_bins == 7
+    assert settings.dataset("returns").n_bins == DatasetOptions().n_bins  # unnamed: defaults
+
+
 def test_a_bad_value_names_the_key_and_the_allowed_values(tmp_path: Path) -> None:
     path = _write(tmp_path, '[defaults]\ncorrection = "bonferroni"\n')
     with pytest.raises(ConfigError, match=r"`defaults.correction`: Input should be 'bh', 'holm'"):
