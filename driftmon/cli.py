@@ -267,7 +267,7 @@ def check(
         pipeline.refuse_future_batch_time(plan)  # the job is handed the time: refused here
         store.ensure_writable(engine)
         pipeline.notification_targets(options)  # ... and bad targets
-        with _progress_bar(enabled=not as_json):
+        with _progress_bar():  # stderr: --json's stdout stays JSON
             result = _run(
                 "check_batch",
                 dataset=dataset,
@@ -322,7 +322,7 @@ def check_new(
         if not pending:
             results: list[Any] = []
         else:
-            with _progress_bar(enabled=not as_json):
+            with _progress_bar():  # stderr: --json's stdout stays JSON
                 results = _run(
                     "check_new_batches",
                     dataset=dataset,
@@ -1036,12 +1036,9 @@ def _user_errors() -> Iterator[None]:
 
 
 @contextmanager
-def _progress_bar(enabled: bool = True) -> Iterator[None]:
+def _progress_bar() -> Iterator[None]:
     """A progress bar on stderr while long reads run; where stderr is not a terminal, a
     plain line per read every `progress.interval_from_env` seconds instead."""
-    if not enabled:
-        yield
-        return
     if not err.is_terminal:
         with progress.reporting(_progress_lines(progress.interval_from_env())):
             yield

@@ -325,6 +325,12 @@ def test_progress_goes_to_a_log_as_plain_lines_only_for_long_work(
     read = re.escape(f"reading {batch}")
     assert lines and all(re.fullmatch(rf"{read}: \d+% after \d+ s", line) for line in lines)
     assert lines[-1].startswith(f"reading {batch}: 100% after ")
+    as_json = run(
+        story.workdir, "check", DATASET, "--source", batch, "--json",
+        env={"DRIFTMON_PROGRESS_SECONDS": "0"},
+    )  # fmt: skip
+    assert as_json.json()["n_rows"] > 0  # stdout stays JSON; progress goes to stderr (CI logs)
+    assert as_json.stderr.splitlines()[-1].startswith(f"reading {batch}: 100% after ")
     wrong = run(
         story.workdir, "check", DATASET, "--source", batch,
         env={"DRIFTMON_PROGRESS_SECONDS": "soon"},
