@@ -815,7 +815,7 @@ def check_reference_source(
     source_spec: str | sources.Source, options: DatasetOptions
 ) -> list[sources.Source]:
     """Resolve reference files (or take the source given) and check that every column the
-    config names exists.
+    config names exists, and that every file has the columns the reference will use.
 
     Cheap (file names and headers only), so the CLI runs it before Prefect starts: a typo in
     ``features``, ``exclude`` or a ``feature.NAME`` table must not pass silently.
@@ -838,6 +838,18 @@ def check_reference_source(
             f"{sources.describe(files[0])}: configured column(s) that do not exist "
             f"({'; '.join(problems)}); available columns: {', '.join(available)}"
         )
+    used = [n for n in (options.features or available) if n not in options.exclude]
+    for other in files[1:]:
+        lacking = [n for n in used if n not in sources.column_names(other)]
+        if lacking:
+            raise SourceError(
+                f"reference files differ in their columns: {sources.describe(other)} lacks "
+                f"{', '.join(f'`{n}`' for n in lacking)}, which {sources.describe(files[0])} "
+                "has; its rows would count as missing values there, and every complete batch "
+                "would look changed. Build from files with the same columns, or leave those "
+                f"out (`exclude = {json.dumps(lacking, ensure_ascii=False)}` in the dataset's "
+                "configuration)"
+            )
     return files
 
 

@@ -173,7 +173,9 @@ def test_empty_and_space_padded_names_are_quoted_where_people_read_them(tmp_path
     assert built.code == 0, built.stderr
     assert '4 features ("", " price", "qty ", city)' in built.stdout
     assert checked.code == 0, checked.stderr
-    assert 'drifted: "", " price", "qty ", city' in checked.stdout
+    [verdict] = [line for line in checked.stdout.splitlines() if line.startswith("verdict:")]
+    drifted = verdict.split("drifted: ", 1)[1].split(", ")
+    assert sorted(drifted) == sorted(['""', '" price"', '"qty "', "city"])
     rows = [line.split("│")[1].strip() for line in checked.stdout.splitlines() if "│" in line]
     assert sorted(rows) == sorted(['""', '" price"', '"qty "', "city"])
     messages = {a["message"] for a in alerts}
@@ -302,6 +304,23 @@ def test_decimal_columns_are_numbers_and_nested_columns_are_refused_by_name(
     assert shop.features["price"].spec == floats.features["price"].spec
     assert shop.features["price"].spec.kind == "numeric"
     assert shop.features["price"].counts.tolist() == floats.features["price"].counts.tolist()
+
+
+def test_a_reference_from_files_of_different_columns_is_refused_by_name(tmp_path: Path) -> None:
+    """One file without `c` would count as a third of `c` missing in the reference, and every
+    complete batch as a change: refused, naming the file and the `exclude` that builds it."""
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    (folder / "1.csv").write_text("a,b,c\n1,2,3\n4,5,6\n")
+    (folder / "2.csv").write_text("a,b\n1,2\n4,5\n")
+
+    refused = run(tmp_path, "reference", "m", "--source", "reference")
+    (tmp_path / "driftmon.toml").write_text('[datasets.m]\nexclude = ["c"]\n')
+    built = run(tmp_path, "reference", "m", "--source", "reference")
+
+    assert_one_line_error(refused, "reference/2.csv lacks `c`", 'exclude = ["c"]')
+    assert built.code == 0, built.stderr
+    assert "4 rows, 2 features (a, b)" in built.stdout
 
 
 def test_a_fifo_and_a_symlink_loop_are_named_for_what_they_are(tmp_path: Path) -> None:
