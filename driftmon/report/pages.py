@@ -108,6 +108,8 @@ def render_run_report(
         "reference": reference,
         "settings": data.flatten_settings(run.settings),
         "alerts": store.list_alerts(session, run.dataset),
+        # alerts follow the newest batches: on an older run's page they are today's, said so
+        "newest": store.list_runs(session, run.dataset, limit=1)[0].id == run.id,
         "sections": sections,
         "drifted": [s for s in sections if s.result.status in data.DRIFTED],
         "findings": run.findings,

@@ -437,6 +437,21 @@ def test_heatmap_cells_show_each_runs_kl_and_drift(reports: Reports) -> None:
     assert EVIL not in index  # the raw name never reaches the markup
 
 
+def test_an_older_runs_page_says_its_alerts_are_todays(reports: Reports) -> None:
+    """Alerts follow the newest batches: an older run's page (redrawn with `driftmon report
+    --run`) says that the alerts it lists are those open now, not after that run."""
+    oldest, *_, newest = reports.run_ids["orders"]
+    with store.session_scope(reports.engine) as session:
+        old_page = render_run_report(session, oldest)
+        new_page = render_run_report(session, newest)
+        open_now = store.list_alerts(session, "orders")
+
+    assert "Alerts open now for orders" in old_page and "not the dataset's newest" in old_page
+    assert "Open alerts for orders" in new_page and "not the dataset's newest" not in new_page
+    for page in (old_page, new_page):  # the same alerts on both: today's
+        assert all(html.escape(a.message, quote=False) in page for a in open_now)
+
+
 def test_render_run_report_names_a_missing_run(reports: Reports) -> None:
     with store.session_scope(reports.engine) as session, pytest.raises(StoreError, match="999"):
         render_run_report(session, 999)
