@@ -29,6 +29,7 @@ from driftmon.profile import Profile
 from driftmon.report import data
 from driftmon.report.html import render_page
 from driftmon.report.paths import claim_dataset_folder, dataset_folder_name, run_page_name
+from driftmon.status import Status
 
 __all__ = [
     "STATUS_FILE",
@@ -415,7 +416,12 @@ def _feature_section(
         chart=chart,
         top_bins=data.top_bin_changes(result),
         unseen_label="outside range" if result.kind == "numeric" else "never seen",
-        reference_range=_range_text(result.reference_range, dates=result.dates),
+        # an unmonitored feature's reference had no usable values: it has no range to show
+        reference_range=(
+            None
+            if result.status == Status.UNMONITORED
+            else _range_text(result.reference_range, dates=result.dates)
+        ),
     )
 
 

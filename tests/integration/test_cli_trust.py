@@ -354,6 +354,11 @@ def test_a_feature_without_usable_reference_values_is_reported_and_not_monitored
     assert statuses == {"x": "ok", "blank": "unmonitored"}
     assert checked["verdict"] == "ok"
     assert all("[0, 0]" not in f["message"] for f in checked["findings"])
+    page = Path(checked["report_path"]).read_text()
+    blank = page[page.index('<h3>blank <span class="badge unmonitored">') :]
+    blank = blank[: blank.index("</section>")]
+    assert "Not monitored: the reference has no usable values" in blank
+    assert "Reference range" not in blank and "--all-charts" not in blank
 
 
 # --------------------------------------------------------------------------------------------
