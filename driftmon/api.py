@@ -115,6 +115,17 @@ def check(
     calibrated = None  # KL thresholds calibrated on a reference given as data (`calibration`)
     if isinstance(reference, Profile):
         reference_profile, description = reference, "a profile"
+        # how bins are fitted: a profile's bins are fitted already (per-feature tables may
+        # hold thresholds too, which apply, so `feature` is not among them)
+        ignored = [key for key in settings if key in options.fit_record() and key != "feature"]
+        if ignored:
+            warnings.warn(
+                f"{', '.join(ignored)} fit a reference's bins, and a reference given as a "
+                "profile has its bins already: ignored; give the reference as data to fit with "
+                "them",
+                DriftmonWarning,
+                stacklevel=2,
+            )
     else:
         reference_profile, description, calibrated = pipeline.build_reference_profile(
             _source(reference, "reference"), options

@@ -223,10 +223,12 @@ def test_a_profile_is_a_reusable_reference(frames) -> None:
     name = sorted(batches)[1]
     fitted = driftmon.profile(reference, n_bins=12)
 
-    from_profile = driftmon.check(fitted, batches[name], n_bins=12, batch_time=name)
+    from_profile = driftmon.check(fitted, batches[name], batch_time=name)
     from_frame = driftmon.check(reference, batches[name], n_bins=12, batch_time=name)
+    with pytest.warns(driftmon.DriftmonWarning, match="n_bins fit a reference's bins"):
+        refitted = driftmon.check(fitted, batches[name], n_bins=5, batch_time=name)
 
-    assert from_profile.to_dict() == from_frame.to_dict()
+    assert from_profile.to_dict() == from_frame.to_dict() == refitted.to_dict()
     # 12 quantile bins of a continuous feature, and the missing slot
     assert fitted.features["order_value"].spec.n_slots == 12 + 1
     halves = driftmon.profile(reference.iloc[:10_000]).features["order_value"].counts
