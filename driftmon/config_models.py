@@ -8,6 +8,8 @@ importing pydantic and building them is a fifth of a check's start-up).
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, fields, replace
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -99,7 +101,18 @@ class ScheduleSettings(_Strict):
     def _one_of(self) -> ScheduleSettings:
         if (self.cron is None) == (self.interval_seconds is None):
             raise ValueError("give exactly one of `cron` or `interval_seconds`")
+        if self.cron is not None and not _CRON.fullmatch(self.cron.strip()):
+            raise ValueError(
+                f"`cron = {json.dumps(self.cron)}` is not a cron expression: give five fields, "
+                'minute hour day-of-month month day-of-week, e.g. "0 6 * * *" (daily at 6:00), '
+                'or a macro such as "@hourly"'
+            )
         return self
+
+
+#: The shape of a cron expression as Prefect's schedules take it (five fields, or a macro):
+#: nonsense such as "every hour" is refused when the configuration loads, not under `serve`.
+_CRON = re.compile(r"@(yearly|annually|monthly|weekly|daily|hourly)|[\w*/,?#-]+(\s+[\w*/,?#-]+){4}")
 
 
 class DatasetSettings(_Strict):

@@ -165,6 +165,20 @@ def test_schedule_needs_exactly_one_of_cron_or_interval(tmp_path: Path) -> None:
         load_settings(path)
 
 
+@pytest.mark.parametrize("cron", ["every hour", "0 6 * *", "* * * * * * *", ""])
+def test_a_cron_schedule_that_is_not_one_is_refused_on_loading(tmp_path: Path, cron: str) -> None:
+    path = _write(tmp_path, f'[datasets.a.schedule]\ncron = "{cron}"\n')
+    with pytest.raises(ConfigError, match="is not a cron expression: give five fields"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize("cron", ["0 6 * * *", "*/15 8-18 * * MON-FRI", "@hourly", "0 0 1 JAN ?"])
+def test_cron_schedules_load(tmp_path: Path, cron: str) -> None:
+    text = f'[datasets.a]\nfolder = "in"\n[datasets.a.schedule]\ncron = "{cron}"\n'
+    settings = load_settings(_write(tmp_path, text))
+    assert settings.dataset("a").schedule.cron == cron
+
+
 def test_config_is_found_from_flag_then_environment_then_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
