@@ -95,6 +95,14 @@ def _csv_head(path: Path) -> _CsvHead:
     header = unique_columns(
         next(csv.reader(io.StringIO(text, newline="")), []), f"CSV file `{path}`"
     )
+    separator = next((s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]), None)
+    if separator is not None:
+        shown = {";": "semicolons", "\t": "tabs", "|": "bars"}[separator]
+        raise SourceError(
+            f"CSV file `{path}` has one column, named `{header[0]}`: its values look separated "
+            f"by {shown}, and driftmon reads comma-separated files; write it with commas (or "
+            "as Parquet)"
+        )
     header_bytes = sample.find(b"\n") + 1 or len(sample)
     if len(sample) < _CSV_SAMPLE_BYTES and not sample[header_bytes:].strip():
         raise SourceError(f"`{path}` has no data rows; check that the file was written completely")

@@ -123,6 +123,19 @@ def test_categorical_hint_on_a_csv_code_column_keeps_numeric_values(tmp_path: Pa
     assert whole["code"].astype(float).tolist() == [1.0, 2.0, 2.0, 3.0] * 10
 
 
+@pytest.mark.parametrize(("separator", "named"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_csv_separated_otherwise_than_by_commas_is_named_as_such(
+    tmp_path: Path, separator: str, named: str
+) -> None:
+    """Read as one column named `a;b;when`, every check would be critical: refused."""
+    path = tmp_path / "semi.csv"
+    path.write_text(separator.join(["a", "b", "when"]) + "\n" + separator.join("12x") + "\n")
+    with pytest.raises(SourceError, match=f"look separated by {named}.*comma-separated"):
+        column_names(FileSource(path))
+    (tmp_path / "one.csv").write_text("only\n1\n2\n")  # one column is fine
+    assert column_names(FileSource(tmp_path / "one.csv")) == ["only"]
+
+
 def test_a_partitioned_folder_is_named_with_a_pattern_and_marker_files_are_skipped(
     tmp_path: Path,
 ) -> None:
