@@ -60,7 +60,10 @@ _DRIVER_PACKAGES = {
     "pyodbc": "pyodbc",
     "pymssql": "pymssql",
 }
-_HOW_TO_CHOOSE = "pass another URL with `--db` or set `database` in the configuration"
+_HOW_TO_CHOOSE = (
+    "pass another URL with `--db` (in Python `Monitor(db=...)`) or set `database` in the "
+    "configuration"
+)
 
 
 def default_database_url() -> str:
