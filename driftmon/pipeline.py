@@ -840,7 +840,8 @@ def check_reference_source(
         )
     used = [n for n in (options.features or available) if n not in options.exclude]
     for other in files[1:]:
-        lacking = [n for n in used if n not in sources.column_names(other)]
+        has = set(sources.column_names(other))
+        lacking = [n for n in used if n not in has]
         if lacking:
             raise SourceError(
                 f"reference files differ in their columns: {sources.describe(other)} lacks "
