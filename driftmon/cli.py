@@ -264,7 +264,6 @@ def check(
         from driftmon import pipeline
 
         plan = pipeline.plan_batch(source, batch_key, moment)
-        pipeline.refuse_future_batch_time(plan)  # the job is handed the time: refused here
         store.ensure_writable(engine)
         pipeline.notification_targets(options)  # ... and bad targets
         with _progress_bar():  # stderr: --json's stdout stays JSON

@@ -200,7 +200,7 @@ def _check(
     reports_dir: str,
     cluster: str | None = None,
 ) -> CheckResult:
-    pipeline.refuse_future_batch_time(plan)
+    pipeline.refuse_future_batch_time(plan)  # a batch of `check-new`'s folder, planned unchecked
     started_at = pipeline.now()
     reference = steps.load_reference(engine, dataset)
     fit_warning = options.fit_change_warning(dataset, reference.settings, reference.version)

@@ -314,18 +314,20 @@ def plan_batch(
 ) -> BatchPlan:
     """Resolve a batch given on the command line (exactly one file) or in Python (a source),
     with its batch key and batch time (``batch_time`` wins over the one its path or
-    modification time gives)."""
-    if not isinstance(source_spec, str):
-        sources.column_names(source_spec)
-        return _plan(source_spec, batch_key, batch_time)
-    files = sources.parse_source(source_spec)
-    if len(files) != 1:
-        raise SourceError(
-            f"`{source_spec}` matches {len(files)} files; `check` takes one batch file "
-            "(use `check-new --folder` for a folder of batches)"
-        )
-    sources.column_names(files[0])  # an empty or corrupt file fails here, before any work
-    return _plan(files[0], batch_key, batch_time)
+    modification time gives; one read from them that lies ahead is refused:
+    `refuse_future_batch_time`)."""
+    if isinstance(source_spec, str):
+        files = sources.parse_source(source_spec)
+        if len(files) != 1:
+            raise SourceError(
+                f"`{source_spec}` matches {len(files)} files; `check` takes one batch file "
+                "(use `check-new --folder` for a folder of batches)"
+            )
+        source_spec = files[0]
+    sources.column_names(source_spec)  # an empty or corrupt file fails here, before any work
+    plan = _plan(source_spec, batch_key, batch_time)
+    refuse_future_batch_time(plan)
+    return plan
 
 
 def unprocessed_batches(engine: Engine, dataset: str, folder: str) -> list[BatchPlan]:
@@ -686,7 +688,7 @@ def deliver_notifications(
     pending, errors = 0, []
     for item in due:
         target = by_key.get(item.target_key)
-        if target is None:  # another dataset's target: its own checks deliver it
+        if target is None:  # not configured here (or another dataset's, when not asked for one)
             pending += 1
             unconfigured = (
                 f"notifications to `{item.target_label}` wait for a target not configured "
