@@ -25,7 +25,6 @@ Messages are plain text (no Markdown): they go to terminals, e-mails and web pag
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +38,7 @@ from driftmon.errors import ConfigError
 from driftmon.formatting import format_p_value, format_share, printable, visible_name
 from driftmon.options import DEFAULT_THRESHOLDS, Thresholds
 from driftmon.profile import Profile
-from driftmon.status import SEVERITIES, Severity, Status
+from driftmon.status import SEVERITIES, Severity, Status, severity_order
 from driftmon.tails import binomial_cdf, binomial_sf
 
 __all__ = [
@@ -180,12 +179,11 @@ def evaluate(
             and _rank(reading.severity) > _rank(statuses[reading.feature])
         ):
             statuses[reading.feature] = Status(reading.severity)
-    # as the table and the report order them: most severe first, then larger KL, then name
-    kl = {r.name: r.kl for r in results if r.kl is not None and math.isfinite(r.kl)}
+    kl = {r.name: r.kl for r in results}
     drifted = tuple(
         sorted(
             (n for n, s in statuses.items() if s in SEVERITIES),
-            key=lambda n: (-_rank(statuses[n]), -kl.get(n, -1.0), n),
+            key=lambda n: severity_order(statuses[n], kl.get(n), n),
         )
     )
     if results or comparison.schema.missing:

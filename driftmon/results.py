@@ -17,6 +17,7 @@ from driftmon.formatting import (
     visible_name,
 )
 from driftmon.policy import Status, Verdict
+from driftmon.status import severity_order
 
 __all__ = [
     "BatchFailure",
@@ -193,7 +194,7 @@ def build_check_result(
         FeatureRow(result, verdict.statuses.get(result.name, Status.EMPTY))
         for result in comparison.features
     ]
-    rows.sort(key=lambda f: (-Status(f.status).rank, -(f.result.kl or 0.0), f.name))
+    rows.sort(key=lambda f: severity_order(f.status, f.result.kl, f.name))
     return CheckResult(
         run_id=run_id,
         dataset=dataset,

@@ -7,10 +7,11 @@ statistics.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Literal
 
-__all__ = ["SEVERITIES", "Severity", "Status"]
+__all__ = ["SEVERITIES", "Severity", "Status", "severity_order"]
 
 
 class Status(StrEnum):
@@ -39,6 +40,20 @@ class Status(StrEnum):
 
 
 _STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
+
+
+def severity_order(status: str, kl: float | None, name: str) -> tuple[int, float, str]:
+    """The sort key of features wherever they are listed (the check's table and verdict line,
+    ``--json``, reports): most severe status first, then larger KL (none last), then name.
+
+    >>> rows = [("ok", 0.9, "a"), ("critical", 0.2, "b"), ("critical", 0.7, "c"), ("ok", None, "d")]
+    >>> [name for *_, name in sorted(rows, key=lambda row: severity_order(*row))]
+    ['c', 'b', 'a', 'd']
+    """
+    known = kl is not None and math.isfinite(kl)
+    return (-Status(status).rank, -kl if known else math.inf, name)  # type: ignore[operator]
+
+
 #: The statuses a finding can have, and that mean drift.
 SEVERITIES = (Status.WARNING, Status.CRITICAL)
 Severity = Literal[Status.WARNING, Status.CRITICAL]

@@ -18,8 +18,9 @@ from numpy.typing import NDArray
 from driftmon.bins import NUMERIC
 from driftmon.compare import BinContribution
 from driftmon.formatting import visible_name
-from driftmon.policy import SEVERITIES, Status
+from driftmon.policy import SEVERITIES
 from driftmon.profile import FeatureProfile
+from driftmon.status import severity_order
 from driftmon.store import StoredFeatureResult, StoredRun
 
 __all__ = [
@@ -127,12 +128,8 @@ class HistoryMatrix:
 
 
 def severity_key(result: StoredFeatureResult) -> tuple[int, float, str]:
-    """Sort key: most severe status first, then larger KL, then name."""
-    return (
-        -Status(result.status).rank,
-        -(result.kl if result.kl is not None else -1.0),
-        result.feature,
-    )
+    """Sort key: `severity_order` of a stored feature result."""
+    return severity_order(result.status, result.kl, result.feature)
 
 
 def sort_by_severity(features: Sequence[StoredFeatureResult]) -> list[StoredFeatureResult]:
