@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from driftmon import jobs, pipeline, sources, store
 from driftmon.config import NoConfig, find_config, load_settings
 from driftmon.errors import ConfigError, DriftmonWarning
-from driftmon.formatting import visible_name
+from driftmon.formatting import name_list
 from driftmon.options import DatasetOptions
 from driftmon.policy import Status
 from driftmon.profile import Profile
@@ -304,7 +304,7 @@ class DriftReport:
 
     def __repr__(self) -> str:
         run = self.result
-        drifted = ", ".join(map(visible_name, self.drifted)) or "none"
+        drifted = name_list(self.drifted) or "none"
         where = f", run {run.run_id}" if self.stored else ""
         return (
             f"<DriftReport {run.dataset!r}{where}: {run.verdict}, {run.n_rows:,} rows, "

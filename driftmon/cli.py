@@ -38,6 +38,7 @@ from driftmon.formatting import (
     format_moment,
     format_p_value,
     format_share,
+    name_list,
     printable,
     visible_name,
 )
@@ -204,7 +205,7 @@ def reference(
     out.print(
         f"Stored reference [bold]v{info['version']}[/] of [bold]{_text(dataset)}[/]: "
         f"{info['n_rows']:,} rows, {len(info['features'])} features "
-        f"({_text(', '.join(map(visible_name, info['features'])))})"
+        f"({_text(name_list(info['features']))})"
     )
     for warning in info["warnings"]:
         err.print(f"[yellow]warning:[/] {_text(warning)}", highlight=False)
@@ -842,7 +843,7 @@ def _print_result(result: CheckResult) -> None:
     out.print(table)
     line = f"verdict: {_status_text(result.verdict)}"
     if result.drifted:
-        line += f" · drifted: {_text(', '.join(map(visible_name, result.drifted)))}"
+        line += f" · drifted: {_text(name_list(result.drifted))}"
     if result.replaced:
         line += " · replaced the earlier run of this batch"
     out.print(line)
@@ -879,7 +880,7 @@ def _print_summary(results: list[CheckResult], expected: dict[str, frozenset[str
             _plain(Path(result.source).name),
             f"{result.n_rows:,}",
             _status_text(result.verdict),
-            _plain(", ".join(map(visible_name, result.drifted)) or "–"),
+            _plain(name_list(result.drifted) or "–"),
             _plain(", ".join(sorted(expected.get(Path(result.source).name, ()))) or "–"),
         )
     out.print(table)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -151,6 +151,15 @@ def visible_name(name: str) -> str:
     ['price', '""', '" price"', '"unit price "']
     """
     return f'"{name}"' if name != name.strip() or not name else name
+
+
+def name_list(names: Iterable[str]) -> str:
+    """Column names as a comma-separated list, each `visible_name`.
+
+    >>> name_list(["price", " qty", ""])
+    'price, " qty", ""'
+    """
+    return ", ".join(map(visible_name, names))
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -35,7 +35,7 @@ from driftmon.bins import value_text
 from driftmon.compare import Comparison, FeatureResult
 from driftmon.divergence import DEFAULT_ALPHA, adjust_p_values, kl_divergence
 from driftmon.errors import ConfigError
-from driftmon.formatting import format_p_value, format_share, printable, visible_name
+from driftmon.formatting import format_p_value, format_share, name_list, printable, visible_name
 from driftmon.options import DEFAULT_THRESHOLDS, Thresholds
 from driftmon.profile import Profile
 from driftmon.status import SEVERITIES, Severity, Status, severity_order
@@ -411,7 +411,7 @@ def _dataset_reading(drifted: Sequence[str], n_features: int, limit: Thresholds)
     count = len(drifted)
     if count >= limit.min_drifted_features:
         message = (
-            f"{count} of {n_features} features drifted ({', '.join(map(visible_name, drifted))}): "
+            f"{count} of {n_features} features drifted ({name_list(drifted)}): "
             "check the source of this batch as a whole"
         )
         severity: Severity | None = Status.CRITICAL

@@ -14,7 +14,7 @@ from driftmon.formatting import (
     json_safe,
     markdown_code,
     markdown_text,
-    visible_name,
+    name_list,
 )
 from driftmon.policy import Status, Verdict
 from driftmon.status import severity_order
@@ -76,7 +76,7 @@ class CheckResult:
     warnings: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        drifted = ", ".join(map(visible_name, self.drifted)) or "none"
+        drifted = name_list(self.drifted) or "none"
         return (
             f"<CheckResult {self.dataset!r} run {self.run_id}: {self.verdict}, "
             f"{self.n_rows:,} rows, {len(self.features)} features, drifted: {drifted}>"
@@ -102,7 +102,7 @@ class CheckResult:
             f"{self.n_rows:,} rows: {self.verdict}"
         )
         if self.drifted:
-            line += f", drifted: {', '.join(map(visible_name, self.drifted))}"
+            line += f", drifted: {name_list(self.drifted)}"
         if self.report_path:
             line += f"; report: {self.report_path}"
         return line
