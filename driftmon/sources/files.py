@@ -148,11 +148,10 @@ def resolve_files(spec: str | Path, *, allow_none: bool = False) -> list[Path]:
             key=lambda p: p.name,
         )
         if not files:
-            nested = next(
-                (p for p in sorted(path.rglob("*")) if p.is_file() and _is_data_file(p)), None
-            )
+            nested = next((p for p in path.rglob("*") if p.is_file() and _is_data_file(p)), None)
             if nested is not None:
-                pattern = path / "**" / f"*{''.join(nested.suffixes[-2:]) or nested.suffix}"
+                suffix = next(s for s in DATA_SUFFIXES if nested.name.lower().endswith(s))
+                pattern = path / "**" / f"*{suffix}"
                 raise SourceError(
                     f"folder `{path}` holds no data files directly inside it, but its subfolders "
                     f"do (`{nested}`); name them with a pattern, `'{pattern}'` (quoted, so "
