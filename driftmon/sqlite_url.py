@@ -16,7 +16,7 @@ from urllib.parse import unquote
 if TYPE_CHECKING:
     from sqlalchemy import URL
 
-__all__ = ["home_shorthand", "sqlite_file"]
+__all__ = ["home_hint", "sqlite_file"]
 
 
 def sqlite_file(url: URL) -> Path | None:
@@ -48,20 +48,23 @@ def sqlite_file(url: URL) -> Path | None:
     return Path(os.path.abspath(name))
 
 
-def home_shorthand(url: URL) -> str | None:
+def home_hint(url: URL) -> str | None:
     """When a SQLite URL's path starts with ``~`` (which nothing expands), what to write
-    instead: the URL with the home folder spelled out. None for any other URL.
+    instead, said for an error message. None for any other URL.
 
     >>> from sqlalchemy import make_url
-    >>> home_shorthand(make_url("sqlite:///~/d.db")) == f"sqlite:///{Path.home()}/d.db"
+    >>> home_hint(make_url("sqlite:///~/d.db")) == (
+    ...     f"SQLite does not expand `~`: write the home folder out, `sqlite:///{Path.home()}/d.db`"
+    ... )
     True
-    >>> home_shorthand(make_url("sqlite:///d.db")) is None
+    >>> home_hint(make_url("sqlite:///d.db")) is None
     True
     """
     database = url.database or ""
     if url.get_backend_name() != "sqlite" or not database.startswith("~"):
         return None
-    return url.set(database=os.path.expanduser(database)).render_as_string(hide_password=False)
+    spelled_out = url.set(database=os.path.expanduser(database)).render_as_string()
+    return f"SQLite does not expand `~`: write the home folder out, `{spelled_out}`"
 
 
 def _uri_file(uri: str) -> Path | None:

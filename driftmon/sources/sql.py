@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 from driftmon.errors import ConfigError, SourceError
 from driftmon.sources.base import Partition, Piece, ReadRequest, select_columns
-from driftmon.sqlite_url import home_shorthand, sqlite_file
+from driftmon.sqlite_url import home_hint, sqlite_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -214,13 +214,9 @@ def _create_engine(source: SqlSource) -> sqlalchemy.Engine:
         parsed = sqlalchemy.make_url(source.url)
         missing = _missing_sqlite_file(parsed)
         if missing is not None:
-            spelled_out = home_shorthand(parsed)
-            hint = (
-                f"SQLite does not expand `~`: write the home folder out, "
-                f"`{_redact_url(spelled_out)}`"
-                if spelled_out
-                else "check the path in the URL (`sqlite:///` then a path relative to the "
-                "current folder, `sqlite:////` then an absolute one)"
+            hint = home_hint(parsed) or (
+                "check the path in the URL (`sqlite:///` then a path relative to the current "
+                "folder, `sqlite:////` then an absolute one)"
             )
             raise SourceError(
                 f"SQL source `{_redact_url(source.url)}`: the SQLite database file `{missing}` "

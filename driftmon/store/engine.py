@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlalchemy.orm import Session
 
 from driftmon.errors import StoreError
-from driftmon.sqlite_url import home_shorthand, sqlite_file
+from driftmon.sqlite_url import home_hint, sqlite_file
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -125,12 +125,11 @@ def open_store(url: str | None = None, *, create: bool = True) -> Engine:
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite:
         path = sqlite_file(parsed)
-        spelled_out = home_shorthand(parsed)
-        if spelled_out and path is not None and not path.exists():
+        tilde = home_hint(parsed)
+        if tilde and path is not None and not path.exists():
             raise StoreError(
                 f"database `{shown}` would be a file in a folder named `~` under "
-                f"`{Path.cwd()}`: SQLite does not expand `~`; write the home folder out, "
-                f"`{redact_url(spelled_out)}`"
+                f"`{Path.cwd()}`: {tilde}"
             )
         if not create and path is not None and not path.exists():
             raise StoreError(
