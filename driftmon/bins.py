@@ -91,7 +91,8 @@ class BinSpec:
     ``seen`` remembers every category the reference saw, kept or not (its long tail), so a
     count can tell a tail value from one the reference never saw. ``seen`` is stored apart from
     the spec (it can hold millions of values), so it takes no part in equality or `to_dict`;
-    None means unknown.
+    None means unknown. ``text`` marks categories the reference saw as text: a CSV batch reads
+    them as text, never parsed, so codes such as ``007`` stay codes where all look numeric.
     """
 
     name: str
@@ -102,6 +103,7 @@ class BinSpec:
     # how values read, not how they are binned: a spec from before dates were told apart
     # still counts and adds up with one that tells them
     dates: bool = field(default=False, compare=False)
+    text: bool = field(default=False, compare=False)
     seen: Vocabulary | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -180,6 +182,7 @@ class BinSpec:
             "categories": list(self.categories),
             "discrete": self.discrete,
             **({"dates": True} if self.dates else {}),
+            **({"text": True} if self.text else {}),
         }
 
     @classmethod
@@ -191,6 +194,7 @@ class BinSpec:
             categories=tuple(str(c) for c in data.get("categories", ())),
             discrete=bool(data.get("discrete", False)),
             dates=bool(data.get("dates", False)),
+            text=bool(data.get("text", False)),
         )
 
 
@@ -376,7 +380,8 @@ def fit_bins(
         # the most frequent keys, ties by key: chosen without sorting a long tail
         categories = tuple(_top_counts(keys, key_counts, max_categories))
         seen = Vocabulary.from_keys(keys.tolist(), key_counts, cap=vocabulary_cap)
-        return BinSpec(name=name, kind=CATEGORICAL, categories=categories, seen=seen)
+        text = observed_type(series) == "string"
+        return BinSpec(name=name, kind=CATEGORICAL, categories=categories, seen=seen, text=text)
     if kind != NUMERIC:
         raise ConfigError(f"feature `{name}`: kind `{kind}` is not one of {', '.join(KINDS)}")
 

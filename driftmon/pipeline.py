@@ -31,7 +31,7 @@ from driftmon.alerts import (
     decide_alerts,
     has_full_windows,
 )
-from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec, observed_type, value_text
+from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec, value_text
 from driftmon.compare import Comparison, compare
 from driftmon.errors import ConfigError, NotificationError, SourceError
 from driftmon.formatting import format_share
@@ -149,11 +149,6 @@ def build_reference_profile(
             label="counting reference",
             vocabularies=True,
             counter=counter,
-            text=[
-                name
-                for name, spec in specs.items()
-                if spec.kind == CATEGORICAL and observed_type(sample[name]) in _TEXT_TYPES
-            ],
         )
         profile = counted.profile.with_vocabularies(
             {name: builder.build() for name, builder in counted.vocabularies.items()}
@@ -371,7 +366,6 @@ def profile_batch(
     assert plan.source is not None, "a batch given as a profile is counted already"
     all_columns = sources.column_names(plan.source)
     specs = {name: spec for name, spec in reference.specs.items() if name in all_columns}
-    seen_types = reference.column_types
     counted = count_partitions(
         sources.partitions(plan.source, options.partition_rows),
         specs,
@@ -379,14 +373,8 @@ def profile_batch(
         columns=all_columns,
         label=f"reading {plan.description}",
         counter=counter or _dask_counter(dask),
-        text=[name for name in specs if seen_types.get(name) in _TEXT_TYPES],
     )
     return counted.profile
-
-
-#: What a reference saw of a categorical feature that makes a batch's values text too: a
-#: column of codes (``007``) is not numbers in a batch whose codes all look like numbers.
-_TEXT_TYPES = ("string", "mixed")
 
 
 #: Counts partitions elsewhere: called with the partitions and `count_partition`'s keyword
@@ -403,18 +391,14 @@ def count_partitions(
     label: str,
     vocabularies: bool = False,
     counter: PartitionCounter | None = None,
-    text: Sequence[str] = (),
 ) -> PartitionCounts:
     """Count a source's partitions and add them in order: in this process (one stream of
     chunks, the next read while this one is counted), or each by ``counter`` (a cluster),
-    which sends only counts back. ``vocabularies`` also collects every category seen;
-    ``text`` names features read as text, never parsed (see `sources.iter_chunks`)."""
+    which sends only counts back. ``vocabularies`` also collects every category seen."""
     chunk_rows = options.rows_per_chunk(len(specs))
     cap = options.vocabulary_cap if vocabularies else None
     if counter is not None:
-        counted = counter(
-            parts, specs=specs, chunk_rows=chunk_rows, vocabulary_cap=cap, text=list(text)
-        )
+        counted = counter(parts, specs=specs, chunk_rows=chunk_rows, vocabulary_cap=cap)
 
         def reported() -> Iterable[PartitionCounts]:
             progress.report(f"{label} (partitions, on the cluster)", 0, len(parts))
@@ -428,7 +412,6 @@ def count_partitions(
         columns=list(specs),
         chunk_rows=chunk_rows,
         **_type_hints(specs),
-        text=text,
         on_progress=_reporter(label),
         as_chunks=True,
         read_ahead=True,
@@ -443,17 +426,11 @@ def count_partition(
     specs: dict[str, BinSpec],
     chunk_rows: int,
     vocabulary_cap: int | None = None,
-    text: Sequence[str] = (),
 ) -> PartitionCounts:
     """Read and count one partition: the task a cluster's worker runs. It returns only counts
     (and, with ``vocabulary_cap``, the categories seen), never rows."""
     chunks = sources.iter_chunks(
-        partition,
-        columns=list(specs),
-        chunk_rows=chunk_rows,
-        **_type_hints(specs),
-        text=text,
-        as_chunks=True,
+        partition, columns=list(specs), chunk_rows=chunk_rows, **_type_hints(specs), as_chunks=True
     )
     return count_partition_chunks(chunks, specs, vocabulary_cap=vocabulary_cap)
 
@@ -860,6 +837,7 @@ def _type_hints(specs: dict[str, BinSpec]) -> dict[str, Sequence[str]]:
     return {
         "numeric": [n for n, s in specs.items() if s.kind == NUMERIC],
         "categorical": [n for n, s in specs.items() if s.kind == CATEGORICAL],
+        "text": [n for n, s in specs.items() if s.text],
     }
 
 

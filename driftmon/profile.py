@@ -207,7 +207,11 @@ class FeatureProfile:
             n_unseen=None if n_unseen is None else int(n_unseen),
             tail={str(k): int(v) for k, v in data.get("tail", {}).items()},
         )
-        return cls(BinSpec.from_dict(data["spec"]), tally)
+        spec = BinSpec.from_dict(data["spec"])
+        if "text" not in data["spec"] and spec.kind == CATEGORICAL:
+            # stored before specs said so: what the reference saw says it
+            spec = replace(spec, text=tally.observed_type in ("string", "mixed"))
+        return cls(spec, tally)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -591,3 +591,19 @@ def test_a_forked_child_counts_on_its_own_threads() -> None:
         child.kill()
         pytest.fail("the forked child never finished counting")
     assert results.get(timeout=10) == expected
+
+
+def test_a_categorical_spec_says_whether_the_reference_saw_text() -> None:
+    """Codes read as text (``007``) stay text in a CSV batch: the spec says so, is stored with
+    it, and a reference stored before specs said so gets it from what its counts saw."""
+    frame = pd.DataFrame({"zip": ["007", "012", "007"], "code": [1, 2, 2]})
+    specs = fit_specs(frame, kinds={"code": CATEGORICAL})
+    profile = profile_frame(frame, specs)
+
+    assert (specs["zip"].text, specs["code"].text) == (True, False)
+    stored = profile.to_dict()
+    assert Profile.from_dict(stored).specs["zip"].text is True
+    for feature in stored["features"].values():
+        feature["spec"].pop("text", None)  # as stored before
+    old = Profile.from_dict(stored)
+    assert (old.specs["zip"].text, old.specs["code"].text) == (True, False)
