@@ -334,6 +334,10 @@ def _create_engine(url: URL, shown: str, is_sqlite: bool) -> Engine:
     if is_sqlite:
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_immediate)
+    elif engine.dialect.name == "postgresql":
+        from driftmon.store.models import declare_postgresql_options
+
+        declare_postgresql_options()
     return engine
 
 

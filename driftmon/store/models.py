@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "ACTIVE_REFERENCE_INDEX",
     "AlertRow",
     "Base",
     "DatasetRow",
@@ -38,6 +39,7 @@ __all__ = [
     "ReferenceVocabularyRow",
     "RunRow",
     "UtcDateTime",
+    "declare_postgresql_options",
 ]
 
 #: Constraint names are spelled out so migrations (and SQLite batch moves) can refer to them.
@@ -106,18 +108,25 @@ class DatasetRow(Base):
     created_at: Mapped[datetime]
 
 
+#: PostgreSQL's `WHERE` of this partial index is added by `declare_postgresql_options` when a
+#: PostgreSQL store is opened: naming `postgresql_where` here would import SQLAlchemy's PostgreSQL
+#: dialect (~70 ms) into every command, SQLite ones included. The migrations create both.
+ACTIVE_REFERENCE_INDEX = Index(
+    "uq_reference_profiles_active", "dataset_id", unique=True, sqlite_where=text("is_active")
+)
+
+
+def declare_postgresql_options() -> None:
+    """Complete the models' PostgreSQL-only options (idempotent)."""
+    ACTIVE_REFERENCE_INDEX.dialect_options["postgresql"]["where"] = text("is_active")
+
+
 class ReferenceProfileRow(Base):
     __tablename__ = "reference_profiles"
     __table_args__ = (
         UniqueConstraint("dataset_id", "version"),
         # At most one active reference per dataset; the repository keeps it so, this enforces it.
-        Index(
-            "uq_reference_profiles_active",
-            "dataset_id",
-            unique=True,
-            sqlite_where=text("is_active"),
-            postgresql_where=text("is_active"),
-        ),
+        ACTIVE_REFERENCE_INDEX,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

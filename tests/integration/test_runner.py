@@ -128,7 +128,7 @@ try:
 except SystemExit as exit:
     code = exit.code
 watched = ["prefect", "pandas", "matplotlib", "numba", "apprise", "scipy", "pydantic"]
-watched.append("pyarrow.compute")
+watched += ["pyarrow.compute", "sqlalchemy.dialects.postgresql"]
 print(json.dumps({"code": code, "loaded": [m for m in watched if m in sys.modules]}))
 """
 
@@ -162,7 +162,8 @@ def test_a_file_check_loads_only_what_it_needs(tmp_path: Path) -> None:
     """No Prefect without an API, no pandas for a file, no matplotlib unless a chart is
     drawn (a feature moved), no numba for a few categories, no pydantic without a
     configuration file, no scipy at all (`driftmon.tails`), no Arrow compute functions for
-    dictionary-encoded strings: each costs a large share of a one-second check."""
+    dictionary-encoded strings, no PostgreSQL dialect for a SQLite store: each costs a large
+    share of a one-second check."""
     rng = np.random.default_rng(5)
 
     def frame(n: int, shift: float) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, func, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import driftmon
@@ -45,7 +46,7 @@ from driftmon.store import (
     set_report_path,
     upgrade_database,
 )
-from driftmon.store.models import Base
+from driftmon.store.models import ACTIVE_REFERENCE_INDEX, Base
 
 T0 = datetime(2024, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)
 FIT_SETTINGS = {"n_bins": 10, "max_categories": 20, "alpha": 0.5}
@@ -488,6 +489,30 @@ def test_two_processes_writing_at_once_wait_for_each_other(
 def test_migrations_create_exactly_the_models_tables(engine: Engine) -> None:
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_the_database_refuses_a_second_active_reference(engine: Engine, url: str) -> None:
+    """The partial unique index exists on both backends (Alembic's comparison above does not
+    compare an index's WHERE), and the models declare it as the migrations create it."""
+    tables = Base.metadata.tables
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def reference(version: int, active: bool) -> dict[str, object]:
+        return {
+            "dataset_id": 1, "version": version, "is_active": active, "created_at": now,
+            "source": "s", "n_rows": 1, "settings": {}, "profile": {}, "driftmon_version": "t",
+        }  # fmt: skip
+
+    with engine.begin() as connection:
+        connection.execute(insert(tables["datasets"]), {"id": 1, "name": "d", "created_at": now})
+        connection.execute(
+            insert(tables["reference_profiles"]),
+            [reference(1, False), reference(2, False), reference(3, True)],
+        )
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert(tables["reference_profiles"]), reference(4, True))
+    backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+    assert str(ACTIVE_REFERENCE_INDEX.dialect_options[backend]["where"]) == "is_active"
 
 
 def test_opening_an_older_database_upgrades_it_and_keeps_its_data(
