@@ -12,13 +12,19 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Bytecode first: where PYTHONDONTWRITEBYTECODE is set (as on our build machines), an editable
+# checkout would otherwise compile its modules again in every process the demo or a test starts.
+BYTECODE = $(BIN)/python -m compileall -q driftmon flows
+
 demo: $(BIN)/.installed
+	@$(BYTECODE)
 	$(BIN)/driftmon demo
 
 # Report tests drive Debian's Chromium through Playwright (never `playwright install`, which
 # downloads a browser); store tests also run on a throwaway PostgreSQL server made with Debian's
 # postgresql binaries. Both are installed here when missing and when we may (root, as CI runs).
 test: $(BIN)/.installed chromium postgresql
+	@$(BYTECODE)
 	$(BIN)/python -m pytest
 
 chromium:

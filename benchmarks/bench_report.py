@@ -124,6 +124,10 @@ def time_reports(url: str, run_id: int, folder: str) -> None:
 def main() -> None:
     import json
 
+    from bench_check import compile_sources
+
+    compile_sources()
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         began = time.perf_counter()
