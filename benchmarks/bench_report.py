@@ -4,15 +4,17 @@ Targets: render <= 0.6 s, file < 2 MB, for 25 features with 30 runs of history. 
 temporary SQLite file filled by driftmon's real pipeline pieces (fit, profile, compare,
 evaluate, save); every seventh run carries deliberate drift so every part of the page is drawn.
 Timed twice, each in a new process that has opened the store and imported what a check has
-(the report package and what it draws with not yet): a quiet run (the newest; earlier runs
-drifted, so the dataset page has KL-over-runs panels) and a drifted one, whose moved features
-get matplotlib charts.
+(the report package and what it draws with not yet), each for the newest run as a check
+writes it: a drifted run, whose moved features get matplotlib charts, then (a copy of the
+store with one more batch) a quiet run, whose 30-run window holds earlier drift so the
+dataset page has KL-over-runs panels.
 
 Run: ``.venv/bin/python benchmarks/bench_report.py``
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,9 +54,11 @@ def make_frame(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataF
     return pd.DataFrame(columns)
 
 
-def build_store(folder: Path) -> tuple[object, int, int]:
+def build_store(folder: Path) -> tuple[int, int]:
+    """``drifted.db`` with 30 runs, the newest drifted, and ``quiet.db``: the same and a
+    quiet 31st; the two runs' ids."""
     rng = np.random.default_rng(20261103)
-    engine = store.open_store(f"sqlite:///{folder / 'bench.db'}")
+    engine = store.open_store(f"sqlite:///{folder / 'drifted.db'}")
     reference_frame = make_frame(rng, REFERENCE_ROWS)
     specs = driftmon.fit_specs(reference_frame)
     reference = driftmon.profile_frame(reference_frame, specs)
@@ -63,9 +67,13 @@ def build_store(folder: Path) -> tuple[object, int, int]:
             session, "bench", reference, source="synthetic", settings={"n_bins": 20}
         )
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    last_id = drifted_id = 0
-    for day in range(N_RUNS):
-        shift = 0.6 if day % 7 == 6 else 0.0
+    ids = []
+    for day in range(N_RUNS + 1):
+        if day == N_RUNS:  # the drifted store is complete: the quiet one gets one more run
+            engine.dispose()
+            shutil.copyfile(folder / "drifted.db", folder / "quiet.db")
+            engine = store.open_store(f"sqlite:///{folder / 'quiet.db'}")
+        shift = 0.6 if day % 7 == 1 else 0.0  # days 1, 8, ..., 29: the 30th run drifts
         current = driftmon.profile_frame(make_frame(rng, BATCH_ROWS, shift), specs)
         comparison = compare(reference, current)
         verdict = evaluate(comparison)
@@ -88,9 +96,9 @@ def build_store(folder: Path) -> tuple[object, int, int]:
                 current=current,
                 readings=verdict.readings,
             )
-            last_id = run.id
-            drifted_id = run.id if shift else drifted_id
-    return engine, last_id, drifted_id
+            ids.append(run.id)
+    engine.dispose()
+    return ids[-2], ids[-1]
 
 
 def time_reports(url: str, run_id: int, folder: str) -> None:
@@ -131,12 +139,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         began = time.perf_counter()
-        engine, run_id, drifted_id = build_store(folder)
-        engine.dispose()
-        print(f"store with {N_RUNS} runs built in {time.perf_counter() - began:.1f} s")
-        url = f"sqlite:///{folder / 'bench.db'}"
+        drifted_id, quiet_id = build_store(folder)
+        print(f"stores with {N_RUNS} runs built in {time.perf_counter() - began:.1f} s")
         timed = {}
-        for label, run in (("quiet", run_id), ("drifted", drifted_id)):
+        for label, run in (("quiet", quiet_id), ("drifted", drifted_id)):
+            url = f"sqlite:///{folder / f'{label}.db'}"
             done = subprocess.run(
                 [sys.executable, __file__, "--time", url, str(run), str(folder / label)],
                 capture_output=True,
