@@ -17,7 +17,9 @@ when it fired (with a severity), else the clear reading with the figure that kep
 - ``out_of_range``: share of a numeric feature's values outside the reference range;
 - ``missing``: change (either way) of the missing-value share, gated by a binomial test;
 - ``schema``: a monitored column missing from the batch (critical) or arriving with another
-  type (warning);
+  type (at least warning): a retyped column's ``kl`` and ``missing`` readings of that batch
+  fold into its schema finding, which takes the worst of their severities (see
+  `_schema_readings`);
 - ``dataset``: at least ``min_drifted_features`` features drifted in one batch.
 
 Messages are plain text (no Markdown): they go to terminals, e-mails and web pages alike.
@@ -31,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from driftmon.bins import value_text
-from driftmon.compare import Comparison, FeatureResult
+from driftmon.bins import NUMERIC, value_text
+from driftmon.compare import Comparison, FeatureResult, TypeChange
 from driftmon.divergence import DEFAULT_ALPHA, adjust_p_values, kl_divergence
 from driftmon.errors import ConfigError
 from driftmon.formatting import format_p_value, format_share, name_list, printable, visible_name
@@ -165,7 +167,10 @@ def evaluate(
         if result.max_share_change is not None
     ]
     readings += _share_readings(results, limits, comparison.correction)
-    readings += _schema_readings(comparison)
+    retyped = {change.name for change in comparison.schema.retyped}
+    folded = [r for r in readings if r.feature in retyped and r.signal in FOLDED_SIGNALS]
+    readings = [r for r in readings if not (r.feature in retyped and r.signal in FOLDED_SIGNALS)]
+    readings += _schema_readings(comparison, folded)
 
     statuses = {
         r.name: (Status.EMPTY if r.monitored else Status.UNMONITORED) for r in comparison.features
@@ -368,8 +373,16 @@ def _missing_reading(result: FeatureResult, limit: Thresholds, p_value: float) -
     return Reading(result.name, "missing", None, change, limit.missing_warning, p_value, message)
 
 
-def _schema_readings(comparison: Comparison) -> list[Reading]:
-    """A finding per missing or retyped monitored column, a clear reading per other one."""
+def _schema_readings(comparison: Comparison, folded: Sequence[Reading] = ()) -> list[Reading]:
+    """A finding per missing or retyped monitored column, a clear reading per other one.
+
+    A retyped column's values that do not parse count as missing, so one cause would also
+    fire ``missing`` and ``kl``: ``folded`` are those readings of retyped columns, taken out of
+    the batch's readings by the caller. The schema finding stands for them: at the worst
+    severity among warning and theirs, saying how many rows did not parse and what else
+    changed. (A ``kl`` or ``missing`` alert already open on the column therefore neither holds
+    nor clears while the column arrives retyped.)
+    """
     retyped = {change.name: change for change in comparison.schema.retyped}
     readings = [
         Reading(
@@ -388,16 +401,19 @@ def _schema_readings(comparison: Comparison) -> list[Reading]:
             continue
         change = retyped.get(result.name)
         if change is not None:
+            explained = [r for r in folded if r.feature == result.name and r.fired]
+            severity = max(
+                [Status.WARNING, *(Status(r.severity) for r in explained)], key=lambda s: s.rank
+            )
             readings.append(
                 Reading(
                     result.name,
                     "schema",
-                    Status.WARNING,
+                    severity,  # type: ignore[arg-type]
                     None,
                     None,
                     None,
-                    f"column {change.name} arrived as {change.current_type}, the reference had "
-                    f"{change.reference_type}: values that do not parse count as missing",
+                    _retyped_message(result, change, explained),
                 )
             )
         else:
@@ -405,6 +421,39 @@ def _schema_readings(comparison: Comparison) -> list[Reading]:
                 Reading(result.name, "schema", None, None, None, None, "column present, same type")
             )
     return readings
+
+
+#: The signals a column's type change explains: its values that do not parse are missing,
+#: which moves its missing share and its distribution.
+FOLDED_SIGNALS = ("kl", "missing")
+
+
+def _retyped_message(
+    result: FeatureResult, change: TypeChange, explained: Sequence[Reading]
+) -> str:
+    """``column amt arrived as string, the reference had numeric: 100% of rows are missing or
+    do not parse (0% missing in the reference); distribution changed: KL 4.616 ≥ 0.1 (p <
+    1e-16)``: the folded findings' figures
+    after the cause."""
+    message = (
+        f"column {visible_name(change.name)} arrived as {change.current_type}, "
+        f"the reference had {change.reference_type}"
+    )
+    missing = next((r for r in explained if r.signal == "missing"), None)
+    before = format_share(result.missing_share_reference or 0.0)
+    after = format_share(result.missing_share_current or 0.0)
+    if result.kind == NUMERIC and result.measured:
+        # numbers are read from the text; what does not parse is missing
+        message += (
+            f": {after} of rows are missing or do not parse ({before} missing in the reference)"
+        )
+    elif missing is not None:
+        message += f": missing values {before} → {after} of rows"
+    kl = next((r for r in explained if r.signal == "kl"), None)
+    if kl is not None:
+        p_text = format_p_value(kl.p_value, sentence=True)
+        message += f"; distribution changed: KL {kl.value:.3f} ≥ {kl.threshold:g} ({p_text})"
+    return message
 
 
 def _dataset_reading(drifted: Sequence[str], n_features: int, limit: Thresholds) -> Reading:

@@ -721,3 +721,47 @@ def test_acknowledging_a_resolved_alert_says_it_was_resolved(tmp_path: Path) -> 
     assert f"Acknowledged alert {resolved['id']}" in acked_resolved.stdout
     assert "It was already resolved (" in acked_resolved.stdout
     assert "already resolved" not in acked_open.stdout
+
+
+def test_a_column_arriving_as_text_opens_one_alert_until_numbers_come_back(
+    tmp_path: Path,
+) -> None:
+    """A CSV's integer column whose values arrive as ``12x``: none parses, so all count as
+    missing. One cause, one alert (the schema one, critical), resolved by two batches of
+    numbers, with no KL or missing alert on the way."""
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"amt": rng.integers(1, 100, 2_000), "cat": rng.choice(["a", "b"], 2_000)})
+    frame.to_csv(tmp_path / "reference.csv", index=False)
+    batch = frame.sample(1_000, random_state=1)
+    batch.assign(amt=batch["amt"].astype(str) + "x").to_csv(tmp_path / "text.csv", index=False)
+    batch.to_csv(tmp_path / "numbers-1.csv", index=False)
+    batch.to_csv(tmp_path / "numbers-2.csv", index=False)
+    assert run(tmp_path, "reference", "feed", "--source", "reference.csv").code == 0
+
+    checks = [
+        run(tmp_path, "check", "feed", "--source", f"{name}.csv", "--batch-time", day, "--json")
+        for name, day in (("text", "2026-01-01"), ("numbers-1", "2026-01-02"),
+                          ("numbers-2", "2026-01-03"))
+    ]  # fmt: skip
+
+    text, numbers_once, numbers = (check.json() for check in checks)
+    kl = next(f["kl"] for f in text["features"] if f["name"] == "amt")
+    message = (
+        "column amt arrived as string, the reference had numeric: 100% of rows are missing or "
+        f"do not parse (0% missing in the reference); distribution changed: KL {kl:.3f} ≥ 0.1 "
+        "(p < 1e-16)"
+    )
+    assert [(f["feature"], f["signal"], f["severity"], f["message"]) for f in text["findings"]] == [
+        ("amt", "schema", "critical", message)
+    ]
+    assert [(a["id"], a["change"], a["severity"], a["message"]) for a in text["alerts"]] == [
+        (1, "opened", "critical", message)
+    ]
+    assert [(a["id"], a["change"]) for a in numbers_once["alerts"]] == [(1, "clearing")]
+    assert [(a["id"], a["change"], a["message"]) for a in numbers["alerts"]] == [
+        (1, "resolved", "amt back within thresholds for 2 batches: column present, same type")
+    ]
+    alerts = run(tmp_path, "alerts", "list", "--all", "--json").json()
+    assert [(a["feature"], a["signal"], a["state"]) for a in alerts] == [
+        ("amt", "schema", "resolved")
+    ]

@@ -8,6 +8,7 @@ import pytest
 
 import driftmon as dm
 from driftmon.errors import ConfigError
+from driftmon.formatting import format_share
 from driftmon.policy import Thresholds, evaluate
 
 
@@ -141,18 +142,78 @@ def test_a_jump_in_missing_values_is_its_own_finding(rng) -> None:
     )
 
 
-def test_a_missing_column_is_critical_and_a_type_change_a_warning(rng) -> None:
+def test_a_missing_column_is_a_critical_schema_finding(rng) -> None:
     reference, current = _frames(rng, 2_000)
     verdict = _verdict(reference, current.drop(columns=["amount"]))
     assert [(f.feature, f.signal, f.severity) for f in verdict.findings] == [
         ("amount", "schema", "critical")
     ]
+    assert verdict.findings[0].message == "monitored column amount is missing from the batch"
     assert verdict.overall == "critical"
+
+
+def test_a_numeric_column_arriving_as_text_is_one_schema_finding_at_the_worst_severity(
+    rng,
+) -> None:
+    """Every value of ``amount`` fails to parse, so it counts as missing: its missing share
+    and its distribution change because of the type change, and the schema finding stands
+    for all three at their worst severity, with their figures."""
+    reference, current = _frames(rng, 2_000)
+    current["amount"] = [f"{value:.0f}x" for value in current["amount"]]
+    comparison, verdict = _evaluated(reference, current)
+    amount = comparison.feature("amount")
+
+    assert [(f.feature, f.signal, f.severity) for f in verdict.findings] == [
+        ("amount", "schema", "critical")
+    ]
+    assert verdict.findings[0].message == (
+        "column amount arrived as string, the reference had numeric: 100% of rows are missing "
+        f"or do not parse ({format_share(amount.missing_share_reference)} missing in the "
+        f"reference); distribution changed: KL {amount.kl:.3f} ≥ 0.1 (p < 1e-16)"
+    )
+    assert verdict.statuses["amount"] == verdict.overall == "critical"
+    assert {r.signal for r in verdict.readings if r.feature == "amount"} == {
+        "schema",
+        "out_of_range",
+    }
+
+
+def test_a_few_unparseable_values_make_a_warning_that_says_how_many(rng) -> None:
+    """Ten values of 2,000 fail to parse: neither missing nor KL fires, so the type change
+    alone is a warning."""
+    reference, current = _frames(rng, 2_000)
+    current["amount"] = current["amount"].astype(object)
+    current.loc[current.index[:10], "amount"] = "n/a"
+    comparison, verdict = _evaluated(reference, current)
+    amount = comparison.feature("amount")
+
+    assert [(f.feature, f.signal, f.severity) for f in verdict.findings] == [
+        ("amount", "schema", "warning")
+    ]
+    assert verdict.findings[0].message == (
+        "column amount arrived as string, the reference had numeric: "
+        f"{format_share(amount.missing_share_current)} of rows are missing or do not parse "
+        f"({format_share(amount.missing_share_reference)} missing in the reference)"
+    )
+
+
+def test_a_categorical_column_arriving_as_numbers_folds_its_kl_but_names_new_values(
+    rng,
+) -> None:
+    """KL and missing fold into the schema finding; values never seen stay a finding of
+    their own, since it names them."""
+    reference, current = _frames(rng, 2_000)
     retyped = current.assign(country=rng.integers(0, 3, len(current)))
-    verdict = _verdict(reference, retyped)
-    schema = [f for f in verdict.findings if f.signal == "schema"]
-    assert [(f.feature, f.severity) for f in schema] == [("country", "warning")]
-    assert "arrived as numeric, the reference had string" in schema[0].message
+    comparison, verdict = _evaluated(reference, retyped)
+
+    assert [(f.feature, f.signal, f.severity) for f in verdict.findings] == [
+        ("country", "new_categories", "critical"),
+        ("country", "schema", "critical"),
+    ]
+    assert verdict.findings[1].message == (
+        "column country arrived as numeric, the reference had string; distribution changed: "
+        f"KL {comparison.feature('country').kl:.3f} ≥ 0.1 (p < 1e-16)"
+    )
 
 
 def test_an_unmonitored_column_dropped_from_the_feed_changes_nothing(rng) -> None:
@@ -362,3 +423,35 @@ def test_a_reference_that_does_not_know_what_it_saw_still_flags_values_outside_i
     [finding] = [f for f in evaluate(comparison).findings if f.signal == "new_categories"]
     assert "outside the reference's kept categories" in finding.message
     assert "rebuild it" in finding.message
+
+
+def test_a_retyped_column_opens_one_alert_that_resolves_when_numbers_come_back(rng) -> None:
+    """The lifecycle replays the folded readings as it replays any: one alert opens, a
+    repeat of the same batch is not news, and ``resolve_after`` batches of numbers resolve
+    it without opening a KL or missing alert on the way."""
+    from dataclasses import replace
+
+    from driftmon.alerts import decide_alerts
+
+    reference, healthy = _frames(rng, 2_000)
+    text = healthy.assign(amount=[f"{value:.0f}x" for value in healthy["amount"]])
+    retyped, back, back_again = (
+        _evaluated(reference, batch)[1].readings for batch in (text, healthy, healthy)
+    )
+
+    [opened] = decide_alerts([], [retyped], resolve_after=2)
+    assert (opened.change, opened.alert.key, opened.alert.severity) == (
+        "opened",
+        ("amount", "schema"),
+        "critical",
+    )
+    active = [replace(opened.alert, id=1)]
+    [repeated] = decide_alerts(active, [retyped, retyped], resolve_after=2)
+    assert (repeated.change, repeated.is_news) == ("held", False)
+    [clearing] = decide_alerts(active, [back, retyped], resolve_after=2)
+    assert (clearing.change, clearing.is_news) == ("clearing", False)
+    [resolved] = decide_alerts(active, [back_again, back, retyped], resolve_after=2)
+    assert (resolved.change, resolved.alert.state) == ("resolved", "resolved")
+    assert resolved.alert.message == (
+        "amount back within thresholds for 2 batches: column present, same type"
+    )
