@@ -9,7 +9,9 @@ serves it at ``/metrics`` (`serve_metrics`). Metrics:
   for the other statuses;
 - ``driftmon_feature_kl``, ``driftmon_feature_psi``, ``driftmon_feature_p_value``
   ``{dataset, feature}``: that run's figures (a feature with no figure has no sample);
-- ``driftmon_feature_drifted{dataset, feature}``: 1 for a warning or critical feature;
+- ``driftmon_feature_drifted{dataset, feature}``: 1 for a warning or critical feature, and
+  for a monitored column missing from the batch (a critical schema finding, though the batch
+  has no figures of it), 0 for the others;
 - ``driftmon_open_alerts{dataset}``, ``driftmon_batch_rows{dataset}``,
   ``driftmon_batch_time_seconds{dataset}`` and ``driftmon_checked_time_seconds{dataset}``.
 """
@@ -54,7 +56,8 @@ class DriftCollector:
         }
         drifted = GaugeMetricFamily(
             "driftmon_feature_drifted",
-            "1 if the feature's status in the newest batch is warning or critical.",
+            "1 if the feature's status in the newest batch is warning or critical, or the "
+            "monitored column is missing from that batch.",
             labels=["dataset", "feature"],
         )
         per_dataset = {
@@ -87,6 +90,11 @@ class DriftCollector:
                             figures[name].add_metric([dataset, feature.feature], value)
                     is_drift = Status(feature.status).is_drift
                     drifted.add_metric([dataset, feature.feature], 1.0 if is_drift else 0.0)
+                # a missing column has no feature result, only its critical schema finding
+                measured = {feature.feature for feature in run.features}
+                for name in run.schema_diff.get("missing", ()):
+                    if name not in measured:
+                        drifted.add_metric([dataset, name], 1.0)
         yield verdict
         yield from figures.values()
         yield drifted

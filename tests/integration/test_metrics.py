@@ -120,3 +120,38 @@ def test_alerts_flags_hold_before_or_after_the_dataset(
         return [(a["id"], a["feature"], a["signal"], a["state"]) for a in listed]
 
     assert ids(before) == ids(after) and len(before) > 0
+
+
+def test_a_monitored_column_missing_from_the_batch_is_drifted_in_the_metrics(
+    tmp_path: Path,
+) -> None:
+    """A dashboard keyed on ``driftmon_feature_drifted`` shows the missing column as drifted
+    (its schema finding is critical) and has no figures of it; when the column is back, its
+    series follows its status again."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"amt": rng.integers(1, 100, 2_000), "cat": rng.choice(["a", "b"], 2_000)})
+    frame.to_csv(tmp_path / "reference.csv", index=False)
+    frame.iloc[:1_000].drop(columns=["cat"]).to_csv(tmp_path / "without.csv", index=False)
+    frame.iloc[1_000:].to_csv(tmp_path / "with.csv", index=False)
+    _driftmon(tmp_path, "reference", "feed", "--source", "reference.csv")
+    _driftmon(tmp_path, "check", "feed", "--source", "without.csv", "--batch-time", "2026-01-01")
+
+    missing = _samples(_driftmon(tmp_path, "metrics"))
+    _driftmon(tmp_path, "check", "feed", "--source", "with.csv", "--batch-time", "2026-01-02")
+    back = _samples(_driftmon(tmp_path, "metrics"))
+
+    def series(samples: dict, name: str) -> dict[str, float]:
+        return {
+            dict(labels)["feature"]: value for (n, labels), value in samples.items() if n == name
+        }
+
+    assert series(missing, "driftmon_feature_drifted") == {"amt": 0.0, "cat": 1.0}
+    assert set(series(missing, "driftmon_feature_kl")) == {"amt"}
+    assert (
+        missing[("driftmon_verdict", (("dataset", "feed"), ("driftmon_verdict", "critical")))] == 1
+    )
+    assert series(back, "driftmon_feature_drifted") == {"amt": 0.0, "cat": 0.0}
+    assert set(series(back, "driftmon_feature_kl")) == {"amt", "cat"}
