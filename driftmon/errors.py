@@ -64,4 +64,11 @@ class StoreError(DriftmonError):
 
 
 class NotificationError(DriftmonError):
-    """A notification target is invalid or a delivery failed."""
+    """A notification target is invalid or a delivery failed.
+
+    `attempts` holds how many delivery requests were made before giving up (0 when none was).
+    """
+
+    def __init__(self, message: str, attempts: int = 0) -> None:
+        super().__init__(message)
+        self.attempts = attempts

@@ -126,8 +126,9 @@ def send(
     backoff_seconds: Sequence[float] = (0.5, 2.0),
     timeout_seconds: float = 10.0,
     idempotency_key: str | None = None,
-) -> None:
-    """Deliver one message to one target, retrying transient failures.
+) -> int:
+    """Deliver one message to one target, retrying transient failures; returns how many
+    attempts that took (the outbox records every request made).
 
     apprise returns False instead of raising, so every attempt's result is checked; the
     reason apprise logged for the last failure goes into the error, with the target's
@@ -156,6 +157,7 @@ def send(
     ------
     NotificationError
         When every attempt failed; names the target by its label and quotes apprise's reason.
+        Its ``attempts`` says how many were made.
     ConfigError
         When ``attempts``, ``backoff_seconds`` or ``timeout_seconds`` are out of range.
     """
@@ -194,7 +196,7 @@ def send(
             failure = _attempt(notifier, message, notify_type, _renders_markdown(plugin))
             if failure is None:
                 _log.debug("notification sent to %s (attempt %d)", target.label, attempt)
-                return
+                return attempt
             reason = _scrub(failure, _ordered(secrets)).rstrip(". ")
             _log.warning(
                 "notification to %s failed (attempt %d of %d): %s",
@@ -206,7 +208,8 @@ def send(
     raise NotificationError(
         f"notification to `{target.label}` failed after {attempts} attempt(s); "
         f"apprise said: {reason}. Check that the receiver is reachable and the URL and its "
-        "credentials are right"
+        "credentials are right",
+        attempts=attempts,
     )
 
 

@@ -727,7 +727,7 @@ def _deliver_to_target(
         )
         try:
             # connect and read timeouts both apply: half of what is left each
-            notify.send(
+            made = notify.send(
                 target,
                 message,
                 attempts=attempts,
@@ -736,11 +736,11 @@ def _deliver_to_target(
             )
         except NotificationError as error:
             with store.session_scope(engine) as session:
-                store.mark_notification_failed(session, item.id, str(error))
+                store.mark_notification_failed(session, item.id, str(error), error.attempts)
                 store.record_target_failure(session, item.target_key, str(error))
             return DeliveryReport(sent, len(items) - position, (str(error),))
         with store.session_scope(engine) as session:
-            store.mark_notification_sent(session, item.id)
+            store.mark_notification_sent(session, item.id, made)
             store.record_target_success(session, item.target_key)
         sent += 1
     return DeliveryReport(sent, 0)

@@ -2,10 +2,12 @@
 
 The notifications a run causes are written in the run's own transaction (`enqueue_message`),
 so a run, its alerts and its pending notifications exist together or not at all. Delivery
-happens after commit: a notification is claimed (``sending``, one more attempt) in its own short
-transaction before it is sent, then marked ``sent`` or returned to ``pending`` with the error
-and the time of its next attempt. A ``sent`` notification is never selected again, and one
-message is enqueued once per target whatever retries the run's transaction sees.
+happens after commit: a notification is claimed (``sending``, its first attempt counted, so
+one whose process died sending still shows it) in its own short transaction before it is sent,
+then marked ``sent`` or returned to ``pending`` with the error, its ``attempts`` then counting
+every request made (`driftmon.notify.send` may retry within one claim). A ``sent``
+notification is never selected again, and one message is enqueued once per target whatever
+retries the run's transaction sees.
 """
 
 from __future__ import annotations
@@ -175,7 +177,8 @@ def due_notifications(
 
 
 def claim_notification(session: Session, notification_id: int) -> bool:
-    """Take a due notification for sending (one more attempt); False if another process has."""
+    """Take a due notification for sending, counting its first attempt (the outcome counts
+    the others: `mark_notification_sent`); False if another process has taken it."""
     now = datetime.now(UTC)
     claimed = session.execute(
         update(NotificationRow)
@@ -192,21 +195,38 @@ def claim_notification(session: Session, notification_id: int) -> bool:
     return claimed.rowcount == 1
 
 
-def mark_notification_sent(session: Session, notification_id: int) -> None:
+def mark_notification_sent(session: Session, notification_id: int, attempts: int = 1) -> None:
+    """Sent, after ``attempts`` requests since it was claimed."""
     session.execute(
         update(NotificationRow)
         .where(NotificationRow.id == notification_id)
-        .values(status="sent", sent_at=datetime.now(UTC), last_error=None, next_attempt_at=None)
+        .values(
+            status="sent",
+            sent_at=datetime.now(UTC),
+            last_error=None,
+            next_attempt_at=None,
+            attempts=_counted(attempts),
+        )
     )
 
 
-def mark_notification_failed(session: Session, notification_id: int, error: str) -> None:
-    """Back to pending with the (secret-free) error, for the next run or `notify --retry`."""
+def mark_notification_failed(
+    session: Session, notification_id: int, error: str, attempts: int = 1
+) -> None:
+    """Back to pending with the (secret-free) error, for the next run or `notify --retry`,
+    after ``attempts`` requests since it was claimed (0: none was made)."""
     session.execute(
         update(NotificationRow)
         .where(NotificationRow.id == notification_id)
-        .values(status="pending", last_error=error, next_attempt_at=None)
+        .values(
+            status="pending", last_error=error, next_attempt_at=None, attempts=_counted(attempts)
+        )
     )
+
+
+def _counted(attempts: int) -> Any:
+    """The stored count after ``attempts`` requests, of which the claim counted one."""
+    return NotificationRow.attempts + (attempts - 1)
 
 
 def list_notifications(

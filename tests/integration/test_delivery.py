@@ -84,3 +84,28 @@ def test_a_spent_budget_leaves_messages_pending_untried(tmp_path: Path) -> None:
 
         later = pipeline.deliver_notifications(engine, targets, dataset="shop", attempts=1)
         assert (later.sent, later.pending) == (2, 0) and len(good.requests) == 2
+
+
+def test_attempts_count_every_request_made_to_the_target(tmp_path: Path) -> None:
+    """A receiver that fails three times: a round of 1 attempt (a check's) makes one failing
+    request, a round of 2 two failing ones, a round of 3 (`notify --retry`'s) one that
+    succeeds. The outbox's ``attempts`` follows the receiver's count of requests, not the
+    rounds."""
+    with http_receiver() as receiver:
+        receiver.statuses[:] = [500, 500, 500]
+        targets = parse_targets([f"json://127.0.0.1:{receiver.port}/hook"])
+        engine = _outbox(tmp_path, targets, n_each=1)
+
+        def deliver(attempts: int) -> tuple[int, str, int]:
+            report = pipeline.deliver_notifications(
+                engine, targets, dataset="shop", attempts=attempts, honour_backoff=False
+            )
+            with store.session_scope(engine) as session:
+                [item] = store.list_notifications(session, dataset="shop")
+            assert report.sent == (item.status == "sent")
+            return len(receiver.requests), item.status, item.attempts
+
+        assert deliver(attempts=1) == (1, "pending", 1)
+        assert deliver(attempts=2) == (3, "pending", 3)
+        assert deliver(attempts=3) == (4, "sent", 4)
+    assert [r["status"] for r in receiver.requests] == [500, 500, 500, 200]

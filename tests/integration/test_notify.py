@@ -73,8 +73,9 @@ def test_send_posts_title_body_and_level_as_json(receiver: Receiver, level: str)
 def test_send_retries_until_the_receiver_recovers(receiver: Receiver) -> None:
     receiver.statuses[:] = [500, 500]
     target = only([f"json://127.0.0.1:{receiver.port}/hook"])
-    send(target, message(), attempts=3, **FAST)
+    made = send(target, message(), attempts=3, **FAST)
     assert [r["status"] for r in receiver.requests] == [500, 500, 200]
+    assert made == 3
     assert receiver.requests[-1]["json"]["title"] == message().title
 
 
@@ -88,7 +89,7 @@ def test_send_raises_after_the_last_attempt_without_leaking_secrets(
     with pytest.raises(NotificationError) as raised:
         send(target, message(), attempts=3, **FAST)
     text = str(raised.value)
-    assert len(receiver.requests) == 3
+    assert len(receiver.requests) == raised.value.attempts == 3
     assert f"`{target.label}`" in text
     assert target.label == f"json://user:****@127.0.0.1:{receiver.port}/hook"
     assert "3 attempt(s)" in text and "error=500" in text
