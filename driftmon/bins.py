@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from driftmon._lazy import lazy_module
 from driftmon.errors import ConfigError, InputDataError
-from driftmon.formatting import format_moment
+from driftmon.formatting import format_moment, format_number
 from driftmon.options import DEFAULT_MAX_CATEGORIES, DEFAULT_N_BINS, DEFAULT_VOCABULARY_CAP
 from driftmon.vocabulary import EncodedKeys, Vocabulary, VocabularyBuilder, match_keys
 
@@ -1058,20 +1058,22 @@ def _merge_observed(left: str | None, right: str | None) -> str | None:
 
 
 def value_text(value: float, *, dates: bool = False) -> str:
-    """A numeric feature's value as people read it: ``2.718``; with ``dates`` (seconds since
-    the epoch) ``2025-04-22`` at midnight, else ``2025-04-22 13:47`` (UTC).
+    """A numeric feature's value as people read it (bin labels, ranges, messages): up to four
+    significant digits as `format_number` writes numbers (``20,000``, ``2.718``); with
+    ``dates`` (seconds since the epoch) ``2025-04-22`` at midnight, else ``2025-04-22 13:47``
+    (UTC).
 
     Examples
     --------
     >>> value_text(1745280000.0, dates=True), value_text(1745329620.0, dates=True)
     ('2025-04-22', '2025-04-22 13:47')
-    >>> value_text(1745280000.0)
-    '1.745e+09'
+    >>> value_text(20000.0), value_text(12345.6), value_text(2.71828), value_text(0.25)
+    ('20,000', '12,346', '2.718', '0.25')
     """
     if dates:
         try:
             moment = datetime.fromtimestamp(round(value), UTC)
         except (OverflowError, OSError, ValueError):  # beyond the calendar: as a number
-            return f"{value:.4g}"
+            return format_number(value, 4, trailing_zeros=False)
         return format_moment(moment)
-    return f"{value:.4g}"
+    return format_number(value, 4, trailing_zeros=False)

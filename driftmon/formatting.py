@@ -48,13 +48,28 @@ def format_moment(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M")
 
 
-def format_number(value: float | int | None, digits: int = 3) -> str:
-    """Significant digits with thousands separators; integers exactly.
+def format_number(
+    value: float | int | None, digits: int = 3, *, trailing_zeros: bool = True
+) -> str:
+    """A number as people read it, the same in every place: plain digits with thousands
+    separators, never Python's ``2e+04``.
+
+    The whole part is always written in full (integers exactly); a fraction gets ``digits``
+    significant digits. Only magnitudes below 1e-4 or from 1e15 on, where plain digits would
+    be a row of zeros, take an exponent. Without ``trailing_zeros`` the zeros that ``digits``
+    pads with go (``2.5``, not ``2.500``): labels such as bin edges, where a table column would
+    rather keep them aligned.
 
     Examples
     --------
     >>> format_number(1234567), format_number(0.0123456), format_number(12345.678)
     ('1,234,567', '0.0123', '12,346')
+    >>> format_number(20000.0), format_number(49984.42, 4), format_number(-0.0)
+    ('20,000', '49,984', '0')
+    >>> format_number(9.5, 4), format_number(9.5, 4, trailing_zeros=False)
+    ('9.500', '9.5')
+    >>> format_number(0.000012345), format_number(1e300, 4, trailing_zeros=False)
+    ('1.23e-05', '1e+300')
     >>> format_number(None), format_number(float("nan")), format_number(float("inf"))
     ('–', '–', 'inf')
     """
@@ -62,16 +77,31 @@ def format_number(value: float | int | None, digits: int = 3) -> str:
         return DASH
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 1):
-        return f"{int(value):,}"
+    if isinstance(value, int):
+        return f"{value:,}"
     if value == 0:
         return "0"
     magnitude = math.floor(math.log10(abs(value)))
-    if magnitude >= digits - 1:
+    if magnitude < -4 or magnitude >= _PLAIN_DIGITS_BELOW:
+        text = f"{value:.{digits - 1}e}"
+        if not trailing_zeros:
+            mantissa, exponent = text.split("e")
+            text = f"{_without_trailing_zeros(mantissa)}e{exponent}"
+        return text
+    if float(value).is_integer() or magnitude >= digits - 1:
         return f"{round(value):,}"
-    if magnitude < -4:
-        return f"{value:.{digits - 1}e}"
-    return f"{value:,.{digits - 1 - magnitude}f}"
+    text = f"{value:,.{digits - 1 - magnitude}f}"
+    return text if trailing_zeros else _without_trailing_zeros(text)
+
+
+#: Decimal magnitude from which `format_number` writes an exponent: 1e15 is the last power of
+#: ten whose whole digits a float still holds exactly.
+_PLAIN_DIGITS_BELOW = 15
+
+
+def _without_trailing_zeros(text: str) -> str:
+    """``2.500`` as ``2.5``, ``10.000`` as ``10``; text without a decimal point unchanged."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_share(value: float | None) -> str:

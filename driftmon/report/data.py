@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from driftmon.bins import NUMERIC
+from driftmon.bins import NUMERIC, BinSpec
 from driftmon.compare import BinContribution
-from driftmon.formatting import visible_name
+from driftmon.formatting import format_number, visible_name
 from driftmon.policy import SEVERITIES
 from driftmon.profile import FeatureProfile
 from driftmon.status import severity_order
@@ -190,7 +190,10 @@ def chart_view(
         )
         # the bins the page lists as the largest changes (by their KL terms), so the shading
         # and the list agree; by the change of share when none was stored
-        position = {label: i for i, label in enumerate(spec.labels()[:n_values])}
+        position = {
+            **{label: i for i, label in enumerate(_labels_before_plain_digits(spec))},
+            **{label: i for i, label in enumerate(spec.labels()[:n_values])},
+        }
         listed = [position[b.label] for b in result.top_bins or () if b.label in position]
         highlight = tuple(listed[:HIGHLIGHTED_BINS])
         if not highlight and values_current is not None:
@@ -237,6 +240,20 @@ def chart_view(
         n_hidden=n_kept - len(shown),
         side=side,
     )
+
+
+def _labels_before_plain_digits(spec: BinSpec) -> list[str]:
+    """A numeric spec's value labels as runs stored before labels used `format_number` name
+    their top bins (``[1.39e+04, 1.57e+04)``, Python's ``.4g``): such a run's listed bins are
+    still found on the chart. Dates read as they did."""
+    if spec.dates:
+        return []
+    text = [f"{edge:.4g}" for edge in spec.edges]
+    m = len(text) - 1
+    if spec.discrete:
+        return [f"= {text[i]}" for i in range(m)]
+    lows, highs = ["-inf", *text[1:m]], [*text[1:m], "inf"]
+    return [f"[{low}, {high})" for low, high in zip(lows, highs, strict=True)]
 
 
 def densities(edges: NDArray[np.float64], shares: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -354,7 +371,7 @@ def heatmap(matrix: HistoryMatrix) -> Heatmap:
                 HeatCell(
                     colour=f"#{red:02x}{green:02x}{blue:02x}",
                     ink="#ffffff" if dark[i, j] else "#1d1d1f",
-                    title=f"{feature} · {run_label}: KL {value:.3g}"
+                    title=f"{feature} · {run_label}: KL {_kl_text(value)}"
                     + (", drifted" if drifted else ""),
                     drifted=drifted,
                 )
@@ -531,7 +548,7 @@ def kl_panels(
                     np.concatenate(([bottom], expected, [bottom])) if n_runs else expected,
                 ),
                 dots=tuple(
-                    (float(x), float(y), f"{run_labels[i]}: KL {kl[i]:.3g}, drifted")
+                    (float(x), float(y), f"{run_labels[i]}: KL {_kl_text(kl[i])}, drifted")
                     for i, x, y in zip(
                         np.flatnonzero(drifted), xs[drifted], level(kl[drifted], top), strict=True
                     )
@@ -614,9 +631,14 @@ def _run_label(run: StoredRun) -> str:
     return f"#{run.id} {moment:%m-%d %H:%M}"
 
 
+def _kl_text(value: float) -> str:
+    """A KL figure in a tooltip: three significant digits, `format_number`'s way."""
+    return format_number(float(value), 3, trailing_zeros=False)
+
+
 def _setting_text(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:g}"
+        return format_number(value, 6, trailing_zeros=False)
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "(none)"
     if value is None:

@@ -312,7 +312,7 @@ def _step_densities(canvas: _Canvas, view: NumericView, bottom: float, top: floa
         canvas.line(current_steps, CURRENT_COLOUR, 2.0)
     y_ticks = _ticks(plot.ylim, 6)
     x_axis = _date_ticks(plot.xlim) if view.dates else _value_ticks(plot.xlim)
-    canvas.value_axes(plot, x_axis, (y_ticks, [f"{y:.3g}" for y in y_ticks]), "density")
+    canvas.value_axes(plot, x_axis, (y_ticks, _number_labels(y_ticks)), "density")
     below = _shares_text(view, 0)
     above = _shares_text(view, view.reference.size - 1)
     low_edge, high_edge = (value_text(e, dates=view.dates) for e in (edges[1], edges[-2]))
@@ -508,6 +508,10 @@ def _date_ticks(limits: tuple[float, float]) -> tuple[NDArray[np.float64], list[
 def _number_labels(values: ArrayLike) -> list[str]:
     """Tick labels with the decimals their spacing needs, and a true minus sign.
 
+    From 1e-4 to a million, plain digits with thousands separators as `format_number` writes
+    them; beyond, where such labels would run into each other or be rows of zeros, as few
+    significant digits as tell them apart (``2e+06``).
+
     Examples
     --------
     >>> _number_labels([0.0, 0.25, 0.5])
@@ -518,6 +522,10 @@ def _number_labels(values: ArrayLike) -> list[str]:
     ['0.0', '2.5', '5.0', '7.5']
     >>> _number_labels([0.0, 20.0, 40.0])
     ['0', '20', '40']
+    >>> _number_labels([0.0, 20000.0, 40000.0])
+    ['0', '20,000', '40,000']
+    >>> _number_labels([0.0, 5e-05, 1e-04])  # a density over values in the tens of thousands
+    ['0.00000', '0.00005', '0.00010']
     >>> _number_labels([-1e-17, 0.5])
     ['0.0', '0.5']
     >>> _number_labels([1.7e9, 1.7005e9, 1.701e9])
@@ -529,7 +537,7 @@ def _number_labels(values: ArrayLike) -> list[str]:
     if values.size == 0:
         return []
     largest = float(np.max(np.abs(values)))
-    if largest >= 1e6 or 0 < largest < 1e-3:
+    if largest >= 1e6 or 0 < largest < 1e-4:
         # as many significant digits as tell the ticks apart (seconds since the epoch of a
         # reference from before dates were told apart: 1.7e+09 six times otherwise)
         digits = next(
@@ -543,7 +551,7 @@ def _number_labels(values: ArrayLike) -> list[str]:
         if not np.allclose(np.round(values, decimals), values, rtol=0, atol=step * 1e-6):
             decimals += 1
         rounded = np.round(values, decimals) + 0.0  # + 0.0: no "-0.0" for a tick at zero
-        labels = [f"{v:.{decimals}f}" for v in rounded]
+        labels = [f"{v:,.{decimals}f}" for v in rounded]  # thousands as `format_number`
     return [label.replace("-", "\N{MINUS SIGN}") for label in labels]
 
 

@@ -24,7 +24,7 @@ from driftmon import store
 from driftmon.bins import value_text
 from driftmon.compare import BinContribution
 from driftmon.errors import StoreError
-from driftmon.formatting import format_number, json_safe
+from driftmon.formatting import json_safe
 from driftmon.profile import Profile
 from driftmon.report import data
 from driftmon.report.html import render_page
@@ -427,12 +427,10 @@ def _feature_section(
 
 def _range_text(bounds: Any, *, dates: bool) -> tuple[str, str] | None:
     """A numeric feature's stored reference range as people read it (dates for a date
-    feature)."""
+    feature), as the alert for values outside it writes it (`value_text`)."""
     if not bounds:
         return None
-    if dates:
-        return value_text(bounds[0], dates=True), value_text(bounds[1], dates=True)
-    return format_number(bounds[0]), format_number(bounds[1])
+    return value_text(bounds[0], dates=dates), value_text(bounds[1], dates=dates)
 
 
 #: Panels of KL over runs on a dataset page, for features that drifted in those runs (most

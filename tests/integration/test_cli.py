@@ -304,6 +304,40 @@ def test_long_column_names_wrap_and_every_number_is_printed_whole(tmp_path: Path
     assert amount in "".join(line.split("│")[1].strip() for line in rows[:3])
 
 
+def test_amounts_in_the_tens_of_thousands_read_as_plain_digits_everywhere(
+    tmp_path: Path,
+) -> None:
+    """Bin edges, the reference range and chart ticks of an amount up to 50,000 used to read
+    ``4.998e+04`` (Python's ``g``). Table, alert messages and the report now write plain
+    digits."""
+    n = 10_000
+    tags = ["a"] * 4_000 + ["b"] * 3_000 + ["c"] * 3_000
+    reference = pd.DataFrame({"amount": np.linspace(0.0, 50_000.0, n), "tag": tags})
+    # a's share falls by 0.04 points: the largest move, rounding to zero
+    moved = ["a"] * 3_996 + ["b"] * 3_002 + ["c"] * 3_002
+    batch = pd.DataFrame({"amount": np.linspace(60_000.0, 70_000.0, n), "tag": moved})
+    reference.to_csv(tmp_path / "reference.csv", index=False)
+    batch.to_csv(tmp_path / "2026-11-25.csv", index=False)
+    db = ["--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    never = {"DRIFTMON_PREFECT": "never"}
+    assert run(tmp_path, *db, "reference", "shop", "-s", "reference.csv", env=never).code == 0
+
+    human = run(tmp_path, *db, "check", "shop", "-s", "2026-11-25.csv", env=never)
+
+    assert human.code == 0, human.stderr
+    alerts = [line for line in human.stdout.splitlines() if line.startswith("alert ")]
+    assert any(
+        line.endswith("amount: 100% of values are outside the reference range [0, 50,000]")
+        for line in alerts
+    ), alerts
+    [kl_alert] = [line for line in alerts if "amount distribution changed" in line]
+    assert "most changed: [-inf, 2,500) 5.0% → 0%, [2,500, 5,000) 5.0% → 0%" in kl_alert
+    html = (tmp_path / "reports" / "shop" / "run-1.html").read_text(encoding="utf-8")
+    assert "<code>[-inf, 2,500)</code>" in html and "0 to 50,000" in html
+    text = re.sub(r"data:image/png;base64,[^\"]*", "", html)  # the page without its charts
+    assert "e+" not in human.stdout and "e+" not in text
+
+
 # --------------------------------------------------------------------------------------------
 # User mistakes: one clear line, exit 1, no traceback, nothing started
 

@@ -924,6 +924,19 @@ def test_numeric_labels_show_open_outer_bins_and_the_missing_slot():
     np.testing.assert_array_equal(spec.inner_edges, [1.0, 2.5])
 
 
+def test_labels_of_large_and_small_values_are_plain_digits_without_padding_zeros():
+    """Python's ``g`` wrote ``[2e+04, 4.998e+04)``; `format_number`'s rule, four significant
+    digits and whole parts in full, writes what a person reads."""
+    amounts = BinSpec("amount", NUMERIC, edges=(0.0, 20_000.0, 49_984.42, 1e6, 2e16))
+    shares = BinSpec("share", NUMERIC, edges=(0.0, 0.123456, 0.25, 1.0), discrete=True)
+
+    assert amounts.labels() == (
+        "[-inf, 20,000)", "[20,000, 49,984)", "[49,984, 1,000,000)", "[1,000,000, inf)", "missing"
+    )  # fmt: skip
+    assert shares.labels() == ("= 0", "= 0.1235", "= 0.25", "missing")
+    assert bins.value_text(-0.0) == "0" and bins.value_text(2e16) == "2e+16"
+
+
 def test_categorical_slots_are_categories_then_other_then_missing():
     spec = BinSpec("c", CATEGORICAL, categories=("a", "b"))
 
@@ -1007,7 +1020,7 @@ def test_a_date_column_is_binned_in_seconds_and_labelled_in_dates() -> None:
     assert spec.edges == numbers.edges
     assert spec.labels()[:2] == ("[-inf, 2025-02-20)", "[2025-02-20, 2025-04-11)")
     assert timed.labels()[0] == "[-inf, 2025-02-20 09:30)"
-    assert numbers.labels()[0] == "[-inf, 1.74e+09)"
+    assert numbers.labels()[0] == "[-inf, 1,740,009,600)"  # plain digits, as all numbers
     assert BinSpec.from_dict(spec.to_dict()) == spec
     assert "dates" not in numbers.to_dict()
     old = {key: value for key, value in spec.to_dict().items() if key != "dates"}

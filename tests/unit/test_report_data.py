@@ -122,6 +122,40 @@ def test_a_numeric_chart_keeps_the_value_axis_and_sets_missing_and_outside_apart
     assert n_values - 1 in view.highlight  # the top bin, holding the 50.0s
 
 
+def test_a_run_stored_with_exponent_labels_still_shades_the_bins_it_lists() -> None:
+    """Runs stored before bin labels wrote plain digits name their top bins
+    ``[1.39e+04, 1.57e+04)``; the chart finds those bins all the same."""
+    from dataclasses import replace
+
+    from driftmon.report.data import chart_view
+
+    rng = np.random.default_rng(7)
+    reference = pd.DataFrame({"amount": rng.uniform(0, 50_000, 10_000)})
+    batch = pd.DataFrame({"amount": rng.uniform(0, 30_000, 2_000)})
+    view, spec, _, stored = _view(reference, batch, "amount")
+    edges = spec.edges
+
+    def old_label(i: int) -> str:
+        low = "-inf" if i == 0 else f"{edges[i]:.4g}"
+        high = "inf" if i == len(edges) - 2 else f"{edges[i + 1]:.4g}"
+        return f"[{low}, {high})"
+
+    position = {label: i for i, label in enumerate(spec.labels())}
+    old_bins = tuple(
+        replace(b, label=old_label(position[b.label]))
+        for b in stored.top_bins
+        if b.label in position
+    )
+    assert any("e+04" in b.label for b in old_bins)
+    old_result = replace(stored.result, top_bins=old_bins)
+    old = replace(stored, result=old_result)
+
+    from driftmon.profile import fit_specs, profile_frame
+
+    reference_profile = profile_frame(reference, fit_specs(reference))
+    assert chart_view(reference_profile.features["amount"], old).highlight == view.highlight
+
+
 def test_a_categorical_chart_shows_what_changed_and_what_is_common_within_a_cap() -> None:
     from driftmon.report.data import MAX_CHART_CATEGORIES
 
