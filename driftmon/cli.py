@@ -38,6 +38,7 @@ from driftmon.formatting import (
     format_moment,
     format_p_value,
     format_share,
+    format_share_points,
     name_list,
     printable,
     visible_name,
@@ -927,7 +928,7 @@ def _category_move(result: Any) -> str:
     if change is None or category is None:
         return "–"
     name = category if len(category) <= 16 else category[:15] + "…"
-    return f"{change * 100:+.1f} pt {name}"
+    return f"{format_share_points(change)} {name}"
 
 
 def _batch_time(moment: datetime | None) -> str:

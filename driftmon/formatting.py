@@ -19,6 +19,7 @@ __all__ = [
     "format_p_value",
     "format_share",
     "format_share_change",
+    "format_share_points",
     "json_safe",
     "markdown_code",
     "markdown_text",
@@ -102,6 +103,19 @@ _PLAIN_DIGITS_BELOW = 15
 def _without_trailing_zeros(text: str) -> str:
     """``2.500`` as ``2.5``, ``10.000`` as ``10``; text without a decimal point unchanged."""
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_share_points(change: float) -> str:
+    """A change of a share in percentage points with its sign, ``+2.5 pt``; a change that
+    rounds to zero reads ``+0.0 pt`` whichever side of zero it lies (never ``-0.0 pt``).
+
+    Examples
+    --------
+    >>> format_share_points(0.025), format_share_points(-0.1234), format_share_points(-0.0004)
+    ('+2.5 pt', '-12.3 pt', '+0.0 pt')
+    """
+    points = round(change * 100, 1) + 0.0  # + 0.0: -0.0 becomes 0.0
+    return f"{points:+.1f} pt"
 
 
 def format_share(value: float | None) -> str:

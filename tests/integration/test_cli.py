@@ -308,8 +308,9 @@ def test_amounts_in_the_tens_of_thousands_read_as_plain_digits_everywhere(
     tmp_path: Path,
 ) -> None:
     """Bin edges, the reference range and chart ticks of an amount up to 50,000 used to read
-    ``4.998e+04`` (Python's ``g``). Table, alert messages and the report now write plain
-    digits."""
+    ``4.998e+04`` (Python's ``g``); and a top category move that rounds to zero read
+    ``-0.0 pt``. Table, alert messages and the report now write plain digits, the move
+    ``+0.0 pt``."""
     n = 10_000
     tags = ["a"] * 4_000 + ["b"] * 3_000 + ["c"] * 3_000
     reference = pd.DataFrame({"amount": np.linspace(0.0, 50_000.0, n), "tag": tags})
@@ -325,6 +326,8 @@ def test_amounts_in_the_tens_of_thousands_read_as_plain_digits_everywhere(
     human = run(tmp_path, *db, "check", "shop", "-s", "2026-11-25.csv", env=never)
 
     assert human.code == 0, human.stderr
+    [tag_row] = [line for line in human.stdout.splitlines() if line.startswith("│ tag ")]
+    assert tag_row.split("│")[-2].strip() == "+0.0 pt a"
     alerts = [line for line in human.stdout.splitlines() if line.startswith("alert ")]
     assert any(
         line.endswith("amount: 100% of values are outside the reference range [0, 50,000]")
