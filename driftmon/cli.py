@@ -14,6 +14,7 @@ import inspect
 import json
 import logging
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -611,6 +612,8 @@ def metrics(
         from driftmon import store
         from driftmon.metrics import exposition
 
+        if output is not None:
+            _require_folder_of(output, "metrics")
         engine = _engine()
         if dataset:
             with store.read_scope(engine) as session:
@@ -624,7 +627,25 @@ def metrics(
             partial.write_text(text, encoding="utf-8")
             partial.replace(output)  # a scraper never reads half a file
         except OSError as error:
-            raise DriftmonError(f"cannot write metrics to `{output}`: {error}") from None
+            partial.unlink(missing_ok=True)
+            # the user's path, not the temporary file's that `error` names
+            raise DriftmonError(
+                f"cannot write metrics to `{output}`: {error.strerror or error}"
+            ) from None
+
+
+def _require_folder_of(path: Path, what: str) -> None:
+    """Refuse, before any work, a file whose folder does not exist: the error names the
+    user's path and the fix, not the temporary file it would have been written through."""
+    folder = path.parent
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise DriftmonError(f"cannot write {what} to `{path}`: `{folder}` is not a folder")
+    raise DriftmonError(
+        f"cannot write {what} to `{path}`: its folder `{folder}` does not exist; create it "
+        f"(`mkdir -p {shlex.quote(str(folder))}`) or give a path in an existing folder"
+    )
 
 
 @app.command("notify")

@@ -606,6 +606,34 @@ def test_a_read_only_database_is_refused_before_any_work(
     assert_one_line_error(result, "is read-only", "--db")
 
 
+def test_metrics_to_a_missing_folder_names_the_path_given_and_how_to_create_it(
+    story: Story,
+) -> None:
+    """The error used to name the temporary `.driftmon.prom.partial` beside the file."""
+    target = Path("missing", "folder", "driftmon.prom")
+
+    result = run(story.workdir, "metrics", "-o", str(target))
+
+    assert_one_line_error(
+        result,
+        f"cannot write metrics to `{target}`: its folder `{target.parent}` does not exist; "
+        f"create it (`mkdir -p {target.parent}`) or give a path in an existing folder",
+    )
+    assert ".partial" not in result.stderr and not (story.workdir / "missing").exists()
+
+
+def test_metrics_onto_a_folder_names_the_path_given_and_leaves_no_temporary_file(
+    story: Story,
+) -> None:
+    (story.workdir / "taken").mkdir()
+
+    result = run(story.workdir, "metrics", "-o", "taken")
+
+    assert_one_line_error(result, "cannot write metrics to `taken`: Is a directory")
+    assert ".partial" not in result.stderr
+    assert not list(story.workdir.glob(".*.partial"))
+
+
 def test_a_misspelled_excluded_column_is_an_error_not_ignored(
     example: ExampleData, tmp_path: Path
 ) -> None:
