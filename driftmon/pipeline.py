@@ -78,8 +78,10 @@ __all__ = [
 class BatchPlan:
     """One batch to check: where it is (None for a batch handed over already counted, as a
     profile), its key, a description without secrets, when its data was produced
-    (`sources.batch_time` unless given), and a short label for people (the file name, or the
-    batch key given). ``future`` says that a batch time not given, but read from its name or
+    (`sources.batch_time` unless given), and a short label for people (the batch key given,
+    else the file name or the source's description: a key given that is the source's own,
+    ``path|size|mtime`` or ``sql:<hash>`` as the command line passes it on to the job, is no
+    name). ``future`` says that a batch time not given, but read from its name or
     file, lies more than a day ahead (see `refuse_future_batch_time`)."""
 
     source: sources.Source | None
@@ -759,8 +761,14 @@ def now() -> datetime:
 
 def _plan(source: sources.Source, batch_key: str | None, batch_time: datetime | None) -> BatchPlan:
     description = sources.describe(source)
-    if batch_key:
-        label = batch_key
+    own_key = (
+        sources.batch_key(source)
+        # a frame's own key hashes its rows: not worth it to tell a key given from it
+        if batch_key is None or isinstance(source, sources.FileSource | sources.SqlSource)
+        else None
+    )
+    if batch_key and batch_key != own_key:
+        label = batch_key  # named by the user (--batch-key)
     elif isinstance(source, sources.FileSource):
         label = source.path.name
     else:
@@ -768,7 +776,7 @@ def _plan(source: sources.Source, batch_key: str | None, batch_time: datetime | 
     moment = batch_time or sources.batch_time(source)
     return BatchPlan(
         source=source,
-        batch_key=batch_key or sources.batch_key(source),
+        batch_key=batch_key or own_key,
         description=description,
         batch_time=moment,
         label=label,

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from receivers import Receiver
 
 from driftmon.examples import ExampleData, generate_example_data
 from driftmon.formatting import format_share
@@ -470,6 +471,25 @@ def test_a_retry_says_when_pending_notifications_wait_for_a_target_not_configure
         for e in unset["errors"]
     ), unset["errors"]
     assert not any("not configured" in e for e in configured["errors"]), configured["errors"]
+
+
+def test_a_notification_names_the_batch_by_its_file_or_the_key_given(
+    example: ExampleData, tmp_path: Path, receiver: Receiver
+) -> None:
+    """`check` hands the job the key it computed (``path|size|mtime``), which the message
+    used to show as the batch's name; a key given with --batch-key is still its name."""
+    notify = {"DRIFTMON_NOTIFY": f"json://127.0.0.1:{receiver.port}/hook"}
+    batch = next(b for b in example.batches if example.expected_drift[b.name])
+    for folder, key in (("own", []), ("given", ["--batch-key", "nightly|42"])):
+        (tmp_path / folder).mkdir()
+        assert run(tmp_path / folder, "reference", DATASET, "-s", str(example.reference)).code == 0
+        checked = run(tmp_path / folder, "check", DATASET, "-s", str(batch), *key, env=notify)
+        assert checked.code == 0, checked.stderr
+
+    own, given = (request["json"] for request in receiver.requests)
+    assert own["message"].splitlines()[0] == f"Dataset orders, batch {batch.name} (run 1)."
+    assert given["message"].splitlines()[0] == "Dataset orders, batch nightly|42 (run 1)."
+    assert own["title"] == given["title"] and own["title"].startswith("driftmon: orders: ")
 
 
 def test_a_batch_named_with_a_future_date_is_refused_unless_its_time_is_given(
