@@ -17,6 +17,7 @@ binary-searching the edges, a few numpy passes per cache-sized block that releas
 
 from __future__ import annotations
 
+import ast
 import functools
 import heapq
 import json
@@ -761,7 +762,7 @@ def _robust_moments(
 def _count_categorical(
     spec: BinSpec, series: pd.Series, seen_type: str | None, collect: VocabularyBuilder | None
 ) -> ColumnCounts:
-    keys, key_counts, n_missing = _key_counts(series, spec.name)
+    keys, key_counts, n_missing = _key_counts(series, spec.name, _keying(spec))
     return _count_keys(spec, keys, key_counts, n_missing, seen_type, collect)
 
 
@@ -782,7 +783,7 @@ def _count_distinct(
     # a dictionary column may declare many more values than occur: key only those that do
     occurring = np.flatnonzero(counts_of_values)
     keys, key_counts = _distinct_keys(
-        np.asarray(values, dtype=object)[occurring], counts_of_values[occurring]
+        np.asarray(values, dtype=object)[occurring], counts_of_values[occurring], _keying(spec)
     )
     return _count_keys(spec, keys, key_counts, n_missing, seen_type, collect)
 
@@ -890,7 +891,15 @@ def category_key(value: Any) -> str:
     """The string a category is stored and matched under.
 
     Integral floats match their integer form (``2.0`` and ``2`` are the category ``"2"``), so
-    a code column that gained a missing value (and so became float) still matches.
+    a code column that gained a missing value (and so became float) still matches. Bytes (a
+    Parquet ``binary`` column) are their text when they are UTF-8, so ``b"x"`` reads ``x`` and
+    matches the same value read as text from a CSV; other bytes are their Python literal
+    (``b'\\xff\\xfe'``), escaped and marked as bytes.
+
+    Examples
+    --------
+    >>> category_key(2.0), category_key(b"caf\\xc3\\xa9"), category_key(b"\\xff\\xfe")
+    ('2', 'café', "b'\\\\xff\\\\xfe'")
     """
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
@@ -898,6 +907,11 @@ def category_key(value: Any) -> str:
         return str(int(value))
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return repr(value)
     return str(value)
 
 
@@ -910,10 +924,69 @@ def category_keys(values: pd.Index | ArrayLike) -> NDArray[np.object_]:
     return np.asarray([category_key(value) for value in array], dtype=object)
 
 
-def _key_counts(series: pd.Series, name: str) -> tuple[NDArray[np.object_], NDArray[np.int64], int]:
+def _bytes_literal_keys(values: pd.Index | ArrayLike) -> NDArray[np.object_]:
+    """`category_keys`, but bytes as their Python literal (``b'x'``) whatever they hold: the
+    keys of references built before bytes were keyed by their text (`_keys_bytes_as_literals`)."""
+    array = np.asarray(values, dtype=object)
+    return np.asarray(
+        [repr(v) if isinstance(v, bytes) else category_key(v) for v in array.tolist()],
+        dtype=object,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _keys_bytes_as_literals(categories: tuple[str, ...]) -> bool:
+    """Whether a spec's categories were keyed as a reference built before driftmon keyed bytes
+    by their text did: every category a bytes literal, one of them of UTF-8 bytes (which
+    `category_key` now writes as text). A batch is counted against such a reference with the
+    keys it was built with, so its categories still match; rebuilding it shows the text.
+
+    Examples
+    --------
+    >>> _keys_bytes_as_literals(("b'x'", "b'\\\\xff'"))
+    True
+    >>> _keys_bytes_as_literals(("x", "b'\\\\xff'"))
+    False
+    >>> _keys_bytes_as_literals(("b'\\\\xff'",))  # as `category_key` writes them now
+    False
+    """
+    literals = []
+    for category in categories:
+        if not (category[:2] in ("b'", 'b"') and category[-1:] == category[1]):
+            return False
+        try:
+            literal = ast.literal_eval(category)
+        except (ValueError, SyntaxError):
+            return False
+        if not isinstance(literal, bytes):
+            return False
+        literals.append(literal)
+    return any(_is_utf8(literal) for literal in literals)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _keying(spec: BinSpec) -> Callable[[NDArray[np.object_]], NDArray[np.object_]]:
+    """How values become keys to be counted against ``spec``: `category_keys`, or
+    `_bytes_literal_keys` for a reference built when bytes were keyed as literals."""
+    return _bytes_literal_keys if _keys_bytes_as_literals(spec.categories) else category_keys
+
+
+def _key_counts(
+    series: pd.Series,
+    name: str,
+    keying: Callable[[NDArray[np.object_]], NDArray[np.object_]] = category_keys,
+) -> tuple[NDArray[np.object_], NDArray[np.int64], int]:
     """The distinct category keys of a column with how often each occurs, and the count of
     missing values. Values are counted per code first (one pass over the data), then only the
-    distinct values are keyed: the data is never touched again, whatever its size."""
+    distinct values are keyed (by ``keying``): the data is never touched again, whatever its
+    size."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes, found = series.cat.codes.to_numpy(), series.cat.categories
     else:
@@ -928,16 +1001,20 @@ def _key_counts(series: pd.Series, name: str) -> tuple[NDArray[np.object_], NDAr
     code_counts = np.bincount(codes.astype(np.intp) + 1, minlength=len(found) + 1)
     counts = code_counts[1:]
     occurring = np.flatnonzero(counts)
-    keys, key_counts = _distinct_keys(np.asarray(found, dtype=object)[occurring], counts[occurring])
+    keys, key_counts = _distinct_keys(
+        np.asarray(found, dtype=object)[occurring], counts[occurring], keying
+    )
     return keys, key_counts, int(code_counts[0])
 
 
 def _distinct_keys(
-    values: NDArray[np.object_], counts: NDArray[np.int64]
+    values: NDArray[np.object_],
+    counts: NDArray[np.int64],
+    keying: Callable[[NDArray[np.object_]], NDArray[np.object_]] = category_keys,
 ) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
-    """`category_keys` of distinct values with their counts, values that share a key (5, "5",
-    5.0) added up: strings, the usual case, are distinct keys already."""
-    keys = category_keys(values)
+    """Keys (`category_keys`, or ``keying``) of distinct values with their counts, values that
+    share a key (5, "5", 5.0) added up: strings, the usual case, are distinct keys already."""
+    keys = keying(values)
     if keys is values:
         return keys, counts
     totals: dict[str, int] = {}

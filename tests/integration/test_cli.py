@@ -342,6 +342,35 @@ def test_amounts_in_the_tens_of_thousands_read_as_plain_digits_everywhere(
     assert "e+" not in human.stdout and "e+" not in text
 
 
+def test_a_binary_parquet_column_reads_as_text_where_its_bytes_are_utf8(tmp_path: Path) -> None:
+    """Categories of a pyarrow `binary` column used to read ``b'y'``: now ``y`` (bytes that are
+    not UTF-8 as an escaped bytes literal: `category_key`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def write(name: str, codes: list[bytes]) -> None:
+        table = pa.table({"code": pa.array(codes * 500, pa.binary())})
+        pq.write_table(table, tmp_path / name)
+
+    write("reference.parquet", [b"x", b"y", b"\xff\xfe", b"x"])
+    write("2026-11-26.parquet", [b"x", b"x", b"\xff\xfe", b"z"])
+    db = ["--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    never = {"DRIFTMON_PREFECT": "never"}
+    assert run(tmp_path, *db, "reference", "raw", "-s", "reference.parquet", env=never).code == 0
+
+    human = run(tmp_path, *db, "check", "raw", "-s", "2026-11-26.parquet", env=never)
+    measured = run(tmp_path, *db, "check", "raw", "-s", "2026-11-26.parquet", "--json").json()
+
+    assert human.code == 0, human.stderr
+    [row] = [line for line in human.stdout.splitlines() if line.startswith("│ code ")]
+    assert row.split("│")[-2].strip() == "-25.0 pt y"
+    assert "code: 25.0% of values are categories the reference never saw, e.g. z" in human.stdout
+    [feature] = measured["features"]
+    assert feature["top_unseen"] == {"z": 500}
+    assert [b["label"] for b in feature["top_bins"]] == ["y", "(long tail + new)", "x"]
+    assert "b'x'" not in human.stdout and "b'y'" not in human.stdout
+
+
 # --------------------------------------------------------------------------------------------
 # User mistakes: one clear line, exit 1, no traceback, nothing started
 

@@ -562,6 +562,42 @@ def test_category_key_matches_integral_floats_with_their_integer_form():
     assert category_key("x") == "x"
 
 
+def test_binary_values_are_categories_by_their_text_or_an_escaped_bytes_literal():
+    """A Parquet `binary` column arrives as bytes; its categories used to read ``b'x'``."""
+    import pyarrow as pa
+
+    column = pa.chunked_array([pa.array([b"x", b"y", b"x", b"\xff\xfe", None], pa.binary())])
+    values = column.to_pandas()
+
+    spec = fit_bins(values, kind=CATEGORICAL)
+    counts = count_values(spec, values)
+    as_text = count_values(spec, pd.Series(["x", "y", "x", "new", None]))  # the same, from a CSV
+
+    assert spec.categories == ("x", "b'\\xff\\xfe'", "y")
+    assert counts.counts.tolist() == [2, 1, 1, 0, 1]
+    assert as_text.counts.tolist() == [2, 0, 1, 1, 1] and as_text.unseen == {"new": 1}
+    assert category_key(b"caf\xc3\xa9") == "café"
+    assert category_key(b"\xff") == "b'\\xff'"
+
+
+def test_a_reference_built_when_bytes_were_literals_still_counts_binary_batches_into_its_slots():
+    """References stored before bytes were keyed by their text hold ``b'x'``: batches of bytes
+    are keyed as they were, so nothing reads as never seen until the reference is rebuilt."""
+    old = BinSpec(
+        "code",
+        CATEGORICAL,
+        categories=("b'x'", "b'\\xff\\xfe'"),
+        seen=Vocabulary.from_keys(["b'x'", "b'\\xff\\xfe'", "b'y'"], np.array([5, 2, 1])),
+    )
+    batch = pd.Series([b"x", b"x", b"\xff\xfe", b"y", b"z"], dtype=object)
+    distinct = ValueCounts(values=[b"x", b"\xff\xfe", b"y", b"z"], counts=np.array([2, 1, 1, 1]))
+
+    for counted in (count_values(old, batch), count_values(old, distinct)):
+        assert counted.counts.tolist() == [2, 1, 2, 0]
+        assert counted.n_unseen == 1 and counted.unseen == {"b'z'": 1}
+        assert counted.tail == {"b'y'": 1}
+
+
 def test_float_codes_match_integer_categories(rng):
     codes = rng.integers(1, 4, 500)
     spec = fit_bins(codes, kind=CATEGORICAL)
