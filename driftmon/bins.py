@@ -1136,7 +1136,8 @@ def _merge_observed(left: str | None, right: str | None) -> str | None:
 
 def value_text(value: float, *, dates: bool = False) -> str:
     """A numeric feature's value as people read it (bin labels, ranges, messages): up to four
-    significant digits as `format_number` writes numbers (``20,000``, ``2.718``); with
+    significant digits as `format_number` writes numbers, without thousands separators, which
+    would read as another comma of ``[1000, 2000)`` (``20000``, ``2.718``); with
     ``dates`` (seconds since the epoch) ``2025-04-22`` at midnight, else ``2025-04-22 13:47``
     (UTC).
 
@@ -1145,12 +1146,12 @@ def value_text(value: float, *, dates: bool = False) -> str:
     >>> value_text(1745280000.0, dates=True), value_text(1745329620.0, dates=True)
     ('2025-04-22', '2025-04-22 13:47')
     >>> value_text(20000.0), value_text(12345.6), value_text(2.71828), value_text(0.25)
-    ('20,000', '12,346', '2.718', '0.25')
+    ('20000', '12346', '2.718', '0.25')
     """
     if dates:
         try:
             moment = datetime.fromtimestamp(round(value), UTC)
         except (OverflowError, OSError, ValueError):  # beyond the calendar: as a number
-            return format_number(value, 4, trailing_zeros=False)
+            return format_number(value, 4, trailing_zeros=False, grouping=False)
         return format_moment(moment)
-    return format_number(value, 4, trailing_zeros=False)
+    return format_number(value, 4, trailing_zeros=False, grouping=False)

@@ -50,7 +50,11 @@ def format_moment(moment: datetime) -> str:
 
 
 def format_number(
-    value: float | int | None, digits: int = 3, *, trailing_zeros: bool = True
+    value: float | int | None,
+    digits: int = 3,
+    *,
+    trailing_zeros: bool = True,
+    grouping: bool = True,
 ) -> str:
     """A number as people read it, the same in every place: plain digits with thousands
     separators, never Python's ``2e+04``.
@@ -59,7 +63,8 @@ def format_number(
     significant digits. Only magnitudes below 1e-4 or from 1e15 on, where plain digits would
     be a row of zeros, take an exponent. Without ``trailing_zeros`` the zeros that ``digits``
     pads with go (``2.5``, not ``2.500``): labels such as bin edges, where a table column would
-    rather keep them aligned.
+    rather keep them aligned. Without ``grouping`` no thousands separators: for numbers inside
+    comma-separated notation such as a bin's ``[1000, 2000)``.
 
     Examples
     --------
@@ -73,13 +78,16 @@ def format_number(
     ('1.23e-05', '1e+300')
     >>> format_number(None), format_number(float("nan")), format_number(float("inf"))
     ('–', '–', 'inf')
+    >>> format_number(1234567.0, grouping=False), format_number(-12345.678, 4, grouping=False)
+    ('1234567', '-12346')
     """
+    comma = "," if grouping else ""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return DASH
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
     if isinstance(value, int):
-        return f"{value:,}"
+        return f"{value:{comma}}"
     if value == 0:
         return "0"
     magnitude = math.floor(math.log10(abs(value)))
@@ -90,8 +98,8 @@ def format_number(
             text = f"{_without_trailing_zeros(mantissa)}e{exponent}"
         return text
     if float(value).is_integer() or magnitude >= digits - 1:
-        return f"{round(value):,}"
-    text = f"{value:,.{digits - 1 - magnitude}f}"
+        return f"{round(value):{comma}}"
+    text = f"{value:{comma}.{digits - 1 - magnitude}f}"
     return text if trailing_zeros else _without_trailing_zeros(text)
 
 
