@@ -166,9 +166,10 @@ def run_job(mode: Mode, job: str, **params: Any) -> Any:
     }[job]
     if params.get("dask"):
         from driftmon.compute import task_runner
+        from driftmon.flows._tasks import plain_parameters
 
         # partitions are counted as tasks of this runner (`driftmon.flows.check`)
-        flow = flow.with_options(task_runner=task_runner(params["dask"]))
+        flow = plain_parameters(flow.with_options(task_runner=task_runner(params["dask"])))
     if heartbeats_wanted():
         return flow(**params)
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from driftmon.flows._tasks import IO_TASK, PURE_TASK, step_task
+from driftmon.flows._tasks import IO_TASK, PURE_TASK, plain_parameters, step_task
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.runtime import flow_run
@@ -120,6 +120,7 @@ STEPS = jobs.Steps(
 )
 
 
+@plain_parameters
 @flow(name="driftmon-check", log_prints=False)
 def check_batch_flow(
     dataset: str,
@@ -150,6 +151,7 @@ def check_batch_flow(
     )
 
 
+@plain_parameters
 @flow(name="driftmon-check-new", log_prints=False)
 def check_new_batches_flow(
     dataset: str,

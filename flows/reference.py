@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from driftmon.flows._tasks import plain_parameters
 from driftmon.flows.check import STEPS
 from prefect import flow
 
 from driftmon import jobs
 
 
+@plain_parameters
 @flow(name="driftmon-reference", log_prints=False)
 def build_reference_flow(
     dataset: str,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,6 +63,45 @@ def test_detected_drift_is_a_completed_flow_with_the_drift_in_its_result(
     )
     assert state.is_completed()
     assert state.result().drifted
+
+
+def test_a_flow_runs_parameters_are_recorded_as_given(
+    example: ExampleData, with_reference: str
+) -> None:
+    from prefect import get_client
+
+    state = check_batch_flow(
+        dataset=DATASET, source=str(example.batches[0]), db_url=with_reference, return_state=True
+    )
+
+    with get_client(sync_client=True) as client:
+        recorded = client.read_flow_run(state.state_details.flow_run_id).parameters
+    assert recorded == {
+        "dataset": DATASET, "source": str(example.batches[0]), "batch_key": None,
+        "db_url": with_reference, "config_path": None, "on_duplicate": "replace",
+        "batch_time": None, "dask": None,
+    }  # fmt: skip
+
+
+_SERIALIZED = """
+import json, pathlib, sys
+from driftmon.flows import check_batch_flow as flow
+plain = flow.serialize_parameters({"dataset": "d", "dask": None, "n": 1, "x": 0.5, "b": True})
+loaded = "fastapi" in sys.modules
+other = flow.serialize_parameters({"source": pathlib.Path("a/b")})
+print(json.dumps([plain, loaded, other, "fastapi" in sys.modules]))
+"""
+
+
+def test_scalar_parameters_are_recorded_without_loading_fastapi() -> None:
+    """Prefect's encoder imports all of FastAPI (0.2-0.3 s a command) to return a string as
+    it is; any other value still goes through it."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SERIALIZED], capture_output=True, text=True, check=True
+    )
+    plain, loaded, other, loaded_after = json.loads(done.stdout.strip().splitlines()[-1])
+    assert plain == {"dataset": "d", "dask": None, "n": 1, "x": 0.5, "b": True}
+    assert (loaded, other, loaded_after) == (False, {"source": "a/b"}, True)
 
 
 def test_check_new_processes_every_file_once_in_order(
