@@ -86,8 +86,9 @@ def build_reference(
 
     ``overrides`` are dataset settings given in Python (`driftmon.Monitor`), over the
     configuration's. Returns the stored reference's version, row count and feature names, the
-    features with no usable values (not monitored), the identifier-like ones and the date
-    features that look like times of events (`pipeline.time_like_features`).
+    features with no usable values (not monitored), the identifier-like ones, the date
+    features that look like times of events (`pipeline.time_like_features`) and the numeric
+    ones that look like counts up (`pipeline.counter_like_features`).
     """
     config = load_settings(config_path)
     options = config.dataset(dataset, overrides)
@@ -98,12 +99,14 @@ def build_reference(
     unmonitored = pipeline.unmonitored_features(profile)
     identifiers = pipeline.identifier_like_features(profile)
     times = pipeline.time_like_features(profile, pipeline.now())
+    counters = pipeline.counter_like_features(profile)
     steps.log(
         f"{dataset}: reference v{info.version} stored from {description}: {info.n_rows:,} rows, "
         f"{len(profile.features)} features"
         + (f"; not monitored (no usable values): {', '.join(unmonitored)}" if unmonitored else "")
         + (f"; identifier-like: {', '.join(identifiers)}" if identifiers else "")
         + (f"; times of events: {', '.join(times)}" if times else "")
+        + (f"; counting up: {', '.join(counters)}" if counters else "")
     )
     return {
         "dataset": dataset,
@@ -113,7 +116,8 @@ def build_reference(
         "unmonitored": unmonitored,
         "identifier_like": identifiers,
         "time_like": times,
-        "warnings": pipeline.reference_warnings(unmonitored, identifiers, times),
+        "counter_like": counters,
+        "warnings": pipeline.reference_warnings(unmonitored, identifiers, times, counters),
         "source": description,
         "calibrated": calibrated is not None,
     }

@@ -57,6 +57,7 @@ __all__ = [
     "check_reference_source",
     "count_partition",
     "count_partitions",
+    "counter_like_features",
     "deliver_dataset_notifications",
     "deliver_notifications",
     "evaluate_batch",
@@ -215,14 +216,56 @@ def time_like_features(profile: Profile, built_at: datetime) -> dict[str, dict[s
     return found
 
 
+#: A numeric feature of whole numbers spread evenly over a range of about one value per row
+#: looks like a count up (`counter_like_features`): its range may be at most this many values
+#: a row, its quantile edges this far (a share of the range) from evenly spaced.
+COUNTER_SPAN_PER_ROW = 2.0
+COUNTER_EVEN_TOLERANCE = 0.05
+
+
+def counter_like_features(profile: Profile) -> dict[str, dict[str, str]]:
+    """Numeric features of a reference that look like IDs or sequence numbers counting up:
+    whole numbers, at least `IDENTIFIER_MIN_DISTINCT` values, a range of one to
+    `COUNTER_SPAN_PER_ROW` values a row, spread evenly (quantile edges within
+    `COUNTER_EVEN_TOLERANCE` of the range from evenly spaced). If they count up, every later
+    batch lies beyond the reference's range and checks flag it; the reference command says
+    so. Each with its range, ``from`` and ``to`` (JSON-ready)."""
+    found = {}
+    for name, feature in profile.features.items():
+        spec = feature.spec
+        n_values = feature.n_values
+        if (
+            spec.kind != NUMERIC
+            or spec.dates
+            or spec.discrete
+            or n_values < IDENTIFIER_MIN_DISTINCT
+            or len(spec.edges) < 3
+        ):
+            continue
+        edges = np.asarray(spec.edges, dtype=np.float64)
+        low, high = edges[0], edges[-1]
+        span = high - low
+        quantiles = np.linspace(0.0, 1.0, edges.size)
+        # quantile edges interpolate between values: only the range's ends must be whole
+        if (
+            low.is_integer()
+            and high.is_integer()
+            and n_values - 1 <= span <= COUNTER_SPAN_PER_ROW * n_values
+            and np.abs(edges - (low + span * quantiles)).max() <= COUNTER_EVEN_TOLERANCE * span
+        ):
+            found[name] = {"from": value_text(low), "to": value_text(high)}
+    return found
+
+
 def reference_warnings(
     unmonitored: Sequence[str],
     identifier_like: Mapping[str, Mapping[str, Any]],
     time_like: Mapping[str, Mapping[str, str]],
+    counter_like: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[str]:
     """What building a reference tells the user (plain text; the CLI prints them, `Monitor`
-    warns with them): features it cannot monitor, identifier-like ones and times of events,
-    each with the `exclude` line to paste (a TOML string, so any name pastes as it is)."""
+    warns with them): features it cannot monitor, identifier-like ones, times of events and
+    counts up, each with the `exclude` line to paste (a TOML string: any name pastes as it is)."""
 
     def exclude(name: str) -> str:
         return (
@@ -248,6 +291,12 @@ def reference_warnings(
         "arrived, every later batch lies beyond that range and checks will flag it; exclude it "
         f"({exclude(name)}) unless it is what you want to watch"
         for name, span in time_like.items()
+    ]
+    warnings += [
+        f"{name} holds whole numbers from {span['from']} to {span['to']}, about one a row: if it "
+        "counts up (an ID, a sequence number), every later batch lies beyond that range and "
+        f"checks will flag it; exclude it ({exclude(name)}) unless it is what you want to watch"
+        for name, span in (counter_like or {}).items()
     ]
     return warnings
 

@@ -233,6 +233,43 @@ def _check_any(folder: Path, dataset: str, frame: pd.DataFrame, *, parquet: bool
         engine.dispose()
 
 
+def test_counter_like_features_are_whole_numbers_about_one_a_row_spread_evenly() -> None:
+    """Sequential IDs (even shuffled, with gaps, stored as floats) are pointed out; values
+    that repeat a few numbers, spread unevenly, are not whole, step by three or are too few
+    are not."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    frame = pd.DataFrame(
+        {
+            "order_id": np.arange(1_001, n + 1_001),
+            "gappy_id": rng.permutation(np.sort(rng.choice(3 * n // 2, n, replace=False))),
+            "float_id": np.arange(n) + 0.0,
+            "amount": rng.uniform(0, n, n),  # not whole numbers
+            "normal": np.round(rng.normal(n / 2, n / 8, n)),  # whole, not even
+            "quantity": rng.poisson(3, n),  # a few values: one bin each
+            "every_third": np.arange(n) * 3,  # three values a row
+        }
+    )
+    profile = driftmon.profile(frame)
+    few = driftmon.profile(pd.DataFrame({"id": np.arange(pipeline.IDENTIFIER_MIN_DISTINCT - 1)}))
+
+    found = pipeline.counter_like_features(profile)
+
+    assert found == {
+        "order_id": {"from": "1001", "to": "21000"},
+        "gappy_id": {"from": str(frame["gappy_id"].min()), "to": str(frame["gappy_id"].max())},
+        "float_id": {"from": "0", "to": "19999"},
+    }
+    assert pipeline.counter_like_features(few) == {}
+    [warning] = pipeline.reference_warnings([], {}, {}, {"order_id": found["order_id"]})
+    assert warning == (
+        "order_id holds whole numbers from 1001 to 21000, about one a row: if it counts up (an "
+        "ID, a sequence number), every later batch lies beyond that range and checks will flag "
+        'it; exclude it (`exclude = ["order_id"]` in the dataset\'s configuration) unless it is '
+        "what you want to watch"
+    )
+
+
 def test_time_like_features_are_dates_reaching_within_a_year_of_the_build() -> None:
     built_at = datetime(2026, 12, 1, tzinfo=UTC)
     days = pd.to_timedelta(np.arange(100), unit="D")
