@@ -316,7 +316,7 @@ def check_new(
             reference = store.require_reference(session, dataset)
         _warn_of_fit_changes(dataset, options, reference)
         from driftmon import pipeline
-        from driftmon.results import BatchFailure
+        from driftmon.results import BatchFailure, BatchSkip, CheckResult
 
         pipeline.notification_targets(options)  # fail fast: bad targets
         store.ensure_writable(engine)
@@ -333,6 +333,7 @@ def check_new(
                     config_path=config_path,
                 )
     failures = [r for r in results if isinstance(r, BatchFailure)]
+    skips = [r for r in results if isinstance(r, BatchSkip)]
     if as_json:
         out.print_json(json.dumps([r.to_dict() for r in results]))
     elif not results:
@@ -341,16 +342,22 @@ def check_new(
         for result in results:
             if isinstance(result, BatchFailure):
                 err.print(f"[bold red]error:[/] {_text(result.error)}", highlight=False)
+            elif isinstance(result, BatchSkip):
+                out.print(
+                    f"skipped: {_text(result.source)}: {_text(result.reason)}", highlight=False
+                )
             else:
                 _print_result(result)
-        checked = len(results) - len(failures)
+        checked = len(results) - len(failures) - len(skips)
         line = f"Checked {checked} new batch(es)"
+        if skips:
+            line += f"; {len(skips)} skipped: no data rows (not tried again)"
         if failures:
             line += f"; {len(failures)} could not be read (tried again next time)"
         out.print(f"{line}. Database: {_display_url(db_url)}")
     if failures:
         raise typer.Exit(1)
-    checked_verdicts = [r.verdict for r in results if not isinstance(r, BatchFailure)]
+    checked_verdicts = [r.verdict for r in results if isinstance(r, CheckResult)]
     raise typer.Exit(_drift_exit_code(checked_verdicts, fail_on))
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "DriftmonWarning",
     "EmptyHistogramError",
     "InputDataError",
+    "NoRowsError",
     "NotificationError",
     "ReferenceNotFoundError",
     "SchemaError",
@@ -53,6 +54,12 @@ class SchemaError(DriftmonError):
 
 class SourceError(DriftmonError):
     """An input source (file, folder, query) is missing, unreadable, malformed or empty."""
+
+
+class NoRowsError(SourceError):
+    """A source that is complete but holds no data rows (a CSV header alone, a Parquet schema
+    alone): an error for `check` and `reference`, an empty batch `check-new` records as
+    handled instead of trying it again every run."""
 
 
 class ReferenceNotFoundError(DriftmonError):

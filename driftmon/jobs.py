@@ -17,9 +17,9 @@ from typing import Any
 from driftmon import pipeline, sources, store
 from driftmon.compute import dask_address
 from driftmon.config import configured_dask, load_settings
-from driftmon.errors import DriftmonError
+from driftmon.errors import DriftmonError, NoRowsError
 from driftmon.options import DatasetOptions
-from driftmon.results import BatchFailure, CheckResult
+from driftmon.results import BatchFailure, BatchSkip, CheckResult
 
 __all__ = ["Steps", "build_reference", "check_batch", "check_new_batches", "local_steps"]
 
@@ -42,6 +42,7 @@ class Steps:
     find_new_batches: Callable[..., Any]
     claim_batch: Callable[..., Any]
     release_batch: Callable[..., Any]
+    skip_batch: Callable[..., Any]
     profile_batch: Callable[..., Any]
     evaluate_batch: Callable[..., Any]
     record_run: Callable[..., Any]
@@ -61,6 +62,7 @@ def local_steps() -> Steps:
         find_new_batches=pipeline.unprocessed_batches,
         claim_batch=pipeline.claim_batch,
         release_batch=pipeline.release_batch,
+        skip_batch=pipeline.skip_batch,
         profile_batch=pipeline.profile_batch,
         evaluate_batch=pipeline.evaluate_batch,
         record_run=pipeline.record_run,
@@ -164,26 +166,36 @@ def check_new_batches(
     db_url: str | None = None,
     config_path: str | None = None,
     dask: str | None = None,
-) -> list[CheckResult | BatchFailure]:
+) -> list[CheckResult | BatchFailure | BatchSkip]:
     """Check every batch file in ``folder`` (or glob) not yet checked, each once, in order.
 
     A batch that cannot be read is reported as a `BatchFailure` and the others are still
-    checked; it is tried again by the next run. Each batch is claimed before it is read, so
-    runs over the same folder at the same time check each batch once between them.
+    checked; it is tried again by the next run. A complete file without data rows (a CSV
+    header alone, a Parquet schema alone: an hour without data) is recorded as handled and
+    reported as a `BatchSkip`, once: its key (path, size, modification time) changes if rows
+    are written to it later, which makes it a new batch, as for any rewritten file (an empty,
+    0-byte file may still be being written: it is a failure, tried again). Each batch is
+    claimed before it is read, so runs over the same folder at the same time check each batch
+    once between them.
     """
     config = load_settings(config_path)
     options = config.dataset(dataset)
     cluster = dask_address(dask, configured_dask(config))
     engine = store.open_store(db_url, create=False)  # a check needs a stored reference
-    outcomes: list[CheckResult | BatchFailure] = []
+    outcomes: list[CheckResult | BatchFailure | BatchSkip] = []
     for plan in steps.find_new_batches(engine, dataset, folder):
         if not steps.claim_batch(engine, dataset, plan):
             steps.log(f"{dataset}: {plan.description}: checked by another run")
             continue
         try:
-            outcomes.append(
-                _check(steps, engine, dataset, plan, options, "skip", config.reports_dir, cluster)
-            )
+            try:
+                outcome: CheckResult | BatchSkip = _check(
+                    steps, engine, dataset, plan, options, "skip", config.reports_dir, cluster
+                )
+            except NoRowsError:  # complete and empty: handled once, not an error every run
+                outcome = steps.skip_batch(engine, dataset, plan, pipeline.NO_DATA_ROWS)
+                steps.log(f"{dataset}: {plan.description}: skipped: no data rows", outcome=True)
+            outcomes.append(outcome)
         except DriftmonError as error:  # one bad file must not hide or block the others
             steps.log(f"{dataset}: {plan.description}: not checked: {error}", outcome=True)
             outcomes.append(BatchFailure(plan.description, plan.batch_key, str(error)))

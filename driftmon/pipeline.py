@@ -47,7 +47,7 @@ from driftmon.profile import (
     profile_partitions,
 )
 from driftmon.report.paths import run_report_path
-from driftmon.results import CheckResult, build_check_result
+from driftmon.results import BatchSkip, CheckResult, build_check_result
 
 __all__ = [
     "BatchPlan",
@@ -69,6 +69,7 @@ __all__ = [
     "profile_batch",
     "record_run",
     "save_reference",
+    "skip_batch",
     "unmonitored_features",
     "unprocessed_batches",
     "write_report",
@@ -398,6 +399,26 @@ def release_batch(engine: Engine, dataset: str, plan: BatchPlan) -> None:
     """Give a batch back once this process is done with it (checked, or failed)."""
     with store.session_scope(engine) as session:
         store.release_batch(session, dataset, plan.batch_key, _claim_owner())
+
+
+#: Why `check-new` skips a batch without data rows (`skip_batch`).
+NO_DATA_ROWS = "no data rows"
+
+
+def skip_batch(engine: Engine, dataset: str, plan: BatchPlan, reason: str) -> BatchSkip:
+    """Record a claimed batch as handled without a run (``reason``: `NO_DATA_ROWS`), so
+    `check-new` does not try it again; rewriting the file changes its key, so rows written
+    to it later are still checked."""
+    with store.session_scope(engine) as session:
+        store.record_skipped_batch(
+            session,
+            dataset,
+            batch_key=plan.batch_key,
+            batch_time=plan.batch_time,
+            source=plan.description,
+            reason=reason,
+        )
+    return BatchSkip(plan.description, plan.batch_key, reason)
 
 
 def _claim_owner() -> str:

@@ -21,6 +21,7 @@ from driftmon.status import severity_order
 
 __all__ = [
     "BatchFailure",
+    "BatchSkip",
     "CheckResult",
     "FeatureRow",
     "alert_summary",
@@ -172,6 +173,24 @@ class BatchFailure:
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "batch_key": self.batch_key, "error": self.error}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSkip:
+    """A batch `check-new` found without data rows (a header alone): recorded as handled, so
+    it is not tried again, with no run (there is nothing to compare)."""
+
+    source: str
+    batch_key: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "batch_key": self.batch_key,
+            "skipped": True,
+            "reason": self.reason,
+        }
 
 
 def build_check_result(

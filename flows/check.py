@@ -22,7 +22,7 @@ from prefect.runtime import flow_run
 
 from driftmon import jobs, pipeline
 from driftmon.formatting import markdown_code, markdown_text
-from driftmon.results import BatchFailure, CheckResult
+from driftmon.results import BatchFailure, BatchSkip, CheckResult
 from driftmon.sources import Partition
 
 
@@ -107,6 +107,7 @@ STEPS = jobs.Steps(
     find_new_batches=step_task(pipeline.unprocessed_batches, "find new batches", **IO_TASK),
     claim_batch=step_task(pipeline.claim_batch, "claim batch", **IO_TASK),
     release_batch=step_task(pipeline.release_batch, "release batch", **IO_TASK),
+    skip_batch=step_task(pipeline.skip_batch, "skip empty batch", **IO_TASK),
     profile_batch=profile_batch,
     evaluate_batch=step_task(pipeline.evaluate_batch, "compare with reference", **PURE_TASK),
     record_run=step_task(pipeline.record_run, "record run", **IO_TASK),
@@ -159,11 +160,12 @@ def check_new_batches_flow(
     db_url: str | None = None,
     config_path: str | None = None,
     dask: str | None = None,
-) -> list[CheckResult | BatchFailure]:
+) -> list[CheckResult | BatchFailure | BatchSkip]:
     """Check every batch file in ``folder`` (or glob) not yet checked, each once, in order.
 
     A batch that cannot be read is reported as a `BatchFailure` and the others are still
-    checked; it is tried again by the next run.
+    checked; it is tried again by the next run. A file without data rows is a `BatchSkip`,
+    recorded once (`driftmon.jobs.check_new_batches`).
     """
     return jobs.check_new_batches(
         STEPS, dataset=dataset, folder=folder, db_url=db_url, config_path=config_path, dask=dask

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from driftmon._lazy import lazy_module
 from driftmon.bins import Column, NumberColumn, ValueCounts
-from driftmon.errors import ConfigError, SourceError
+from driftmon.errors import ConfigError, NoRowsError, SourceError
 from driftmon.options import DEFAULT_PARTITION_ROWS
 from driftmon.profile import Chunk
 from driftmon.sources.base import (
@@ -372,7 +372,7 @@ def _read(
         n_rows += len(piece)
         yield piece, done, total
     if n_rows == 0 and partition.subset is None:  # a whole source; a piece may be empty
-        raise SourceError(partition.source.no_rows_message())
+        raise NoRowsError(partition.source.no_rows_message())
 
 
 def _arrow_chunk(batch: pa.RecordBatch, numeric: Collection[str]) -> Chunk:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from driftmon.errors import SourceError
+from driftmon.errors import NoRowsError, SourceError
 from driftmon.sources.base import Piece, ReadRequest, select_columns, unique_columns
 
 __all__ = ["columns", "read"]
@@ -105,7 +105,7 @@ def _csv_head(path: Path) -> _CsvHead:
         )
     header_bytes = sample.find(b"\n") + 1 or len(sample)
     if len(sample) < _CSV_SAMPLE_BYTES and not sample[header_bytes:].strip():
-        raise SourceError(f"`{path}` has no data rows; check that the file was written completely")
+        raise NoRowsError(f"`{path}` has no data rows; check that the file was written completely")
     lines = sample[header_bytes:].split(b"\n")
     longest = max(header_bytes, *map(len, lines))
     mean = (len(sample) - header_bytes) / max(len(lines), 1)

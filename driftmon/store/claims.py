@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from driftmon.store.models import BatchClaimRow, DatasetRow, RunRow
+from driftmon.store.models import BatchClaimRow, DatasetRow, RunRow, SkippedBatchRow
 
 __all__ = ["STALE_CLAIM", "claim_batch", "release_batch"]
 
@@ -24,13 +24,18 @@ STALE_CLAIM = timedelta(hours=1)
 
 
 def claim_batch(session: Session, dataset: str, batch_key: str, owner: str) -> bool:
-    """Take ``batch_key`` of ``dataset`` for ``owner``; False if it is already checked or
-    another run holds it."""
+    """Take ``batch_key`` of ``dataset`` for ``owner``; False if it is already checked (or
+    skipped as empty) or another run holds it."""
     dataset_id = session.scalars(select(DatasetRow.id).where(DatasetRow.name == dataset)).one()
     checked = session.scalars(
         select(RunRow.id).where(RunRow.dataset_id == dataset_id, RunRow.batch_key == batch_key)
     ).first()
-    if checked is not None:
+    skipped = session.scalars(
+        select(SkippedBatchRow.id).where(
+            SkippedBatchRow.dataset_id == dataset_id, SkippedBatchRow.batch_key == batch_key
+        )
+    ).first()
+    if checked is not None or skipped is not None:
         return False
     now = datetime.now(UTC)
     held = session.scalars(

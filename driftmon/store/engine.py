@@ -42,7 +42,7 @@ __all__ = [
 BUSY_TIMEOUT_MS = 30_000
 #: The newest migration (a test checks it is Alembic's head): a database already there is
 #: opened without loading Alembic and its scripts, which costs more than the check itself.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
 #: PostgreSQL advisory lock key held while migrating: "driftmon" in ASCII.
 _MIGRATION_LOCK = 0x6472_6966_746D_6F6E

@@ -38,6 +38,7 @@ __all__ = [
     "ReferenceProfileRow",
     "ReferenceVocabularyRow",
     "RunRow",
+    "SkippedBatchRow",
     "UtcDateTime",
     "declare_postgresql_options",
 ]
@@ -271,3 +272,20 @@ class BatchClaimRow(Base):
     batch_key: Mapped[str]
     owner: Mapped[str]
     claimed_at: Mapped[datetime]
+
+
+class SkippedBatchRow(Base):
+    """A batch file `check-new` found complete but without data rows (a header alone): handled
+    once, not tried again every run. Rewriting the file changes its key, so rows written
+    later are checked."""
+
+    __tablename__ = "skipped_batches"
+    __table_args__ = (UniqueConstraint("dataset_id", "batch_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    batch_key: Mapped[str]
+    batch_time: Mapped[datetime]
+    source: Mapped[str]
+    reason: Mapped[str]
+    skipped_at: Mapped[datetime]

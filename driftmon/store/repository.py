@@ -29,6 +29,7 @@ from driftmon.store.models import (
     ReferenceProfileRow,
     ReferenceVocabularyRow,
     RunRow,
+    SkippedBatchRow,
     record_from_row,
 )
 
@@ -56,6 +57,7 @@ __all__ = [
     "load_run",
     "processed_batch_keys",
     "recent_readings",
+    "record_skipped_batch",
     "require_reference",
     "save_reference",
     "save_run",
@@ -400,14 +402,46 @@ def save_run(
 
 
 def processed_batch_keys(session: Session, dataset: str) -> set[str]:
-    """Batch keys the dataset already has runs for (``#2``-style duplicates included)."""
-    return set(
-        session.scalars(
-            select(RunRow.batch_key)
-            .join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
-            .where(DatasetRow.name == dataset)
-        )
+    """Batch keys the dataset already has runs for (``#2``-style duplicates included), and
+    those of batches skipped as empty (`record_skipped_batch`): `check-new` is done with
+    them."""
+    checked = select(RunRow.batch_key).join(DatasetRow, DatasetRow.id == RunRow.dataset_id)
+    skipped = select(SkippedBatchRow.batch_key).join(
+        DatasetRow, DatasetRow.id == SkippedBatchRow.dataset_id
     )
+    return set(session.scalars(checked.where(DatasetRow.name == dataset))) | set(
+        session.scalars(skipped.where(DatasetRow.name == dataset))
+    )
+
+
+def record_skipped_batch(
+    session: Session,
+    dataset: str,
+    *,
+    batch_key: str,
+    batch_time: datetime,
+    source: str,
+    reason: str,
+) -> None:
+    """Record that `check-new` handled ``batch_key`` without a run (a file with no data
+    rows), so it is not tried again; recording it twice keeps the first record."""
+    dataset_id = _locked_dataset(session, dataset).id
+    exists = session.scalars(
+        select(SkippedBatchRow.id).where(
+            SkippedBatchRow.dataset_id == dataset_id, SkippedBatchRow.batch_key == batch_key
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            SkippedBatchRow(
+                dataset_id=dataset_id,
+                batch_key=batch_key,
+                batch_time=batch_time,
+                source=source,
+                reason=reason,
+                skipped_at=_now(),
+            )
+        )
 
 
 def list_runs(session: Session, dataset: str, limit: int | None = None) -> list[RunSummary]:

@@ -85,3 +85,26 @@ def test_two_check_new_runs_on_one_folder_check_each_batch_once(
     assert len(checked) == len(set(checked)) == 12  # each batch once, by one of the runs
     history = json.loads(run_driftmon(tmp_path, "history", "orders", "--json", db=db))
     assert len(history) == 12
+
+
+def test_a_batch_skipped_as_empty_is_processed_and_cannot_be_claimed(
+    folder_of_batches: tuple[Path, Path], tmp_path: Path, db: str
+) -> None:
+    reference, _ = folder_of_batches
+    run_driftmon(tmp_path, "reference", "orders", "--source", str(reference), db=db)
+    engine = store.open_store(database_url(tmp_path, db))
+    moment = datetime(2026, 11, 25, tzinfo=UTC)
+    for _ in range(2):  # a second record (a retried step) keeps the first
+        with store.session_scope(engine) as session:
+            store.record_skipped_batch(
+                session,
+                "orders",
+                batch_key="key-1",
+                batch_time=moment,
+                source="a.csv",
+                reason="no data rows",
+            )
+    with store.session_scope(engine) as session:
+        assert store.processed_batch_keys(session, "orders") == {"key-1"}
+        assert not store.claim_batch(session, "orders", "key-1", "a")
+        assert store.claim_batch(session, "orders", "key-2", "a")

@@ -714,6 +714,56 @@ def test_check_new_reports_a_bad_file_and_still_checks_the_others(
     assert [Path(o["source"]).name for o in again.json()] == ["a2.parquet"]  # only the bad one
 
 
+def test_check_new_records_a_file_without_data_rows_once_and_checks_rows_written_later(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    """A header alone (an hour without data) is handled once, not an error every run; rows
+    written to it later change its key and are checked; a 0-byte file may still be being
+    written and stays an error, tried again; `check` of a header alone stays an error."""
+    assert run(tmp_path, "reference", DATASET, "--source", str(example.reference)).code == 0
+    frame = pd.read_parquet(example.reference)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    header_only = folder / "a1.csv"
+    header_only.write_text(",".join(frame.columns) + "\n")
+    frame.iloc[:0].to_parquet(folder / "a2.parquet")
+    healthy = next(b for b in example.batches if not example.expected_drift[b.name])
+    shutil.copy(healthy, folder / "a3.parquet")
+    (folder / "a4.csv").write_bytes(b"")
+
+    first = run(tmp_path, "check-new", DATASET, "--folder", str(folder), "--json")
+    again = run(tmp_path, "check-new", DATASET, "--folder", str(folder))
+
+    assert first.code == 1  # the 0-byte file
+    outcomes = first.json()
+    names = ["a1.csv", "a2.parquet", "a3.parquet", "a4.csv"]
+    assert [Path(o["source"]).name for o in outcomes] == names
+    assert [o.get("reason") for o in outcomes[:2]] == ["no data rows"] * 2
+    assert [o["skipped"] for o in outcomes[:3]] == [True, True, False]
+    assert "is empty (0 bytes)" in outcomes[3]["error"]
+    assert again.code == 1
+    assert again.stdout.splitlines() == [
+        "Checked 0 new batch(es); 1 could not be read (tried again next time). Database: "
+        f"sqlite:///{tmp_path / 'driftmon.db'}"
+    ]
+    (folder / "a4.csv").unlink()
+    nothing_new = run(tmp_path, "check-new", DATASET, "--folder", str(folder))
+    assert (nothing_new.code, nothing_new.stderr) == (0, "")
+    assert nothing_new.stdout.startswith("No new batches")
+    history = run(tmp_path, "history", DATASET, "--json").json()
+    assert len(history) == 1  # a skipped file has no run
+
+    rows = pd.read_parquet(healthy).head(50)
+    rows.to_csv(header_only, index=False)  # its writer finishes it
+    late = run(tmp_path, "check-new", DATASET, "--folder", str(folder), "--json")
+    assert late.code == 0
+    assert [(Path(o["source"]).name, o["n_rows"]) for o in late.json()] == [("a1.csv", 50)]
+    header_only.write_text(",".join(frame.columns) + "\n")
+    assert_one_line_error(
+        run(tmp_path, "check", DATASET, "--source", str(header_only)), "has no data rows"
+    )
+
+
 def test_every_check_writes_a_report_and_report_rebuilds_one_from_the_store(
     story: Story,
 ) -> None:

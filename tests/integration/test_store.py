@@ -552,7 +552,7 @@ def test_opening_an_older_database_upgrades_it_and_keeps_its_data(
         with engine.connect() as connection:
             assert {"alerts", "notifications"} <= set(inspect(connection).get_table_names())
             head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-            assert MigrationContext.configure(connection).get_current_revision() == head == "0006"
+            assert MigrationContext.configure(connection).get_current_revision() == head == "0007"
         with session_scope(engine) as session:
             assert load_reference(session, "legacy").profile.to_dict() == reference.to_dict()
             assert [r.batch_key for r in list_runs(session, "legacy")] == ["old-batch"]
