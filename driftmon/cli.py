@@ -36,6 +36,7 @@ from typer.core import TyperGroup
 from driftmon import progress
 from driftmon.errors import DriftmonError
 from driftmon.formatting import (
+    file_label,
     format_moment,
     format_p_value,
     format_share,
@@ -996,7 +997,7 @@ def _drift_exit_code(verdicts: list[str], fail_on: FailLevel | None) -> int:
 
 def _short_key(batch_key: str) -> str:
     first = batch_key.split("|", 1)[0]
-    return Path(first).name if "/" in first else first
+    return file_label(first) if "/" in first else first
 
 
 def _duration(delta: timedelta) -> str:

@@ -14,6 +14,8 @@ from typing import Any
 
 __all__ = [
     "P_VALUE_FLOOR",
+    "batch_label",
+    "file_label",
     "format_moment",
     "format_number",
     "format_p_value",
@@ -32,6 +34,55 @@ __all__ = [
 P_VALUE_FLOOR = 1e-16
 DASH = "–"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Names writers give the part files of a dataset folder: ``part-0.parquet`` (pyarrow),
+#: ``part.0.parquet`` (Dask), ``part-00000-<uuid>-c000.snappy.parquet`` (Spark),
+#: ``<32 hex digits>-0.parquet`` (pandas and pyarrow ``partition_cols``).
+_PART_FILE = re.compile(r"(?:part[-._]?\d+|[0-9a-f]{32}-\d+)(?:[-._][^/]*)?", re.IGNORECASE)
+_HIVE_FOLDER = re.compile(r"[^=/]+=[^/]*")
+
+
+def file_label(path: str) -> str:
+    """What people call a batch file: its name, or for a part file of a dataset folder (whose
+    name says nothing) the name with its folders up to the dataset's, past hive-style
+    ``key=value`` ones. Derived from the path alone, so a stored batch key gives the same.
+
+    Examples
+    --------
+    >>> file_label("/feed/orders_2026-11-25.csv")
+    'orders_2026-11-25.csv'
+    >>> file_label("/feed/2026-11-25/part-0.parquet")
+    '2026-11-25/part-0.parquet'
+    >>> file_label("/data/orders/p=u/2fdc3611323940bdadb8997fc2100bc9-0.parquet")
+    'orders/p=u/2fdc3611323940bdadb8997fc2100bc9-0.parquet'
+    >>> file_label("part.3.parquet")
+    'part.3.parquet'
+    """
+    parts = path.replace("\\", "/").rstrip("/").split("/")
+    if not _PART_FILE.fullmatch(parts[-1]):
+        return parts[-1]
+    first = len(parts) - 1
+    while first > 0 and parts[first - 1]:
+        first -= 1
+        if not _HIVE_FOLDER.fullmatch(parts[first]):
+            break
+    return "/".join(parts[first:])
+
+
+def batch_label(batch_key: str) -> str:
+    """What people call a batch: `file_label` of the file for the default key
+    (``path|size|mtime``), else the key given (``--batch-key``) as it is.
+
+    Examples
+    --------
+    >>> batch_label("/feed/2026-11-25/part.0.parquet|7250|1796150504246469750")
+    '2026-11-25/part.0.parquet'
+    >>> batch_label("orders-nov")
+    'orders-nov'
+    """
+    path, separator, _ = batch_key.partition("|")
+    if separator and "/" in path:
+        return file_label(path) or batch_key
+    return batch_key
 
 
 def format_moment(moment: datetime) -> str:

@@ -34,7 +34,7 @@ from driftmon.alerts import (
 from driftmon.bins import CATEGORICAL, NUMERIC, BinSpec, value_text
 from driftmon.compare import Comparison, compare
 from driftmon.errors import ConfigError, NotificationError, SourceError
-from driftmon.formatting import format_share
+from driftmon.formatting import file_label, format_share
 from driftmon.options import DatasetOptions
 from driftmon.policy import Verdict, calibrate_kl_thresholds, evaluate
 from driftmon.profile import (
@@ -840,7 +840,7 @@ def _plan(source: sources.Source, batch_key: str | None, batch_time: datetime | 
     if batch_key and batch_key != own_key:
         label = batch_key  # named by the user (--batch-key)
     elif isinstance(source, sources.FileSource):
-        label = source.path.name
+        label = file_label(str(source.path.absolute()))
     else:
         label = description
     moment = batch_time or sources.batch_time(source)

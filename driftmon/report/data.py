@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from driftmon.bins import NUMERIC, BinSpec
 from driftmon.compare import BinContribution
-from driftmon.formatting import format_number, visible_name
+from driftmon.formatting import batch_label, format_number, visible_name
 from driftmon.policy import SEVERITIES
 from driftmon.profile import FeatureProfile
 from driftmon.status import severity_order
@@ -135,15 +135,6 @@ def severity_key(result: StoredFeatureResult) -> tuple[int, float, str]:
 def sort_by_severity(features: Sequence[StoredFeatureResult]) -> list[StoredFeatureResult]:
     """Drifted features first (critical, then warning), each group by decreasing KL."""
     return sorted(features, key=severity_key)
-
-
-def batch_label(batch_key: str) -> str:
-    """What people call a batch: a file's name for the default key (``path|size|mtime``),
-    else the key given (``--batch-key``) as it is."""
-    path, separator, _ = batch_key.partition("|")
-    if separator and "/" in path:
-        return path.rsplit("/", 1)[1] or batch_key
-    return batch_key
 
 
 def verdict_sentence(run: StoredRun) -> str:

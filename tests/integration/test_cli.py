@@ -764,6 +764,32 @@ def test_check_new_records_a_file_without_data_rows_once_and_checks_rows_written
     )
 
 
+def test_a_part_file_of_a_dataset_folder_is_labelled_with_its_folder(
+    example: ExampleData, tmp_path: Path
+) -> None:
+    """Writers name every dataset folder's parts alike (``part-0.parquet``): the output, the
+    history and the report name the folder with it."""
+    import pyarrow.dataset as ds
+
+    assert run(tmp_path, "reference", DATASET, "--source", str(example.reference)).code == 0
+    rows = ds.dataset(example.batches[0]).to_table()
+    for day in ("2026-11-01", "2026-11-02"):
+        ds.write_dataset(rows, tmp_path / "feed" / day, format="parquet")
+
+    one = run(tmp_path, "check", DATASET, "--source", "feed/2026-11-01", "--json")
+    new = run(tmp_path, "check-new", DATASET, "--folder", "feed/**/*.parquet")
+    history = run(tmp_path, "history", DATASET)
+
+    assert one.code == 0 and new.code == 0
+    page = Path(one.json()["report_path"]).read_text(encoding="utf-8")
+    assert "<title>orders · 2026-11-01/part-0.parquet · " in page
+    assert [line.split(" · ")[1] for line in new.stdout.splitlines() if " · " in line] == [
+        "2026-11-02/part-0.parquet"  # 2026-11-01 was checked by `check`: same key
+    ]
+    assert "2026-11-01/part-0.parquet" in history.stdout
+    assert "2026-11-02/part-0.parquet" in history.stdout
+
+
 def test_every_check_writes_a_report_and_report_rebuilds_one_from_the_store(
     story: Story,
 ) -> None:

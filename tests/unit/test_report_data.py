@@ -85,6 +85,30 @@ def test_a_batch_is_labelled_by_its_file_name_or_its_given_key() -> None:
     assert batch_label("a|b") == "a|b"  # a key given with --batch-key stays as it is
 
 
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("/feed/2026-11-25/part-0.parquet", "2026-11-25/part-0.parquet"),  # pyarrow
+        ("/out/orders/part.12.parquet", "orders/part.12.parquet"),  # Dask
+        (
+            "/lake/orders/year=2026/month=11/part-00003-9f1c-c000.snappy.parquet",  # Spark
+            "orders/year=2026/month=11/part-00003-9f1c-c000.snappy.parquet",
+        ),
+        (  # pandas / pyarrow partition_cols
+            "/tmp/orders/p=u/2fdc3611323940bdadb8997fc2100bc9-0.parquet",
+            "orders/p=u/2fdc3611323940bdadb8997fc2100bc9-0.parquet",
+        ),
+        ("/feed/partners.csv", "partners.csv"),
+        ("/feed/20261125.parquet", "20261125.parquet"),
+        ("/p=u/part-0.parquet", "p=u/part-0.parquet"),
+    ],
+)
+def test_a_part_file_of_a_dataset_folder_is_labelled_with_its_folder(path: str, label: str) -> None:
+    from driftmon.report.data import batch_label
+
+    assert batch_label(f"{path}|7250|1796150504246469750") == label
+
+
 def _view(reference: pd.DataFrame, batch: pd.DataFrame, name: str, **fit: object):
     from driftmon.compare import compare
     from driftmon.profile import fit_specs, profile_frame
