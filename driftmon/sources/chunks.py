@@ -15,6 +15,7 @@ which counts ~20x faster), never the values or their type.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Collection, Iterator, Sequence
@@ -269,13 +270,47 @@ def sample_rows(
     not depend on ``chunk_rows``, so the sample does not either. ``categorical`` names columns
     declared categorical: read as text, never parsed (a CSV's dates and codes like ``007``
     stay their text), as a check of the reference built from them reads them.
+
+    A CSV column parsed in some chunks (only numbers, dates or booleans there) and left as text
+    in others (``A12`` after 300,000 numbers), sampled rows of them or not, is text: the
+    sample is drawn again, the same rows, with it read as text in every chunk, so its values
+    are categories of one type rather than numbers whose text would count as missing.
     """
     if max_rows < 1:
         raise ConfigError(f"max_rows must be at least 1, got `{max_rows}`")
     sources = (
         [source_or_sources] if isinstance(source_or_sources, Source) else list(source_or_sources)
     )
+    draw = functools.partial(
+        _draw_sample,
+        sources,
+        columns=columns,
+        max_rows=max_rows,
+        seed=seed,
+        chunk_rows=chunk_rows,
+        on_progress=on_progress,
+    )
+    sample, n_rows, mixed = draw(categorical=categorical)
+    if mixed:  # every chunk was read, sampled or not: text anywhere makes the column text
+        sample, n_rows, _ = draw(categorical=[*categorical, *mixed])
+    return sample, n_rows
+
+
+def _draw_sample(
+    sources: list[Source],
+    *,
+    columns: Sequence[str] | None,
+    max_rows: int,
+    seed: int,
+    chunk_rows: int,
+    on_progress: Progress | None,
+    categorical: Collection[str],
+) -> tuple[pd.DataFrame, int, list[str]]:
+    """`sample_rows`'s one pass: the sample, the row count, and the columns that arrived as
+    text in some chunks and parsed in others."""
     rng = np.random.default_rng(seed)
+    text_somewhere: dict[str, None] = {}  # dicts: sets in the order columns came
+    parsed_somewhere: dict[str, None] = {}
     kept_frames: list[pd.DataFrame] = []
     kept_keys: list[np.ndarray] = []
     kept_positions: list[np.ndarray] = []
@@ -313,6 +348,10 @@ def sample_rows(
         on_progress=on_progress,
     )
     for chunk in chunks:
+        for name in chunk.columns:
+            text = pd.api.types.is_string_dtype(chunk[name].dtype)
+            seen = text_somewhere if text else parsed_somewhere
+            seen.setdefault(name, None)
         keys = rng.random(len(chunk))
         positions = np.arange(n_rows, n_rows + len(chunk))
         n_rows += len(chunk)
@@ -329,7 +368,8 @@ def sample_rows(
     compact()
     order = np.argsort(kept_positions[0], kind="stable")
     sample = kept_frames[0].take(order).reset_index(drop=True)
-    return sample, n_rows
+    both = [name for name in text_somewhere if name in parsed_somewhere]
+    return sample, n_rows, [name for name in both if name not in categorical]
 
 
 def _read(

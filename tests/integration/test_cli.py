@@ -790,6 +790,60 @@ def test_a_part_file_of_a_dataset_folder_is_labelled_with_its_folder(
     assert "2026-11-02/part-0.parquet" in history.stdout
 
 
+def _codes_csv(path: Path, n_numbers: int, n_codes: int) -> None:
+    """A CSV whose `code` column holds only numbers for ``n_numbers`` rows, then codes."""
+    numbers = [f"{i % 40},{i % 7}" for i in range(n_numbers)]
+    codes = [f"A{i % 40},{i % 7}" for i in range(n_codes)]
+    path.write_text("\n".join(["code,amount", *numbers, *codes]) + "\n", encoding="utf-8")
+
+
+def test_a_reference_column_of_numbers_then_text_is_categorical_text(tmp_path: Path) -> None:
+    """The CSV reader parses each chunk alone: chunks of numbers, then chunks of codes. The
+    column is text, every value a category (`12` as well as `A12`), none counted missing."""
+    (tmp_path / "driftmon.toml").write_text("[defaults]\nreference_sample_rows = 40000\n")
+    _codes_csv(tmp_path / "ref.csv", 25_000, 5_000)  # chunks of 10,000 rows
+    _codes_csv(tmp_path / "batch.csv", 600, 0)  # a batch of digits only reads as text too
+
+    built = run(tmp_path, "reference", "codes", "--source", "ref.csv")
+    checked = run(tmp_path, "check", "codes", "--source", "batch.csv", "--json")
+
+    assert built.code == 0, built.stderr
+    profile = json.loads(
+        sqlite3.connect(tmp_path / "driftmon.db")
+        .execute("SELECT profile FROM reference_profiles")
+        .fetchone()[0]
+    )
+    code = profile["features"]["code"]
+    assert (code["spec"]["kind"], code["spec"]["text"]) == ("categorical", True)
+    assert sum(code["counts"]) == 30_000 and code["counts"][-1] == 0  # none missing
+    assert checked.code == 0, checked.stderr
+    result = checked.json()
+    assert result["schema"] == {"missing": [], "new": [], "retyped": []}
+    code_result = next(f for f in result["features"] if f["name"] == "code")
+    assert (code_result["reference_type"], code_result["current_type"]) == ("string", "string")
+    assert code_result["missing_share_current"] == 0.0
+
+
+def test_text_in_rows_the_reference_sample_left_out_still_makes_a_column_text(
+    tmp_path: Path,
+) -> None:
+    """Sampling reads every chunk: one code in the last chunk, which no sampled row comes
+    from, makes the column text all the same; its numbers are not fitted as numbers."""
+    (tmp_path / "driftmon.toml").write_text("[defaults]\nreference_sample_rows = 1000\n")
+    _codes_csv(tmp_path / "ref.csv", 20_000, 1)  # the code is the last chunk's only row
+
+    assert run(tmp_path, "reference", "codes", "--source", "ref.csv").code == 0
+
+    profile = json.loads(
+        sqlite3.connect(tmp_path / "driftmon.db")
+        .execute("SELECT profile FROM reference_profiles")
+        .fetchone()[0]
+    )
+    code = profile["features"]["code"]
+    assert (code["spec"]["kind"], code["spec"]["text"]) == ("categorical", True)
+    assert sum(code["counts"]) == 20_001 and code["counts"][-1] == 0  # "A0" is in "other"
+
+
 def test_every_check_writes_a_report_and_report_rebuilds_one_from_the_store(
     story: Story,
 ) -> None:
