@@ -316,8 +316,8 @@ def observed_type(values: pd.Series | ArrayLike) -> str | None:
         return "boolean"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
-    if pd.api.types.is_numeric_dtype(dtype):
-        return "numeric"
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return "numeric"  # durations count as seconds (`_as_float_array`)
     if isinstance(dtype, pd.CategoricalDtype):
         return observed_type(pd.Series(dtype.categories)) if len(dtype.categories) else None
     inferred = pd.api.types.infer_dtype(series.iloc[:10_000], skipna=True)
@@ -333,7 +333,8 @@ def observed_type(values: pd.Series | ArrayLike) -> str | None:
 
 
 def infer_kind(values: pd.Series | ArrayLike) -> Kind:
-    """Numeric for numbers and datetimes; categorical for strings, categories and booleans."""
+    """Numeric for numbers, datetimes and durations; categorical for strings, categories and
+    booleans."""
     series = _as_series(values)
     if isinstance(series.dtype, pd.CategoricalDtype):
         return CATEGORICAL
@@ -1041,8 +1042,9 @@ def _as_series(values: pd.Series | ArrayLike) -> pd.Series:
 def _as_float_array(series: pd.Series, name: str, *, coerce: bool = False) -> NDArray[Any]:
     """Numbers as a numpy array for the kernel: int/float kept as they are, NA as NaN.
 
-    Datetimes become seconds since the epoch. With ``coerce``, values that are not numbers
-    (strings arriving in a numeric feature) count as missing; the caller reports the type change.
+    Datetimes become seconds since the epoch, durations seconds. With ``coerce``, values that
+    are not numbers (strings arriving in a numeric feature) count as missing; the caller
+    reports the type change.
     """
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
@@ -1052,6 +1054,10 @@ def _as_float_array(series: pd.Series, name: str, *, coerce: bool = False) -> ND
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
         # microseconds: nanoseconds end in 2262, and a 9999-12-31 sentinel would wrap around
         micros = series.to_numpy(dtype="datetime64[us]").view(np.int64).astype(np.float64)
+        micros[series.isna().to_numpy()] = np.nan
+        return micros / 1e6
+    if pd.api.types.is_timedelta64_dtype(dtype):  # durations (Arrow's duration) in seconds
+        micros = series.to_numpy(dtype="timedelta64[us]").view(np.int64).astype(np.float64)
         micros[series.isna().to_numpy()] = np.nan
         return micros / 1e6
     if isinstance(dtype, np.dtype) and dtype.kind in "iuf":

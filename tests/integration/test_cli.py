@@ -844,6 +844,26 @@ def test_text_in_rows_the_reference_sample_left_out_still_makes_a_column_text(
     assert sum(code["counts"]) == 20_001 and code["counts"][-1] == 0  # "A0" is in "other"
 
 
+def test_a_parquet_duration_column_is_a_numeric_feature_in_seconds(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    """Arrow's duration type (pandas timedelta64) is numbers of seconds, binned by quantiles:
+    a longer wait drifts, rather than every duration being a category seen once."""
+    for name, n_rows, shift in (("ref", 5000, 0), ("batch", 2000, 1800)):
+        seconds = rng.integers(0, 7200, n_rows) + shift
+        pd.DataFrame({"wait": pd.to_timedelta(seconds, unit="s")}).to_parquet(
+            tmp_path / f"{name}.parquet"
+        )
+
+    built = run(tmp_path, "reference", "waits", "--source", "ref.parquet")
+    checked = run(tmp_path, "check", "waits", "--source", "batch.parquet", "--json")
+
+    assert (built.code, built.stderr) == (0, "")  # no "looks like an identifier" warning
+    wait = checked.json()["features"][0]
+    assert (wait["kind"], wait["status"]) == ("numeric", "critical")
+    assert wait["reference_range"][0] >= 0 and wait["reference_range"][1] < 7200
+
+
 def test_every_check_writes_a_report_and_report_rebuilds_one_from_the_store(
     story: Story,
 ) -> None:

@@ -303,6 +303,21 @@ def test_nat_in_a_datetime_column_counts_as_missing_and_times_count_as_seconds(r
     np.testing.assert_array_equal(counted.counts, searchsorted_counts(spec.edges, seconds))
 
 
+def test_durations_are_numeric_and_count_as_seconds(rng):
+    reference_seconds = rng.integers(0, 86_400, 500).astype(float)
+    seconds = rng.integers(0, 2 * 86_400, 300).astype(float)
+    seconds[rng.random(300) < 0.1] = np.nan
+    current = pd.Series(pd.to_timedelta(seconds, unit="s"))
+
+    spec = fit_bins(pd.Series(pd.to_timedelta(reference_seconds, unit="s")))
+    counted = count_values(spec, current)
+
+    assert (spec.kind, spec.dates) == (NUMERIC, False)
+    assert spec.edges == fit_bins(reference_seconds).edges
+    assert counted.counts[-1] == np.isnan(seconds).sum() > 0
+    np.testing.assert_array_equal(counted.counts, count_values(spec, seconds).counts)
+
+
 def test_timezone_aware_datetimes_count_as_their_utc_instant(rng):
     naive = pd.Series(pd.date_range("2024-03-01", periods=400, freq="h"))
     spec = fit_bins(naive)
@@ -619,6 +634,7 @@ INFERRED = {
     "int list": ([1, 2, 3], "numeric", NUMERIC),
     "nullable Int64": (pd.Series([1, pd.NA], dtype="Int64"), "numeric", NUMERIC),
     "datetimes": (pd.Series(pd.to_datetime(["2024-01-01", None])), "datetime", NUMERIC),
+    "durations": (pd.Series(pd.to_timedelta(["1h", None])), "numeric", NUMERIC),
     "booleans": (pd.Series([True, False]), "boolean", CATEGORICAL),
     "booleans with None": (pd.Series([True, None], dtype=object), "boolean", CATEGORICAL),
     "strings": (pd.Series(["a", "b", None]), "string", CATEGORICAL),
