@@ -94,6 +94,8 @@ class BinSpec:
     the spec (it can hold millions of values), so it takes no part in equality or `to_dict`;
     None means unknown. ``text`` marks categories the reference saw as text: a CSV batch reads
     them as text, never parsed, so codes such as ``007`` stay codes where all look numeric.
+    ``distinct_integers`` marks numeric values that were whole numbers, no two alike, spanning
+    at least one value per row (what IDs and sequence numbers look like).
     """
 
     name: str
@@ -105,6 +107,7 @@ class BinSpec:
     # still counts and adds up with one that tells them
     dates: bool = field(default=False, compare=False)
     text: bool = field(default=False, compare=False)
+    distinct_integers: bool = field(default=False, compare=False)
     seen: Vocabulary | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -184,6 +187,7 @@ class BinSpec:
             "discrete": self.discrete,
             **({"dates": True} if self.dates else {}),
             **({"text": True} if self.text else {}),
+            **({"distinct_integers": True} if self.distinct_integers else {}),
         }
 
     @classmethod
@@ -196,6 +200,7 @@ class BinSpec:
             discrete=bool(data.get("discrete", False)),
             dates=bool(data.get("dates", False)),
             text=bool(data.get("text", False)),
+            distinct_integers=bool(data.get("distinct_integers", False)),
         )
 
 
@@ -409,7 +414,26 @@ def fit_bins(
         # values near the float limits: interpolating between them overflows, halves do not
         edges = 2.0 * np.quantile(finite * 0.5, levels)
     edges = np.unique(edges)
-    return BinSpec(name=name, kind=NUMERIC, edges=tuple(edges.tolist()), dates=dates)
+    return BinSpec(
+        name=name,
+        kind=NUMERIC,
+        edges=tuple(edges.tolist()),
+        dates=dates,
+        distinct_integers=_distinct_integers(finite, edges[0], edges[-1]),
+    )
+
+
+def _distinct_integers(values: NDArray[np.float64], low: float, high: float) -> bool:
+    """Whether ``values`` (from ``low`` to ``high``) are whole numbers, no two alike, spanning
+    at least one value per row: IDs and counters do, uniformly random integers repeat some.
+    Cheap tests first: only integer columns as wide as they are long are hashed."""
+    if not (low.is_integer() and high.is_integer() and high - low >= values.size - 1):
+        return False
+    if not np.array_equal(values, np.round(values)):
+        return False
+    if pd.unique(values[:4096]).size < min(values.size, 4096):
+        return False
+    return bool(pd.unique(values).size == values.size)
 
 
 def _distinct_up_to(values: NDArray[np.float64], limit: int) -> NDArray[np.float64] | None:

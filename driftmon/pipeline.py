@@ -226,7 +226,8 @@ COUNTER_EVEN_TOLERANCE = 0.05
 
 def counter_like_features(profile: Profile) -> dict[str, dict[str, str]]:
     """Numeric features of a reference that look like IDs or sequence numbers counting up:
-    whole numbers, at least `IDENTIFIER_MIN_DISTINCT` values, a range of one to
+    whole numbers no two alike in the fitted sample (uniformly random integers repeat some),
+    at least `IDENTIFIER_MIN_DISTINCT` values, a range of one to
     `COUNTER_SPAN_PER_ROW` values a row, spread evenly (quantile edges within
     `COUNTER_EVEN_TOLERANCE` of the range from evenly spaced). If they count up, every later
     batch lies beyond the reference's range and checks flag it; the reference command says
@@ -239,6 +240,7 @@ def counter_like_features(profile: Profile) -> dict[str, dict[str, str]]:
             spec.kind != NUMERIC
             or spec.dates
             or spec.discrete
+            or not spec.distinct_integers
             or n_values < IDENTIFIER_MIN_DISTINCT
             or len(spec.edges) < 3
         ):

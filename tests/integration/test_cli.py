@@ -171,7 +171,7 @@ def test_a_column_of_recent_times_is_pointed_out_when_the_reference_is_built(
         {
             "created_at": now - pd.to_timedelta(np.arange(n) * 3_600, unit="s"),
             "birth_date": pd.Timestamp("1990-01-01") - pd.to_timedelta(np.arange(n), unit="D"),
-            "amount": np.arange(n, dtype=float),
+            "amount": np.random.default_rng(7).gamma(2.0, 30.0, n).round(2),
         }
     )
     frame.to_parquet(tmp_path / "reference.parquet", index=False)

@@ -235,8 +235,8 @@ def _check_any(folder: Path, dataset: str, frame: pd.DataFrame, *, parquet: bool
 
 def test_counter_like_features_are_whole_numbers_about_one_a_row_spread_evenly() -> None:
     """Sequential IDs (even shuffled, with gaps, stored as floats) are pointed out; values
-    that repeat a few numbers, spread unevenly, are not whole, step by three or are too few
-    are not."""
+    that repeat a few numbers, spread unevenly, are not whole, step by three, are too few or
+    are random whole numbers over a range as wide (seconds waited: some repeat) are not."""
     rng = np.random.default_rng(7)
     n = 20_000
     frame = pd.DataFrame(
@@ -248,6 +248,7 @@ def test_counter_like_features_are_whole_numbers_about_one_a_row_spread_evenly()
             "normal": np.round(rng.normal(n / 2, n / 8, n)),  # whole, not even
             "quantity": rng.poisson(3, n),  # a few values: one bin each
             "every_third": np.arange(n) * 3,  # three values a row
+            "random_whole": rng.integers(0, 3 * n // 2, n),  # even, wide, but repeats
         }
     )
     profile = driftmon.profile(frame)
