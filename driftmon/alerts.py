@@ -252,7 +252,9 @@ def compose_message(
         return None
     counts = {kind: sum(c.change == kind for c in news) for kind in NEWS}
     parts = [f"{counts[k]} {k}" for k in NEWS if counts[k]]
-    title = f"driftmon: {dataset}: {', '.join(parts)} alert(s)"
+    # the title is all a phone or an inbox shows: which feed, what changed, in which batch
+    alerts = "alert" if len(news) == 1 else "alerts"
+    title = f"driftmon: {dataset}: {', '.join(parts)} {alerts} in {batch_label}"
     text = [f"Dataset {dataset}, batch {batch_label} (run {run_id})."]
     markdown = [
         f"Dataset *{markdown_text(dataset)}*, batch `{markdown_code(batch_label)}` (run {run_id})."

@@ -518,7 +518,9 @@ def test_a_notification_names_the_batch_by_its_file_or_the_key_given(
     own, given = (request["json"] for request in receiver.requests)
     assert own["message"].splitlines()[0] == f"Dataset orders, batch {batch.name} (run 1)."
     assert given["message"].splitlines()[0] == "Dataset orders, batch nightly|42 (run 1)."
-    assert own["title"] == given["title"] and own["title"].startswith("driftmon: orders: ")
+    assert own["title"].startswith("driftmon: orders: ")
+    assert own["title"].endswith(f" in {batch.name}")
+    assert given["title"] == own["title"].replace(batch.name, "nightly|42")
 
 
 def test_a_batch_named_with_a_future_date_is_refused_unless_its_time_is_given(

@@ -22,7 +22,7 @@ def _outbox(tmp_path: Path, targets: list, n_each: int) -> object:
     """A store whose dataset `shop` has ``n_each`` pending messages per target, in turn."""
     engine = store.open_store(f"sqlite:///{tmp_path / 'd.db'}")
     profile = driftmon.profile(pd.DataFrame({"x": np.arange(100.0)}))
-    message = Message("driftmon: shop: 1 opened alert(s)", "body", "warning", {"changes": []})
+    message = Message("driftmon: shop: 1 opened alert in b.csv", "body", "warning", {"changes": []})
     with store.session_scope(engine) as session:
         store.save_reference(session, "shop", profile, source="test", settings={})
         for i in range(n_each):

@@ -29,7 +29,7 @@ FAST = {"backoff_seconds": (0.01, 0.01), "timeout_seconds": 2.0}
 
 def message(level: str = "warning") -> Message:
     return Message(
-        title="driftmon: sales: 1 opened alert(s)",
+        title="driftmon: sales: 1 opened alert in 2024-06-01",
         body="Dataset sales, batch 2024-06-01 (run 7).\n- OPENED [warning] price / kl: drifted",
         level=level,  # type: ignore[arg-type]
         data={"dataset": "sales"},

@@ -203,7 +203,7 @@ def test_a_message_is_composed_only_when_something_changed() -> None:
         report_link="reports/d/run-3.html",
     )
     assert message is not None
-    assert message.title == "driftmon: d: 1 opened alert(s)"
+    assert message.title == "driftmon: d: 1 opened alert in b.csv"
     assert message.level == "failure"
     assert "OPENED [critical] y / kl" in message.body
     assert "y: critical, KL 0.500, p < 1e-16" in message.body

@@ -57,7 +57,8 @@ def test_webhook_gets_one_message_per_state_change_and_none_for_healthy_or_repea
     drifted = check_batch_flow(source=_batch(example, "order_value"), **run)
     assert drifted.notifications == {"sent": 1, "pending": 0}
     [opened] = receiver.requests
-    assert opened["json"]["title"] == "driftmon: orders: 1 opened alert(s)"
+    drifted_name = Path(_batch(example, "order_value")).name
+    assert opened["json"]["title"] == f"driftmon: orders: 1 opened alert in {drifted_name}"
     assert "OPENED [critical] order_value / kl" in opened["json"]["message"]
     assert "order_value: critical, KL" in opened["json"]["message"]
     assert opened["json"]["type"] == "failure"
@@ -73,7 +74,8 @@ def test_webhook_gets_one_message_per_state_change_and_none_for_healthy_or_repea
     check_batch_flow(source=_batch(example, None, 1), batch_time="2026-11-11", **run)
     assert len(receiver.requests) == 2
     resolved = receiver.requests[1]["json"]
-    assert resolved["title"] == "driftmon: orders: 1 resolved alert(s)"
+    clear_name = Path(_batch(example, None, 1)).name
+    assert resolved["title"] == f"driftmon: orders: 1 resolved alert in {clear_name}"
     assert (
         "RESOLVED order_value / kl: order_value back within thresholds for 2 batches: KL"
         in (resolved["message"])
@@ -100,7 +102,7 @@ def test_a_notification_for_a_down_receiver_stays_pending_and_is_delivered_once_
         later = check_batch_flow(source=_batch(example, None, 0), **run)
         assert later.notifications == {"sent": 1, "pending": 0}
         assert [r["json"]["title"] for r in receiver.requests] == [
-            "driftmon: orders: 1 opened alert(s)"
+            f"driftmon: orders: 1 opened alert in {Path(_batch(example, 'order_value')).name}"
         ]
         check_batch_flow(source=_batch(example, "order_value"), **run)  # state unchanged
         assert len(receiver.requests) == 1
@@ -119,7 +121,9 @@ def test_the_email_form_reaches_a_real_smtp_server(
 
     [envelope] = mailbox.envelopes
     mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
-    assert mail["Subject"] == "driftmon: orders: 2 opened alert(s)"
+    assert mail["Subject"] == (
+        f"driftmon: orders: 2 opened alerts in {Path(_batch(example, 'country')).name}"
+    )
     assert envelope.rcpt_tos == ["ops@example.com"]
     body = mail.get_body(preferencelist=("plain", "html")).get_content()
     assert "country / new_categories" in body
