@@ -197,22 +197,25 @@ def test_a_few_unparseable_values_make_a_warning_that_says_how_many(rng) -> None
     )
 
 
-def test_a_categorical_column_arriving_as_numbers_folds_its_kl_but_names_new_values(
+def test_a_categorical_column_arriving_as_numbers_is_one_finding_that_names_new_values(
     rng,
 ) -> None:
-    """KL and missing fold into the schema finding; values never seen stay a finding of
-    their own, since it names them."""
+    """KL, missing and values never seen (codes that lost their leading zeros) fold into the
+    schema finding, which names the new values."""
     reference, current = _frames(rng, 2_000)
     retyped = current.assign(country=rng.integers(0, 3, len(current)))
     comparison, verdict = _evaluated(reference, retyped)
+    country = comparison.feature("country")
+    new_values = ", ".join(list(country.top_unseen)[:5])
 
     assert [(f.feature, f.signal, f.severity) for f in verdict.findings] == [
-        ("country", "new_categories", "critical"),
         ("country", "schema", "critical"),
     ]
-    assert verdict.findings[1].message == (
+    assert sorted(country.top_unseen) == ["0", "1", "2"]
+    assert verdict.findings[0].message == (
         "column country arrived as numeric, the reference had string; distribution changed: "
-        f"KL {comparison.feature('country').kl:.3f} ≥ 0.1 (p < 1e-16)"
+        f"KL {country.kl:.3f} ≥ 0.1 (p < 1e-16); 100% of values are categories the reference "
+        f"never saw, e.g. {new_values}"
     )
 
 
