@@ -255,7 +255,7 @@ def check(
 
         # cheap checks first: a wrong path, batch time or dataset answers at once
         moment = sources.parse_batch_time(batch_time) if batch_time else None
-        sources.parse_source(source)
+        sources.batch_source(source)
         settings, config_path = _settings()
         options = settings.dataset(dataset)
         from driftmon import store

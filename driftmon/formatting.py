@@ -41,10 +41,24 @@ _PART_FILE = re.compile(r"(?:part[-._]?\d+|[0-9a-f]{32}-\d+)(?:[-._][^/]*)?", re
 _HIVE_FOLDER = re.compile(r"[^=/]+=[^/]*")
 
 
+def is_part_file(name: str) -> bool:
+    """Whether a file name is a part of a dataset folder, saying nothing of its own (Spark's
+    ``part-00000-<uuid>.snappy.parquet``, Dask's ``part.0.parquet``, pyarrow's ``part-0`` and
+    ``<uuid>-0.parquet``): such a folder is one batch, its parts are not.
+
+    Examples
+    --------
+    >>> is_part_file("part-00003-9f1c.c000.snappy.parquet"), is_part_file("orders-3.csv")
+    (True, False)
+    """
+    return _PART_FILE.fullmatch(name) is not None
+
+
 def file_label(path: str) -> str:
     """What people call a batch file: its name, or for a part file of a dataset folder (whose
     name says nothing) the name with its folders up to the dataset's, past hive-style
-    ``key=value`` ones. Derived from the path alone, so a stored batch key gives the same.
+    ``key=value`` ones. A folder read as one batch (a path ending in ``/``) is its name, past
+    hive-style folders too. Derived from the path alone, so a stored batch key gives the same.
 
     Examples
     --------
@@ -56,9 +70,18 @@ def file_label(path: str) -> str:
     'orders/p=u/2fdc3611323940bdadb8997fc2100bc9-0.parquet'
     >>> file_label("part.3.parquet")
     'part.3.parquet'
+    >>> file_label("/feed/2026-11-25/"), file_label("/data/orders/year=2026/month=11/")
+    ('2026-11-25/', 'orders/year=2026/month=11/')
     """
-    parts = path.replace("\\", "/").rstrip("/").split("/")
-    if not _PART_FILE.fullmatch(parts[-1]):
+    path = path.replace("\\", "/")
+    folder = path.endswith("/")
+    parts = path.rstrip("/").split("/")
+    if folder:
+        first = len(parts) - 1
+        while first > 0 and parts[first - 1] and _HIVE_FOLDER.fullmatch(parts[first]):
+            first -= 1
+        return "/".join(parts[first:]) + "/"
+    if not is_part_file(parts[-1]):
         return parts[-1]
     first = len(parts) - 1
     while first > 0 and parts[first - 1]:

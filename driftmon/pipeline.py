@@ -361,18 +361,12 @@ def plan_batch(
     batch_key: str | None = None,
     batch_time: datetime | None = None,
 ) -> BatchPlan:
-    """Resolve a batch given on the command line (exactly one file) or in Python (a source),
-    with its batch key and batch time (``batch_time`` wins over the one its path or
-    modification time gives; one read from them that lies ahead is refused:
-    `refuse_future_batch_time`)."""
+    """Resolve a batch given on the command line (one file, or a folder of part files read
+    as one batch) or in Python (a source), with its batch key and batch time (``batch_time``
+    wins over the one its path or modification time gives; one read from them that lies
+    ahead is refused: `refuse_future_batch_time`)."""
     if isinstance(source_spec, str):
-        files = sources.parse_source(source_spec)
-        if len(files) != 1:
-            raise SourceError(
-                f"`{source_spec}` matches {len(files)} files; `check` takes one batch file "
-                "(use `check-new --folder` for a folder of batches)"
-            )
-        source_spec = files[0]
+        source_spec = sources.batch_source(source_spec)
     sources.column_names(source_spec)  # an empty or corrupt file fails here, before any work
     plan = _plan(source_spec, batch_key, batch_time)
     refuse_future_batch_time(plan)
@@ -380,13 +374,14 @@ def plan_batch(
 
 
 def unprocessed_batches(engine: Engine, dataset: str, folder: str) -> list[BatchPlan]:
-    """Batch files in ``folder`` (or glob) not yet checked for ``dataset``, in name order.
+    """Batches in ``folder`` (or glob) not yet checked for ``dataset``, in name order: its
+    files, or its subfolders of part files (`sources.batch_sources`).
 
     An existing folder with no batch files has none to check (not an error: a job that moves
     checked files away empties it); a folder that does not exist is a `SourceError`."""
     with store.session_scope(engine) as session:
         done = store.processed_batch_keys(session, dataset)
-    plans = [_plan(f, None, None) for f in sources.parse_source(folder, allow_none=True)]
+    plans = [_plan(batch, None, None) for batch in sources.batch_sources(folder)]
     return [p for p in plans if p.batch_key not in done]
 
 
@@ -836,13 +831,16 @@ def _plan(source: sources.Source, batch_key: str | None, batch_time: datetime | 
     own_key = (
         sources.batch_key(source)
         # a frame's own key hashes its rows: not worth it to tell a key given from it
-        if batch_key is None or isinstance(source, sources.FileSource | sources.SqlSource)
+        if batch_key is None
+        or isinstance(source, sources.FileSource | sources.FolderSource | sources.SqlSource)
         else None
     )
     if batch_key and batch_key != own_key:
         label = batch_key  # named by the user (--batch-key)
     elif isinstance(source, sources.FileSource):
         label = file_label(str(source.path.absolute()))
+    elif isinstance(source, sources.FolderSource):
+        label = file_label(f"{source.folder.absolute()}/")
     else:
         label = description
     moment = batch_time or sources.batch_time(source)

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from driftmon._lazy import lazy_exports
+from driftmon.errors import SourceError
 from driftmon.sources.base import (
     DEFAULT_CHUNK_ROWS,
     Partition,
@@ -24,7 +25,15 @@ from driftmon.sources.base import (
     checked,
     parse_batch_time,
 )
-from driftmon.sources.files import DATA_SUFFIXES, FileSource, resolve_files
+from driftmon.sources.files import (
+    DATA_SUFFIXES,
+    FileSource,
+    FolderSource,
+    data_folders,
+    holds_data_files,
+    is_part_folder,
+    resolve_files,
+)
 from driftmon.sources.frames import FrameSource
 from driftmon.sources.sql import SqlSource, is_database_url
 
@@ -34,6 +43,7 @@ __all__ = [
     "DATA_SUFFIXES",
     "DEFAULT_CHUNK_ROWS",
     "FileSource",
+    "FolderSource",
     "FrameSource",
     "Partition",
     "Progress",
@@ -41,10 +51,14 @@ __all__ = [
     "Source",
     "SqlSource",
     "batch_key",
+    "batch_source",
+    "batch_sources",
     "batch_time",
     "batch_time_from_path",
     "column_names",
+    "data_folders",
     "describe",
+    "is_part_folder",
     "iter_chunks",
     "iter_source_chunks",
     "parse_batch_time",
@@ -58,12 +72,67 @@ __getattr__ = lazy_exports(__name__, dict.fromkeys(_READ, "driftmon.sources.chun
 
 
 def parse_source(spec: str | Path, *, allow_none: bool = False) -> list[Source]:
-    """The sources a string names: a database URL with its query (one `SqlSource`), else the
-    files of a path, folder or glob pattern (see `resolve_files`; ``allow_none``: an existing
-    folder with no data files yields none rather than an error)."""
+    """The sources a string names: a database URL with its query (one `SqlSource`), a folder
+    of part files (one `FolderSource`: see `is_part_folder`), else the files of a path, folder
+    or glob pattern (see `resolve_files`; ``allow_none``: an existing folder with no data files
+    yields none rather than an error)."""
     if isinstance(spec, str) and is_database_url(spec):
         return [SqlSource.from_url(spec)]
+    path = Path(spec).expanduser()
+    if path.is_dir() and is_part_folder(path):
+        return [FolderSource.of(path)]
     return [FileSource(path) for path in resolve_files(spec, allow_none=allow_none)]
+
+
+def batch_source(spec: str | Path) -> Source:
+    """The one batch a string names (`driftmon check`): a query, a file, or a folder of part
+    files read as one (`FolderSource`, see `is_part_folder`).
+
+    Raises
+    ------
+    SourceError
+        It names several files, or a folder whose batches lie in its subfolders: the message
+        says how to check one of them or all.
+    """
+    inner = _part_folders(spec)
+    if inner:
+        raise SourceError(
+            f"folder `{spec}` holds no data files directly inside it, but {len(inner)} of its "
+            f"subfolders hold part files, each a batch; check one (`--source {inner[-1]}`) or "
+            f"every new one (`check-new --folder {spec}`)"
+        )
+    found = parse_source(spec)
+    if len(found) != 1:
+        raise SourceError(
+            f"`{spec}` matches {len(found)} files; `check` takes one batch: a file, or a "
+            "folder of part files (`part-0.parquet`, ...) read as one (use `check-new "
+            "--folder` for a folder of batches)"
+        )
+    return found[0]
+
+
+def batch_sources(spec: str | Path) -> list[Source]:
+    """The batches of a folder, pattern or query that `check-new` checks, in order: each data
+    file directly inside the folder (or matching the pattern); a folder of part files is one
+    batch (`FolderSource`), and a folder whose subfolders all hold part files (a partitioned
+    feed: ``2026-11-25/part-0.parquet``, ``year=2026/month=11/day=25/part-0.parquet``) has a
+    batch per subfolder. An existing folder with nothing to check yields none."""
+    inner = _part_folders(spec)
+    if inner:
+        return [FolderSource.of(folder) for folder in inner]
+    return parse_source(spec, allow_none=True)
+
+
+def _part_folders(spec: str | Path) -> list[Path]:
+    """For a folder with no data files directly inside it, the folders under it that hold
+    data, if each holds part files (a partitioned feed); else none."""
+    if isinstance(spec, str) and is_database_url(spec):
+        return []
+    path = Path(spec).expanduser()
+    if not path.is_dir() or holds_data_files(path):
+        return []
+    found = data_folders(path)
+    return found if all(is_part_folder(inner) for inner in found) else []
 
 
 def batch_key(source: Source, *, content_hash: bool = False) -> str:

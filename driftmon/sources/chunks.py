@@ -205,7 +205,8 @@ def iter_source_chunks(
     tagged: bool = False,
 ) -> Iterator[Any]:
     """Chunks of several sources or partitions one after the other (a reference spread over
-    many files, a file's row groups).
+    many files, a file's row groups). One without data rows among them adds nothing (an hour
+    without data, an empty part of a dataset folder); all of them empty is a `NoRowsError`.
 
     Chunks never span two of them; with ``tagged`` each comes as ``(position, chunk)``, the
     position of its source or partition in ``sources``, so a caller can count each on its own.
@@ -225,7 +226,14 @@ def iter_source_chunks(
         rows_done = 0
         for position, source in enumerate(sources):
             for frame, done, source_total in _read(
-                source, columns, chunk_rows, numeric, categorical, as_chunks, text
+                source,
+                columns,
+                chunk_rows,
+                numeric,
+                categorical,
+                as_chunks,
+                text,
+                empty_ok=len(sources) > 1,
             ):
                 rows_done += len(frame)
                 if len(sources) == 1:
@@ -238,6 +246,11 @@ def iter_source_chunks(
                     yield position, frame, progress, total
             if weights is not None:
                 finished_weight += weights[position]
+        if rows_done == 0 and len(sources) > 1:  # one empty file among many adds nothing
+            first = sources[0].source if isinstance(sources[0], Partition) else sources[0]
+            raise NoRowsError(
+                f"{checked(first).no_rows_message()} (nor have the other {len(sources) - 1})"
+            )
 
     done, last_total = 0, None
     for position, frame, done, last_total in _ahead(pieces()) if read_ahead else pieces():
@@ -380,8 +393,11 @@ def _read(
     categorical: Collection[str],
     as_chunks: bool = False,
     text: Collection[str] = (),
+    *,
+    empty_ok: bool = False,
 ) -> Iterator[Piece]:
-    """Chunks with progress, row-position index, and the empty-source check.
+    """Chunks with progress, row-position index, and the empty-source check (``empty_ok``:
+    none, for one of many sources).
 
     Files are read as Arrow record batches, turned into DataFrames or, with ``as_chunks``,
     into counting `Chunk`s (`_arrow_chunk`); queries and frames come as DataFrames.
@@ -402,16 +418,20 @@ def _read(
         requested, chunk_rows, frozenset(numeric), frozenset(categorical), frozenset(text)
     )
     n_rows = 0
-    for piece, done, total in partition.source.read(partition, request):
-        if len(piece) == 0:
-            continue
-        if isinstance(piece, pa.RecordBatch):
-            piece = _arrow_chunk(piece, numeric) if as_chunks else piece.to_pandas()
-        if not isinstance(piece, Chunk):  # a DataFrame
-            piece.index = pd.RangeIndex(n_rows, n_rows + len(piece))
-        n_rows += len(piece)
-        yield piece, done, total
-    if n_rows == 0 and partition.subset is None:  # a whole source; a piece may be empty
+    try:
+        for piece, done, total in partition.source.read(partition, request):
+            if len(piece) == 0:
+                continue
+            if isinstance(piece, pa.RecordBatch):
+                piece = _arrow_chunk(piece, numeric) if as_chunks else piece.to_pandas()
+            if not isinstance(piece, Chunk):  # a DataFrame
+                piece.index = pd.RangeIndex(n_rows, n_rows + len(piece))
+            n_rows += len(piece)
+            yield piece, done, total
+    except NoRowsError:  # a CSV header alone says so before any row
+        if not empty_ok:
+            raise
+    if n_rows == 0 and partition.subset is None and not empty_ok:  # a piece may be empty
         raise NoRowsError(partition.source.no_rows_message())
 
 

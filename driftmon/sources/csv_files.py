@@ -52,6 +52,15 @@ def columns(path: Path) -> list[str]:
     return _csv_head(path).names
 
 
+def holds_rows(path: Path) -> bool:
+    """Whether the file has a data row after its header (reads the first megabyte)."""
+    try:
+        _csv_head(path)
+    except NoRowsError:
+        return False
+    return True
+
+
 def read(path: Path, request: ReadRequest) -> Iterator[Piece]:
     """The file's rows as record batches of at most ``request.chunk_rows`` rows; progress in
     bytes of the file read."""

@@ -20,9 +20,18 @@ from pathlib import Path
 from typing import Literal
 
 from driftmon.errors import SourceError
+from driftmon.formatting import is_part_file
 from driftmon.sources.base import Partition, Piece, ReadRequest, batch_time_from_path
 
-__all__ = ["DATA_SUFFIXES", "FileSource", "resolve_files"]
+__all__ = [
+    "DATA_SUFFIXES",
+    "FileSource",
+    "FolderSource",
+    "data_folders",
+    "holds_data_files",
+    "is_part_folder",
+    "resolve_files",
+]
 
 #: File name endings read as data (case-insensitive); anything else in a folder is ignored.
 DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -117,6 +126,133 @@ class FileSource:
 
     def no_rows_message(self) -> str:
         return f"`{self.path}` has no data rows; check that the file was written completely"
+
+    def holds_rows(self) -> bool:
+        """Whether the file has data rows: a Parquet file's metadata, a CSV file's first
+        megabyte (an empty part of a dataset folder is no data, not an error)."""
+        _check_file(self.path)
+        if self.format == "parquet":
+            from driftmon.sources import parquet_files
+
+            return parquet_files.row_count(self.path) > 0
+        from driftmon.sources import csv_files
+
+        return csv_files.holds_rows(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderSource:
+    """The data files directly inside one folder, read as one batch: a dataset folder that
+    Spark, Dask or pyarrow wrote as parts (``2026-11-25/part-0.parquet``, ...; see
+    `is_part_folder`). Its files are read in name order; parts without data rows (Spark
+    writes some) add nothing. Make one with `FolderSource.of`."""
+
+    folder: Path
+    files: tuple[FileSource, ...]
+
+    @classmethod
+    def of(cls, folder: str | Path) -> FolderSource:
+        """The folder's data files (see `resolve_files`), found now."""
+        folder = Path(folder).expanduser()
+        return cls(folder, tuple(FileSource(path) for path in resolve_files(folder)))
+
+    def _stats(self) -> list[os.stat_result]:
+        return [_check_file(file.path, allow_empty=True) for file in self.files]
+
+    def key(self, *, content_hash: bool = False) -> str:
+        """``"<resolved folder>/|<bytes of its files>|<newest mtime_ns>"``: a file added to
+        the folder or rewritten makes it a new batch; with ``content_hash`` ``"sha256:<hex>"``
+        over its files' names and bytes."""
+        stats = self._stats()
+        if content_hash:
+            digest = hashlib.sha256()
+            for file in self.files:
+                digest.update(f"{file.path.name}\0{_file_sha256(file.path)}\0".encode())
+            return "sha256:" + digest.hexdigest()
+        size = sum(info.st_size for info in stats)
+        newest = max(info.st_mtime_ns for info in stats)
+        return f"{self.folder.resolve()}/|{size}|{newest}"
+
+    def describe(self) -> str:
+        """The folder as given, with a trailing ``/``."""
+        return f"{str(self.folder).rstrip('/')}/"
+
+    def batch_time(self) -> datetime:
+        """The date or date-time in the folder's path, else its newest file's modification
+        time."""
+        named = batch_time_from_path(f"{self.folder}/")
+        if named is not None:
+            return named
+        newest = max(info.st_mtime for info in self._stats())
+        return datetime.fromtimestamp(newest, UTC)
+
+    def columns(self) -> list[str]:
+        """The first file's columns (a folder's parts share one schema)."""
+        return self._with_rows()[0].columns()
+
+    def _with_rows(self) -> list[FileSource]:
+        """The files with data rows; the first file when none has any (reading it says so)."""
+        return [file for file in self.files if file.holds_rows()] or [self.files[0]]
+
+    def partitions(self, target_rows: int) -> list[Partition]:
+        """Every file's partitions, in name order (see `FileSource.partitions`)."""
+        return [part for file in self._with_rows() for part in file.partitions(target_rows)]
+
+    def read(self, partition: Partition, request: ReadRequest) -> Iterator[Piece]:
+        """A file's partition, or with the folder's own partition every file in turn, with
+        progress in bytes over the folder."""
+        if partition.source is not self:
+            return partition.source.read(partition, request)
+        return self._read_all(request)
+
+    def _read_all(self, request: ReadRequest) -> Iterator[Piece]:
+        files = self._with_rows()
+        sizes = [max(_check_file(file.path).st_size, 1) for file in files]
+        total, before = sum(sizes), 0
+        for file, size in zip(files, sizes, strict=True):
+            for piece, done, file_total in file.read(Partition(file), request):
+                share = done / file_total if file_total else 1.0
+                yield piece, before + round(size * min(share, 1.0)), total
+            before += size
+
+    def progress_weight(self, partition: Partition) -> tuple[str, int] | None:
+        if partition.source is not self:
+            return partition.source.progress_weight(partition)
+        return "bytes", sum(info.st_size for info in self._stats())
+
+    def no_rows_message(self) -> str:
+        return (
+            f"folder `{self.folder}` has no data rows in its {len(self.files)} files; check "
+            "that they were written completely"
+        )
+
+
+def holds_data_files(folder: Path) -> bool:
+    """Whether ``folder`` holds data files directly (see `resolve_files`)."""
+    return bool(_data_files(folder))
+
+
+def is_part_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds data files directly and all are parts (`is_part_file`): what
+    Spark, Dask and pyarrow write for one dataset, read as one batch."""
+    files = _data_files(folder)
+    return bool(files) and all(is_part_file(path.name) for path in files)
+
+
+def _data_files(folder: Path) -> list[Path]:
+    return [path for path in folder.iterdir() if path.is_file() and _is_data_file(path)]
+
+
+def data_folders(folder: str | Path) -> list[Path]:
+    """The folders under ``folder`` that hold data files directly, sorted by path (so dates
+    and hive ``key=value`` folders come out in order); folders named ``.name`` or ``_name``
+    (Spark's ``_temporary``) and their contents are left out."""
+    found = []
+    for root, subfolders, files in os.walk(Path(folder).expanduser()):
+        subfolders[:] = [name for name in subfolders if not name.startswith((".", "_"))]
+        if any(_is_data_file(path) and path.is_file() for path in map(Path(root).joinpath, files)):
+            found.append(Path(root))
+    return sorted(found)
 
 
 def resolve_files(spec: str | Path, *, allow_none: bool = False) -> list[Path]:

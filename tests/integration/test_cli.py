@@ -766,30 +766,62 @@ def test_check_new_records_a_file_without_data_rows_once_and_checks_rows_written
     )
 
 
-def test_a_part_file_of_a_dataset_folder_is_labelled_with_its_folder(
+def test_a_folder_of_part_files_is_one_batch_named_by_its_folder(
     example: ExampleData, tmp_path: Path
 ) -> None:
-    """Writers name every dataset folder's parts alike (``part-0.parquet``): the output, the
-    history and the report name the folder with it."""
+    """Writers name every dataset folder's parts alike (``part-0.parquet``): such a folder is
+    one batch, for `check` and `check-new` (a batch per day folder of the feed), named by its
+    folder in the output, the history and the report; a pattern naming the parts makes each
+    a batch, named with its folder."""
     import pyarrow.dataset as ds
 
     assert run(tmp_path, "reference", DATASET, "--source", str(example.reference)).code == 0
     rows = ds.dataset(example.batches[0]).to_table()
     for day in ("2026-11-01", "2026-11-02"):
-        ds.write_dataset(rows, tmp_path / "feed" / day, format="parquet")
+        half = rows.num_rows // 2 + 1
+        ds.write_dataset(
+            rows,
+            tmp_path / "feed" / day,
+            format="parquet",
+            max_rows_per_file=half,
+            max_rows_per_group=half,
+        )
 
     one = run(tmp_path, "check", DATASET, "--source", "feed/2026-11-01", "--json")
-    new = run(tmp_path, "check-new", DATASET, "--folder", "feed/**/*.parquet")
+    new = run(tmp_path, "check-new", DATASET, "--folder", "feed", "--json")
+    parts = run(tmp_path, "check-new", DATASET, "--folder", "feed/2026-11-02/*.parquet")
     history = run(tmp_path, "history", DATASET)
 
-    assert one.code == 0 and new.code == 0
+    assert (one.code, new.code, parts.code) == (0, 0, 0), new.stderr
+    assert (one.json()["source"], one.json()["n_rows"]) == ("feed/2026-11-01/", rows.num_rows)
     page = Path(one.json()["report_path"]).read_text(encoding="utf-8")
-    assert "<title>orders · 2026-11-01/part-0.parquet · " in page
-    assert [line.split(" · ")[1] for line in new.stdout.splitlines() if " · " in line] == [
-        "2026-11-02/part-0.parquet"  # 2026-11-01 was checked by `check`: same key
+    assert "<title>orders · 2026-11-01/ · " in page
+    assert [(r["source"], r["n_rows"]) for r in new.json()] == [
+        ("feed/2026-11-02/", rows.num_rows)  # 2026-11-01 was checked by `check`: same key
     ]
-    assert "2026-11-01/part-0.parquet" in history.stdout
-    assert "2026-11-02/part-0.parquet" in history.stdout
+    assert [line.split(" · ")[1] for line in parts.stdout.splitlines() if " · " in line] == [
+        "2026-11-02/part-0.parquet",
+        "2026-11-02/part-1.parquet",
+    ]
+    for label in ("2026-11-01/ ", "2026-11-02/ ", "2026-11-02/part-1.parquet"):
+        assert label in history.stdout
+
+
+def test_a_reference_from_a_spark_folder_skips_its_empty_parts(tmp_path: Path) -> None:
+    """Spark writes empty parts beside full ones and marks the folder ``_SUCCESS``: the
+    reference is the full parts' rows, described by the folder."""
+    folder = tmp_path / "trusted"
+    folder.mkdir()
+    frame = pd.DataFrame({"amount": np.arange(3_000) % 97 * 1.5, "country": ["DE", "FR"] * 1_500})
+    frame[:2_000].to_parquet(folder / "part-00000-a1.c000.snappy.parquet", index=False)
+    frame[2_000:].to_parquet(folder / "part-00001-a1.c000.snappy.parquet", index=False)
+    frame[:0].to_parquet(folder / "part-00002-a1.c000.snappy.parquet", index=False)
+    (folder / "_SUCCESS").write_bytes(b"")
+
+    built = run(tmp_path, "reference", DATASET, "--source", "trusted")
+
+    assert (built.code, built.stderr) == (0, "")
+    assert built.stdout.startswith(f"Stored reference v1 of {DATASET}: 3,000 rows, 2 features")
 
 
 def _codes_csv(path: Path, n_numbers: int, n_codes: int) -> None:

@@ -13,12 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftmon.errors import ConfigError, SourceError
+from driftmon.errors import ConfigError, NoRowsError, SourceError
 from driftmon.sources import (
     FileSource,
+    FolderSource,
     FrameSource,
     SqlSource,
     batch_key,
+    batch_source,
+    batch_sources,
+    batch_time,
     column_names,
     describe,
     iter_chunks,
@@ -155,6 +159,97 @@ def test_a_partitioned_folder_is_named_with_a_pattern_and_marker_files_are_skipp
     assert resolve_files(str(tmp_path / "feed" / "**" / "*.parquet")) == [day / "part-0.parquet"]
     assert resolve_files(day) == [day / "part-0.parquet"]
     assert resolve_files(tmp_path / "empty", allow_none=True) == []
+
+
+def _spark_folder(folder: Path, frames: list[pd.DataFrame]) -> Path:
+    """A folder as Spark writes it: numbered parts (the last one empty), a ``_SUCCESS``
+    marker and, beside them, a ``_temporary`` folder of a write in progress."""
+    folder.mkdir(parents=True)
+    for i, frame in enumerate([*frames, frames[0].iloc[:0]]):
+        frame.to_parquet(folder / f"part-{i:05d}-6f1b.c000.snappy.parquet", index=False)
+    (folder / "_SUCCESS").write_bytes(b"")
+    (folder / "_temporary" / "0").mkdir(parents=True)
+    frames[0].to_parquet(folder / "_temporary" / "0" / "part-00009.parquet", index=False)
+    return folder
+
+
+def test_a_folder_of_part_files_is_one_source_whose_empty_parts_add_nothing(
+    tmp_path: Path, orders: pd.DataFrame
+) -> None:
+    """Spark, Dask and pyarrow write one dataset as part files: the folder is one source (one
+    batch), its rows those of every part in name order; an empty part adds none; a part
+    added makes it a new batch."""
+    folder = _spark_folder(tmp_path / "feed" / "2026-11-25", [orders.iloc[:600], orders[600:]])
+
+    [source] = parse_source(folder)
+    read = _read_all(source)
+
+    assert isinstance(source, FolderSource)
+    assert len(source.files) == 3  # not `_SUCCESS`, not `_temporary`; the empty part is one
+    assert len(partitions(source)) == 2
+    pd.testing.assert_frame_equal(read.reset_index(drop=True), orders, check_dtype=False)
+    assert describe(source) == f"{folder}/"
+    assert batch_time(source).date().isoformat() == "2026-11-25"
+    key = batch_key(source)
+    assert key.startswith(f"{folder.resolve()}/|")
+    assert batch_key(parse_source(folder)[0]) == key
+    orders.iloc[:5].to_parquet(folder / "part-00003-6f1b.c000.snappy.parquet", index=False)
+    assert batch_key(parse_source(folder)[0]) != key
+
+
+def test_check_new_finds_a_batch_per_folder_of_part_files_and_files_elsewhere(
+    tmp_path: Path, orders: pd.DataFrame
+) -> None:
+    """A feed partitioned by day (hive ``day=`` or plain dates) is a batch per day folder, in
+    order; a folder of batch files is a batch per file; a folder whose subfolders hold
+    files named for themselves still asks for a pattern. `check` takes one batch: a folder
+    of parts, never the feed's root or a folder of batch files."""
+    feed = tmp_path / "feed"
+    days = [feed / "year=2026" / "month=11" / f"day={day}" for day in ("09", "10", "24")]
+    for day in reversed(days):
+        _spark_folder(day, [orders])
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("orders-2026-11-02.csv", "orders-2026-11-01.csv"):
+        orders.to_csv(inbox / name, index=False)
+    archive = tmp_path / "archive" / "2026-11"
+    archive.mkdir(parents=True)
+    orders.to_csv(archive / "orders-2026-11-01.csv", index=False)
+
+    found = batch_sources(str(feed))
+
+    assert [s.folder for s in found] == days  # type: ignore[attr-defined]
+    assert [s.path.name for s in batch_sources(str(inbox))] == [  # type: ignore[attr-defined]
+        "orders-2026-11-01.csv",
+        "orders-2026-11-02.csv",
+    ]
+    with pytest.raises(SourceError, match=r"name them with a pattern"):
+        batch_sources(str(tmp_path / "archive"))
+    assert batch_source(str(days[0])) == found[0]
+    with pytest.raises(SourceError) as root:
+        batch_source(str(feed))
+    assert f"`--source {days[-1]}`" in str(root.value)
+    assert f"`check-new --folder {feed}`" in str(root.value)
+    with pytest.raises(SourceError, match=r"matches 2 files; `check` takes one batch"):
+        batch_source(str(inbox))
+
+
+def test_an_empty_file_among_many_adds_nothing_and_all_empty_is_no_rows(
+    tmp_path: Path, orders: pd.DataFrame
+) -> None:
+    """An hour without data among a reference's files (a header alone) adds no rows rather
+    than failing the reference; files that are all empty have no rows to read."""
+    full = _write(orders, tmp_path / "a.csv")
+    (tmp_path / "b.csv").write_text("value,items,country,returning\n")
+    (tmp_path / "c.csv").write_text("value,items,country,returning\n")
+
+    rows = pd.concat(list(iter_source_chunks([FileSource(tmp_path / "b.csv"), FileSource(full)])))
+
+    assert len(rows) == len(orders)
+    with pytest.raises(NoRowsError, match=r"b\.csv` has no data rows.*nor have the other 1"):
+        list(iter_source_chunks([FileSource(tmp_path / "b.csv"), FileSource(tmp_path / "c.csv")]))
+    with pytest.raises(NoRowsError, match=r"b\.csv` has no data rows"):
+        list(iter_chunks(FileSource(tmp_path / "b.csv")))
 
 
 def test_a_csv_column_the_reference_saw_as_text_stays_text_where_it_looks_numeric(
