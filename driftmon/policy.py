@@ -17,9 +17,9 @@ when it fired (with a severity), else the clear reading with the figure that kep
 - ``out_of_range``: share of a numeric feature's values outside the reference range;
 - ``missing``: change (either way) of the missing-value share, gated by a binomial test;
 - ``schema``: a monitored column missing from the batch (critical) or arriving with another
-  type (at least warning): a retyped column's ``kl``, ``missing`` and ``new_categories``
-  readings of that batch fold into its schema finding, which takes the worst of their
-  severities (see `_schema_readings`);
+  type (at least warning): a retyped column's ``kl``, ``missing``, ``new_categories`` and
+  ``category_share`` readings of that batch fold into its schema finding, which takes the
+  worst of their severities (see `_schema_readings`);
 - ``dataset``: at least ``min_drifted_features`` features drifted in one batch.
 
 Messages are plain text (no Markdown): they go to terminals, e-mails and web pages alike.
@@ -377,7 +377,8 @@ def _schema_readings(comparison: Comparison, folded: Sequence[Reading] = ()) -> 
     """A finding per missing or retyped monitored column, a clear reading per other one.
 
     A retyped column's values that do not parse count as missing, so one cause would also
-    fire ``missing`` and ``kl`` (and a text column arriving as numbers ``new_categories``):
+    fire ``missing`` and ``kl`` (and a text column arriving as numbers ``new_categories`` and
+    ``category_share``):
     ``folded`` are those readings of retyped columns, taken out of the batch's readings by the
     caller. The schema finding stands for them: at the worst severity among warning and
     theirs, saying how many rows did not parse and what else changed, naming new values. (An
@@ -426,8 +427,9 @@ def _schema_readings(comparison: Comparison, folded: Sequence[Reading] = ()) -> 
 
 #: The signals a column's type change explains: its values that do not parse are missing,
 #: which moves its missing share and its distribution; a text column arriving as numbers
-#: (codes that lost their leading zeros) holds values the reference never saw.
-FOLDED_SIGNALS = ("kl", "missing", "new_categories")
+#: (codes that lost their leading zeros) holds values the reference never saw, which moves
+#: the shares of those it knows.
+FOLDED_SIGNALS = ("kl", "missing", "new_categories", "category_share")
 
 
 def _retyped_message(

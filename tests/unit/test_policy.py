@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -217,6 +218,20 @@ def test_a_categorical_column_arriving_as_numbers_is_one_finding_that_names_new_
         f"KL {country.kl:.3f} ≥ 0.1 (p < 1e-16); 100% of values are categories the reference "
         f"never saw, e.g. {new_values}"
     )
+
+
+def test_codes_arriving_as_numbers_move_no_category_share_alert_of_their_own(rng) -> None:
+    """Codes that read the same as numbers (``123``) keep their categories, but the type
+    change is the one cause of their shares moving too: one finding, the schema's."""
+    reference = pd.DataFrame({"code": rng.choice(["123", "456", "789"], 20_000)})
+    current = pd.DataFrame({"code": np.full(2_000, 123)})
+    comparison, verdict = _evaluated(reference, current)
+
+    as_if_same_type = replace(comparison, schema=replace(comparison.schema, retyped=()))
+    assert [f.signal for f in evaluate(as_if_same_type).findings] == ["kl", "category_share"]
+    assert [(f.feature, f.signal, f.severity) for f in verdict.findings] == [
+        ("code", "schema", "critical")
+    ]
 
 
 def test_an_unmonitored_column_dropped_from_the_feed_changes_nothing(rng) -> None:
