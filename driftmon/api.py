@@ -141,7 +141,7 @@ def check(
             label=batch_key or "profile",
         )
     else:
-        plan = pipeline.plan_batch(_source(current, "current"), batch_key, moment)
+        plan = pipeline.plan_batch(_source(current, "current", batch=True), batch_key, moment)
         current_profile = pipeline.profile_batch(plan, reference_profile, options)
     comparison, verdict = pipeline.evaluate_batch(
         reference_profile, current_profile, options, calibrated
@@ -384,7 +384,7 @@ class Monitor:
         result = jobs.check_batch(
             jobs.local_steps(),
             dataset=dataset,
-            source=_source(data, batch_key or dataset),
+            source=_source(data, batch_key or dataset, batch=True),
             batch_key=batch_key,
             db_url=self.db_url,
             config_path=self.config_path,
@@ -458,11 +458,14 @@ def _options(dataset: str, settings: Mapping[str, Any]) -> DatasetOptions:
     return NoConfig().dataset(dataset, settings or None)
 
 
-def _source(data: Data, name: str) -> sources.Source:
+def _source(data: Data, name: str, *, batch: bool = False) -> sources.Source:
     """A DataFrame, a path (or a database URL with its query) or a source; anything else is
-    a clear error."""
+    a clear error. A ``batch`` path is one as `driftmon check` takes it
+    (`sources.batch_source`: a file or a folder of part files)."""
     if isinstance(data, sources.Source) and not isinstance(data, str):
         return data
+    if batch and isinstance(data, str | os.PathLike):
+        return sources.batch_source(os.fspath(data))
     if isinstance(data, str | os.PathLike):
         files = sources.parse_source(os.fspath(data))
         if len(files) != 1:

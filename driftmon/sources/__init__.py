@@ -37,6 +37,9 @@ from driftmon.sources.files import (
 from driftmon.sources.frames import FrameSource
 from driftmon.sources.sql import SqlSource, is_database_url
 
+#: The file Spark (and Hadoop's committers) write into a dataset folder once it is complete.
+SUCCESS_MARKER = "_SUCCESS"
+
 _READ = ["column_names", "iter_chunks", "iter_source_chunks", "partitions", "sample_rows"]
 
 __all__ = [
@@ -116,8 +119,14 @@ def batch_sources(spec: str | Path) -> list[Source]:
     file directly inside the folder (or matching the pattern); a folder of part files is one
     batch (`FolderSource`), and a folder whose subfolders all hold part files (a partitioned
     feed: ``2026-11-25/part-0.parquet``, ``year=2026/month=11/day=25/part-0.parquet``) has a
-    batch per subfolder. An existing folder with nothing to check yields none."""
+    batch per subfolder. Where some of those folders carry Spark's ``_SUCCESS`` marker, those
+    without it are still being written and wait for it. An existing folder with nothing to
+    check yields none."""
     inner = _part_folders(spec)
+    if any((folder / SUCCESS_MARKER).is_file() for folder in inner):
+        # the writer marks the folders it finished (Spark): one without the marker is still
+        # being written, checked by the run after its marker appears
+        inner = [folder for folder in inner if (folder / SUCCESS_MARKER).is_file()]
     if inner:
         return [FolderSource.of(folder) for folder in inner]
     return parse_source(spec, allow_none=True)

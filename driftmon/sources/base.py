@@ -113,6 +113,8 @@ _DATE_IN_PATH = re.compile(
         (?:T?(?P<h2>\d{2})(?:(?P<n2>\d{2})(?P<s2>\d{2})?)?)?    # 20261125T13, 202611251345
       | (?:year=)?(?P<y3>\d{4})/(?:month=)?(?P<m3>\d{2})/(?:day=)?(?P<d3>\d{2})(?=/)
         (?:/(?:hour=)?(?P<h3>\d{2})(?=/))?                        # 2026/11/25/[13/], hive
+      | year=(?P<y4>\d{4})/month=(?P<m4>\d{1,2})/day=(?P<d4>\d{1,2})(?=/)
+        (?:/hour=(?P<h4>\d{1,2})(?=/))?                          # Spark's month=9/day=5/
     )
     (?![0-9])""",
     re.VERBOSE,
@@ -125,7 +127,8 @@ def batch_time_from_path(path: str | Path) -> datetime | None:
     Recognised anywhere in the path, the last (innermost) match winning: ``2026-11-25``,
     ``2026-11-25T13``, ``2026-11-25T13:45[:10]``, ``2026-11-25_1345``, ``20261125``,
     ``20261125T13``, ``202611251345``, and folders ``2026/11/25/`` (optionally ``/13/``) or
-    ``year=2026/month=11/day=25/``. Impossible dates (``2026-13-45``) are not dates.
+    ``year=2026/month=11/day=25/`` (Spark writes ``month=9/day=5/``). Impossible dates
+    (``2026-13-45``) are not dates.
 
     Examples
     --------
@@ -133,6 +136,8 @@ def batch_time_from_path(path: str | Path) -> datetime | None:
     '2026-11-25T00:00:00+00:00'
     >>> batch_time_from_path("feeds/2026/11/25/part-0.parquet").isoformat()
     '2026-11-25T00:00:00+00:00'
+    >>> batch_time_from_path("feed/year=2026/month=9/day=5/part-0.parquet").isoformat()
+    '2026-09-05T00:00:00+00:00'
     >>> batch_time_from_path("dump_20261125T13.csv.gz").isoformat()
     '2026-11-25T13:00:00+00:00'
     >>> batch_time_from_path("batch_07.csv") is None
@@ -141,7 +146,7 @@ def batch_time_from_path(path: str | Path) -> datetime | None:
     found = None
     for match in _DATE_IN_PATH.finditer(str(path).replace("\\", "/")):
         parts = match.groupdict()
-        for group in "123":
+        for group in "1234":
             if parts[f"y{group}"] is None:
                 continue
             try:

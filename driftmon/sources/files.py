@@ -12,6 +12,7 @@ import errno
 import glob
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -129,8 +130,10 @@ class FileSource:
 
     def holds_rows(self) -> bool:
         """Whether the file has data rows: a Parquet file's metadata, a CSV file's first
-        megabyte (an empty part of a dataset folder is no data, not an error)."""
-        _check_file(self.path)
+        megabyte (an empty part of a dataset folder, even of 0 bytes, is no data, not an
+        error)."""
+        if _check_file(self.path, allow_empty=True).st_size == 0:
+            return False
         if self.format == "parquet":
             from driftmon.sources import parquet_files
 
@@ -180,15 +183,27 @@ class FolderSource:
     def batch_time(self) -> datetime:
         """The date or date-time in the folder's path, else its newest file's modification
         time."""
-        named = batch_time_from_path(f"{self.folder}/")
+        named = batch_time_from_path(f"{self.folder.absolute()}/")  # `.` in a day folder
         if named is not None:
             return named
         newest = max(info.st_mtime for info in self._stats())
         return datetime.fromtimestamp(newest, UTC)
 
     def columns(self) -> list[str]:
-        """The first file's columns (a folder's parts share one schema)."""
-        return self._with_rows()[0].columns()
+        """The first file's columns; every part must have them (a folder's parts share one
+        schema: one lacking a column would count its rows as missing values there)."""
+        files = self._with_rows()
+        first = files[0].columns()
+        for other in files[1:]:
+            lacking = [name for name in first if name not in set(other.columns())]
+            if lacking:
+                raise SourceError(
+                    f"parts of folder `{self.folder}` differ in their columns: "
+                    f"`{other.path.name}` lacks {', '.join(f'`{n}`' for n in lacking)}, which "
+                    f"`{files[0].path.name}` has; its rows would count as missing values "
+                    "there. Rewrite the folder with one schema"
+                )
+        return first
 
     def _with_rows(self) -> list[FileSource]:
         """The files with data rows; the first file when none has any (reading it says so)."""
@@ -244,15 +259,30 @@ def _data_files(folder: Path) -> list[Path]:
 
 
 def data_folders(folder: str | Path) -> list[Path]:
-    """The folders under ``folder`` that hold data files directly, sorted by path (so dates
-    and hive ``key=value`` folders come out in order); folders named ``.name`` or ``_name``
-    (Spark's ``_temporary``) and their contents are left out."""
-    found = []
-    for root, subfolders, files in os.walk(Path(folder).expanduser()):
+    """The folders under ``folder`` that hold data files directly, sorted by path with numbers
+    as numbers (so dates and hive ``month=9``, ``month=10`` folders come out in order);
+    folders named ``.name`` or ``_name`` (Spark's ``_temporary``) and their contents are left
+    out; links to folders are followed (each folder once)."""
+    found, seen = [], set()
+    for root, subfolders, files in os.walk(Path(folder).expanduser(), followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a link back up the tree
+            subfolders[:] = []
+            continue
+        seen.add(real)
         subfolders[:] = [name for name in subfolders if not name.startswith((".", "_"))]
         if any(_is_data_file(path) and path.is_file() for path in map(Path(root).joinpath, files)):
             found.append(Path(root))
-    return sorted(found)
+    return sorted(found, key=_natural_key)
+
+
+def _natural_key(path: Path) -> list[tuple[int, int | str]]:
+    """Sorts ``month=9`` before ``month=10``: runs of digits compare as numbers."""
+    return [
+        (0, int(piece)) if piece.isdigit() else (1, piece)
+        for piece in re.split(r"(\d+)", str(path))
+        if piece
+    ]
 
 
 def resolve_files(spec: str | Path, *, allow_none: bool = False) -> list[Path]:

@@ -456,3 +456,26 @@ def test_a_date_column_declared_categorical_stays_its_text(tmp_path: Path) -> No
     rows = report.to_pandas().set_index("name")
     assert rows.loc["day", "kind"] == "categorical"
     assert rows.loc["day", "kl"] == pytest.approx(0)
+
+
+def test_a_folder_of_part_files_is_one_batch_in_python_too(frames, tmp_path: Path) -> None:
+    """`driftmon.check` and `Monitor.check` take a dataset folder written as parts, as
+    `driftmon check` does; a feed's root names a folder to check."""
+    reference, batches, _ = frames
+    current = next(iter(batches.values()))
+    day = tmp_path / "feed" / "2026-11-25"
+    day.mkdir(parents=True)
+    half = len(current) // 2
+    current[:half].to_parquet(day / "part-0.parquet", index=False)
+    current[half:].to_parquet(day / "part-1.parquet", index=False)
+
+    report = driftmon.check(reference, day)
+    monitor = driftmon.Monitor(f"sqlite:///{tmp_path / 'm.db'}", reports_dir=tmp_path / "r")
+    monitor.reference("orders", reference)
+    stored = monitor.check("orders", str(day))
+
+    assert report.to_dict()["n_rows"] == stored.to_dict()["n_rows"] == len(current)
+    assert report.verdict == stored.verdict
+    assert stored.to_dict()["source"] == f"{day}/"
+    with pytest.raises(driftmon.SourceError, match=r"check-new --folder"):
+        driftmon.check(reference, tmp_path / "feed")

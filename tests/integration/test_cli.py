@@ -809,7 +809,8 @@ def test_a_folder_of_part_files_is_one_batch_named_by_its_folder(
 
 def test_a_reference_from_a_spark_folder_skips_its_empty_parts(tmp_path: Path) -> None:
     """Spark writes empty parts beside full ones and marks the folder ``_SUCCESS``: the
-    reference is the full parts' rows, described by the folder."""
+    reference is the full parts' rows; an hour without data (a CSV header alone) among a
+    reference's files adds none either."""
     folder = tmp_path / "trusted"
     folder.mkdir()
     frame = pd.DataFrame({"amount": np.arange(3_000) % 97 * 1.5, "country": ["DE", "FR"] * 1_500})
@@ -818,10 +819,20 @@ def test_a_reference_from_a_spark_folder_skips_its_empty_parts(tmp_path: Path) -
     frame[:0].to_parquet(folder / "part-00002-a1.c000.snappy.parquet", index=False)
     (folder / "_SUCCESS").write_bytes(b"")
 
+    hours = tmp_path / "hours"
+    hours.mkdir()
+    frame.to_csv(hours / "orders-2026-11-01T10.csv", index=False)
+    (hours / "orders-2026-11-01T11.csv").write_text("amount,country\n")  # an hour without data
+
     built = run(tmp_path, "reference", DATASET, "--source", "trusted")
+    from_hours = run(tmp_path, "reference", DATASET, "--source", "hours")
+    checked = run(tmp_path, "check", DATASET, "--source", "trusted", "--json")
 
     assert (built.code, built.stderr) == (0, "")
     assert built.stdout.startswith(f"Stored reference v1 of {DATASET}: 3,000 rows, 2 features")
+    assert (from_hours.code, from_hours.stderr) == (0, "")
+    assert from_hours.stdout.startswith(f"Stored reference v2 of {DATASET}: 3,000 rows")
+    assert (checked.code, checked.json()["n_rows"], checked.json()["verdict"]) == (0, 3_000, "ok")
 
 
 def _codes_csv(path: Path, n_numbers: int, n_codes: int) -> None:

@@ -162,11 +162,13 @@ def test_a_partitioned_folder_is_named_with_a_pattern_and_marker_files_are_skipp
 
 
 def _spark_folder(folder: Path, frames: list[pd.DataFrame]) -> Path:
-    """A folder as Spark writes it: numbered parts (the last one empty), a ``_SUCCESS``
-    marker and, beside them, a ``_temporary`` folder of a write in progress."""
+    """A folder as Spark writes it: numbered parts (the last two empty, one of them of 0
+    bytes), a ``_SUCCESS`` marker and, beside them, a ``_temporary`` folder of a write in
+    progress."""
     folder.mkdir(parents=True)
     for i, frame in enumerate([*frames, frames[0].iloc[:0]]):
         frame.to_parquet(folder / f"part-{i:05d}-6f1b.c000.snappy.parquet", index=False)
+    (folder / "part-00099-6f1b.c000.csv").write_bytes(b"")  # a part of 0 bytes: no rows
     (folder / "_SUCCESS").write_bytes(b"")
     (folder / "_temporary" / "0").mkdir(parents=True)
     frames[0].to_parquet(folder / "_temporary" / "0" / "part-00009.parquet", index=False)
@@ -185,7 +187,7 @@ def test_a_folder_of_part_files_is_one_source_whose_empty_parts_add_nothing(
     read = _read_all(source)
 
     assert isinstance(source, FolderSource)
-    assert len(source.files) == 3  # not `_SUCCESS`, not `_temporary`; the empty part is one
+    assert len(source.files) == 4  # not `_SUCCESS`, not `_temporary`; the empty parts are
     assert len(partitions(source)) == 2
     pd.testing.assert_frame_equal(read.reset_index(drop=True), orders, check_dtype=False)
     assert describe(source) == f"{folder}/"
@@ -197,17 +199,48 @@ def test_a_folder_of_part_files_is_one_source_whose_empty_parts_add_nothing(
     assert batch_key(parse_source(folder)[0]) != key
 
 
+def test_a_folder_read_from_inside_keeps_its_date_and_parts_must_share_columns(
+    tmp_path: Path, orders: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check --source .`` in a day folder has the day's batch time, as the feed's root
+    gives it; a part lacking a column would count its rows as missing there: refused, named."""
+    day = _spark_folder(tmp_path / "2026-11-20", [orders[:500], orders[500:]])
+    monkeypatch.chdir(day)
+
+    assert batch_time(parse_source(".")[0]).date().isoformat() == "2026-11-20"
+    assert batch_key(parse_source(".")[0]) == batch_key(parse_source(str(day))[0])
+    orders.drop(columns=["items"]).to_parquet(day / "part-00005-x.parquet", index=False)
+    with pytest.raises(SourceError) as raised:
+        column_names(parse_source(".")[0])
+    assert str(raised.value) == (
+        "parts of folder `.` differ in their columns: `part-00005-x.parquet` lacks `items`, "
+        "which `part-00000-6f1b.c000.snappy.parquet` has; its rows would count as missing "
+        "values there. Rewrite the folder with one schema"
+    )
+
+
 def test_check_new_finds_a_batch_per_folder_of_part_files_and_files_elsewhere(
     tmp_path: Path, orders: pd.DataFrame
 ) -> None:
-    """A feed partitioned by day (hive ``day=`` or plain dates) is a batch per day folder, in
-    order; a folder of batch files is a batch per file; a folder whose subfolders hold
-    files named for themselves still asks for a pattern. `check` takes one batch: a folder
-    of parts, never the feed's root or a folder of batch files."""
+    """A feed partitioned by day (hive ``month=9/day=30``, as Spark writes it) is a batch per
+    day folder, in date order (through links too), a folder Spark has not marked complete
+    (``_SUCCESS``) waiting; a folder of batch files is a batch per file; a folder whose
+    subfolders hold files named for themselves still asks for a pattern. `check` takes one
+    batch: a folder of parts, never the feed's root or a folder of batch files."""
     feed = tmp_path / "feed"
-    days = [feed / "year=2026" / "month=11" / f"day={day}" for day in ("09", "10", "24")]
+    days = [
+        feed / "year=2026" / f"month={month}" / f"day={day}"
+        for month, day in (("9", "30"), ("11", "9"), ("11", "10"))  # as Spark writes them
+    ]
     for day in reversed(days):
         _spark_folder(day, [orders])
+    writing = feed / "year=2026" / "month=11" / "day=11"
+    writing.mkdir()
+    orders.to_parquet(writing / "part-00000-77.parquet")  # no `_SUCCESS` yet
+    linked = tmp_path / "elsewhere" / "day=12"
+    _spark_folder(linked, [orders])
+    (feed / "year=2026" / "month=11" / "day=12").symlink_to(linked)
+    days.append(feed / "year=2026" / "month=11" / "day=12")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for name in ("orders-2026-11-02.csv", "orders-2026-11-01.csv"):
@@ -219,6 +252,12 @@ def test_check_new_finds_a_batch_per_folder_of_part_files_and_files_elsewhere(
     found = batch_sources(str(feed))
 
     assert [s.folder for s in found] == days  # type: ignore[attr-defined]
+    assert [batch_time(s).date().isoformat() for s in found] == [
+        "2026-09-30",
+        "2026-11-09",
+        "2026-11-10",
+        "2026-11-12",
+    ]
     assert [s.path.name for s in batch_sources(str(inbox))] == [  # type: ignore[attr-defined]
         "orders-2026-11-01.csv",
         "orders-2026-11-02.csv",
