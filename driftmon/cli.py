@@ -316,12 +316,13 @@ def check_new(
         with store.session_scope(engine) as session:
             reference = store.require_reference(session, dataset)
         _warn_of_fit_changes(dataset, options, reference)
-        from driftmon import pipeline
+        from driftmon import pipeline, sources
         from driftmon.results import BatchFailure, BatchSkip, CheckResult
 
         pipeline.notification_targets(options)  # fail fast: bad targets
         store.ensure_writable(engine)
         pending = pipeline.unprocessed_batches(engine, dataset, folder)
+        waiting = sources.unfinished_folders(folder)
         if not pending:
             results: list[Any] = []
         else:
@@ -335,6 +336,14 @@ def check_new(
                 )
     failures = [r for r in results if isinstance(r, BatchFailure)]
     skips = [r for r in results if isinstance(r, BatchSkip)]
+    if waiting:  # on stderr: --json's stdout stays JSON
+        shown = ", ".join(f"{_text(str(path))}/" for path in waiting[:3])
+        more = f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
+        err.print(
+            f"waiting: {len(waiting)} folder(s) without `_SUCCESS` yet, checked once their "
+            f"writer marks them complete: {shown}{more}",
+            highlight=False,
+        )
     if as_json:
         out.print_json(json.dumps([r.to_dict() for r in results]))
     elif not results:

@@ -69,6 +69,7 @@ __all__ = [
     "partitions",
     "resolve_files",
     "sample_rows",
+    "unfinished_folders",
 ]
 
 __getattr__ = lazy_exports(__name__, dict.fromkeys(_READ, "driftmon.sources.chunks"))
@@ -123,13 +124,22 @@ def batch_sources(spec: str | Path) -> list[Source]:
     without it are still being written and wait for it. An existing folder with nothing to
     check yields none."""
     inner = _part_folders(spec)
-    if any((folder / SUCCESS_MARKER).is_file() for folder in inner):
-        # the writer marks the folders it finished (Spark): one without the marker is still
-        # being written, checked by the run after its marker appears
-        inner = [folder for folder in inner if (folder / SUCCESS_MARKER).is_file()]
     if inner:
-        return [FolderSource.of(folder) for folder in inner]
+        waiting = _unfinished(inner)
+        return [FolderSource.of(folder) for folder in inner if folder not in waiting]
     return parse_source(spec, allow_none=True)
+
+
+def unfinished_folders(spec: str | Path) -> list[Path]:
+    """The folders of part files `batch_sources` leaves for a later run: where the writer
+    marks the folders it finished with ``_SUCCESS`` (Spark), those without the marker, still
+    being written (or left by a job that failed)."""
+    return _unfinished(_part_folders(spec))
+
+
+def _unfinished(folders: list[Path]) -> list[Path]:
+    marked = {folder for folder in folders if (folder / SUCCESS_MARKER).is_file()}
+    return [folder for folder in folders if folder not in marked] if marked else []
 
 
 def _part_folders(spec: str | Path) -> list[Path]:
