@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -835,6 +836,40 @@ def test_a_reference_from_a_spark_folder_skips_its_empty_parts(tmp_path: Path) -
     assert (checked.code, checked.json()["n_rows"], checked.json()["verdict"]) == (0, 3_000, "ok")
 
 
+def test_check_new_waits_for_a_folder_spark_has_not_marked_complete(tmp_path: Path) -> None:
+    """Spark marks a finished folder ``_SUCCESS``: one without it is still being written (or
+    its job failed), so `check-new` says it waits rather than checking half a day or
+    passing over it in silence, and checks it once the marker is there."""
+    frame = pd.DataFrame({"amount": np.arange(3_000) % 97 * 1.5, "country": ["DE", "FR"] * 1_500})
+    frame.to_parquet(tmp_path / "reference.parquet", index=False)
+    for day in ("day=24", "day=25"):
+        folder = tmp_path / "feed" / "year=2026" / "month=11" / day
+        folder.mkdir(parents=True)
+        frame.to_parquet(folder / "part-00000-a1.c000.snappy.parquet", index=False)
+    (tmp_path / "feed" / "year=2026" / "month=11" / "day=24" / "_SUCCESS").write_bytes(b"")
+    assert run(tmp_path, "reference", DATASET, "--source", "reference.parquet").code == 0
+
+    first = run(tmp_path, "check-new", DATASET, "--folder", "feed", "--json")
+    (tmp_path / "feed" / "year=2026" / "month=11" / "day=25" / "_SUCCESS").write_bytes(b"")
+    second = run(tmp_path, "check-new", DATASET, "--folder", "feed", "--json")
+
+    assert first.code == 0, first.stderr
+    assert [r["source"] for r in first.json()] == ["feed/year=2026/month=11/day=24/"]
+    assert first.stderr == (
+        "waiting: 1 folder(s) without `_SUCCESS` yet, checked once their writer marks them "
+        "complete: feed/year=2026/month=11/day=25/\n"
+    )
+    assert [r["source"] for r in second.json()] == ["feed/year=2026/month=11/day=25/"]
+    assert second.stderr == ""
+
+
+def _stored_reference_feature(db: Path, name: str) -> dict[str, Any]:
+    """A feature of the one stored reference profile, read with sqlite3 as stored."""
+    with sqlite3.connect(db) as connection:
+        [profile] = connection.execute("SELECT profile FROM reference_profiles").fetchone()
+    return json.loads(profile)["features"][name]
+
+
 def _codes_csv(path: Path, n_numbers: int, n_codes: int) -> None:
     """A CSV whose `code` column holds only numbers for ``n_numbers`` rows, then codes."""
     numbers = [f"{i % 40},{i % 7}" for i in range(n_numbers)]
@@ -853,12 +888,7 @@ def test_a_reference_column_of_numbers_then_text_is_categorical_text(tmp_path: P
     checked = run(tmp_path, "check", "codes", "--source", "batch.csv", "--json")
 
     assert built.code == 0, built.stderr
-    profile = json.loads(
-        sqlite3.connect(tmp_path / "driftmon.db")
-        .execute("SELECT profile FROM reference_profiles")
-        .fetchone()[0]
-    )
-    code = profile["features"]["code"]
+    code = _stored_reference_feature(tmp_path / "driftmon.db", "code")
     assert (code["spec"]["kind"], code["spec"]["text"]) == ("categorical", True)
     assert sum(code["counts"]) == 30_000 and code["counts"][-1] == 0  # none missing
     assert checked.code == 0, checked.stderr
@@ -879,12 +909,7 @@ def test_text_in_rows_the_reference_sample_left_out_still_makes_a_column_text(
 
     assert run(tmp_path, "reference", "codes", "--source", "ref.csv").code == 0
 
-    profile = json.loads(
-        sqlite3.connect(tmp_path / "driftmon.db")
-        .execute("SELECT profile FROM reference_profiles")
-        .fetchone()[0]
-    )
-    code = profile["features"]["code"]
+    code = _stored_reference_feature(tmp_path / "driftmon.db", "code")
     assert (code["spec"]["kind"], code["spec"]["text"]) == ("categorical", True)
     assert sum(code["counts"]) == 20_001 and code["counts"][-1] == 0  # "A0" is in "other"
 
