@@ -223,7 +223,8 @@ def check(
         typer.Option(
             "--source",
             "-s",
-            help="The batch to check: a CSV/Parquet file, or a database URL with "
+            help="The batch to check: a CSV/Parquet file, a folder of part files (as Spark, "
+            "Dask or pyarrow write one dataset) read as one, or a database URL with "
             "?query=SELECT ... (any SQLAlchemy URL).",
         ),
     ],
@@ -262,6 +263,7 @@ def check(
 
         db_url = _db_url(settings)
         engine = store.open_store(db_url, create=False)
+        store.require_active_reference(engine, dataset)  # a mistyped name: before the ORM
         with store.session_scope(engine) as session:
             reference = store.require_reference(session, dataset)
         _warn_of_fit_changes(dataset, options, reference)
@@ -294,12 +296,18 @@ def check_new(
     dataset: Annotated[str, typer.Argument(help="Dataset name.")],
     folder: Annotated[
         str | None,
-        typer.Option("--folder", "-f", help="Folder or glob of batch files. Default: config."),
+        typer.Option(
+            "--folder",
+            "-f",
+            help="Folder or glob of batch files; a feed of part-file folders is a batch per "
+            "folder. Default: config.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
     fail_on: FailOn = None,
 ) -> None:
-    """Check every batch file in a folder that has not been checked yet, in name order."""
+    """Check every batch in a folder (a file, or a folder of part files) that has not been
+    checked yet, in name order."""
     with _user_errors():
         settings, config_path = _settings()
         options = settings.dataset(dataset)
@@ -313,6 +321,7 @@ def check_new(
 
         db_url = _db_url(settings)
         engine = store.open_store(db_url, create=False)
+        store.require_active_reference(engine, dataset)  # a mistyped name: before the ORM
         with store.session_scope(engine) as session:
             reference = store.require_reference(session, dataset)
         _warn_of_fit_changes(dataset, options, reference)

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from driftmon.errors import StoreError
 from driftmon.sqlite_url import home_hint, sqlite_file
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -238,6 +238,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
     Shorthand for ``with Session(engine) as session, session.begin():``.
     """
+    from sqlalchemy.orm import Session  # the ORM only where a session is (0.1 s an import)
+
     try:
         with Session(engine) as session, session.begin():
             yield session
@@ -250,6 +252,8 @@ def read_scope(engine: Engine) -> Iterator[Session]:
     """A session that only reads: on SQLite its transaction is deferred, so it takes no write
     lock and never makes a writer wait (drawing a report takes seconds); rolled back at the end.
     """
+    from sqlalchemy.orm import Session
+
     try:
         with engine.connect() as connection:
             reading = connection.execution_options(driftmon_read_only=True)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, defer, load_only
 from driftmon.errors import ReferenceNotFoundError, StoreError
 from driftmon.formatting import json_safe
 from driftmon.status import SEVERITIES, Status
+from driftmon.store.lookup import no_reference_error
 from driftmon.store.models import (
     DatasetRow,
     FeatureResultRow,
@@ -271,15 +272,7 @@ def _reference_row(session: Session, dataset: str, version: int | None) -> Refer
                 f"dataset `{dataset}` has no reference version `{version}`; available "
                 f"versions: {', '.join(str(v) for v in versions)}"
             )
-    known = list_datasets(session)
-    hint = f" (known datasets: {', '.join(known)})" if known else ""
-    if not dataset.strip():
-        raise ReferenceNotFoundError(f"the dataset name is empty; give the dataset's name{hint}")
-    raise ReferenceNotFoundError(
-        f"dataset `{dataset}` has no reference yet; build one with "
-        f"`driftmon reference {shlex.quote(dataset)} --source PATH` (in Python: "
-        f"`Monitor.reference({dataset!r}, data)`){hint}"
-    )
+    raise no_reference_error(dataset, list_datasets(session))
 
 
 def list_datasets(session: Session) -> list[str]:

@@ -40,6 +40,8 @@ from driftmon.store import (
     load_run,
     open_store,
     processed_batch_keys,
+    require_active_reference,
+    require_reference,
     save_reference,
     save_run,
     session_scope,
@@ -222,6 +224,42 @@ def test_missing_reference_messages_say_what_exists_and_how_to_fix(
     assert str(unknown_version.value) == (
         "dataset `orders` has no reference version `7`; available versions: 1, 2"
     )
+
+
+def test_the_quick_reference_lookup_says_what_the_repository_says(
+    engine: Engine, reference: Profile
+) -> None:
+    """`require_active_reference` (SQL text, no ORM: a command's first check) raises the
+    repository's error, word for word, for a dataset without a reference, an empty name and
+    an unknown one, and nothing once a reference is stored."""
+
+    def both(dataset: str) -> tuple[str | None, str | None]:
+        messages = []
+        for lookup in (
+            lambda: require_active_reference(engine, dataset),
+            lambda: _require_in_session(engine, dataset),
+        ):
+            try:
+                lookup()
+                messages.append(None)
+            except ReferenceNotFoundError as error:
+                messages.append(str(error))
+        return messages[0], messages[1]
+
+    quick, full = both("orders")
+    assert quick == full and quick is not None and "known datasets" not in quick
+    with session_scope(engine) as session:
+        save_reference(session, "orders", reference, source="a.csv", settings={})
+        save_reference(session, "orders", reference, source="b.csv", settings={})
+    assert both("orders") == (None, None)
+    for name in ("payments", " ", "Orders"):
+        quick, full = both(name)
+        assert quick == full and quick is not None and "(known datasets: orders)" in quick
+
+
+def _require_in_session(engine: Engine, dataset: str) -> None:
+    with session_scope(engine) as session:
+        require_reference(session, dataset)
 
 
 # --------------------------------------------------------------------------------------------
