@@ -145,17 +145,22 @@ def _reference_by_command(tmp_path: Path, reference: pd.DataFrame) -> Path:
 def _loaded_by_check(tmp_path: Path, batch: pd.DataFrame, name: str) -> dict[str, object]:
     path = tmp_path / name
     batch.to_parquet(path, index=False)
-    command = [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    loaded, stderr = _loaded(tmp_path, "check", "shop", "--source", str(path))
+    assert loaded["code"] == 0, stderr[-2000:]
+    return loaded
+
+
+def _loaded(tmp_path: Path, *command: str) -> tuple[dict[str, object], str]:
+    """A command on ``tmp_path/d.db`` in a new process: its exit code and the watched modules
+    it loaded (`_LOADED`), and its stderr."""
     done = subprocess.run(
-        [*command, "check", "shop", "--source", str(path)],
+        [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}", *command],
         capture_output=True,
         text=True,
         env={**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""},
         cwd=tmp_path,
     )
-    loaded = json.loads(done.stdout.strip().splitlines()[-1])
-    assert loaded["code"] == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return loaded
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
 
 def test_a_file_check_loads_only_what_it_needs(tmp_path: Path) -> None:
@@ -190,18 +195,12 @@ def test_a_dataset_without_a_reference_is_answered_before_the_orm_loads(
     """A mistyped dataset name is found in the database with SQL text: its `error:` line
     does not wait for SQLAlchemy's ORM and driftmon's tables (0.15-0.2 s)."""
     path = _reference_by_command(tmp_path, pd.DataFrame({"amount": np.arange(1_000.0)}))
-    command = [sys.executable, "-c", _LOADED, "--db", f"sqlite:///{tmp_path / 'd.db'}"]
-    done = subprocess.run(
-        [*command, "check", "shpo", "--source", str(path)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PREFECT_API_URL": "", "DRIFTMON_PREFECT": ""},
-        cwd=tmp_path,
-    )
 
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 1, "loaded": []}
-    assert "dataset `shpo` has no reference yet" in done.stderr
-    assert "(known datasets: shop)" in done.stderr
+    loaded, stderr = _loaded(tmp_path, "check", "shpo", "--source", str(path))
+
+    assert loaded == {"code": 1, "loaded": []}
+    assert "dataset `shpo` has no reference yet" in stderr
+    assert "(known datasets: shop)" in stderr
 
 
 def test_an_id_like_column_is_checked_without_numba_or_pandas(tmp_path: Path) -> None:

@@ -734,3 +734,15 @@ def test_the_default_database_is_driftmon_db_in_the_working_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert default_database_url() == f"sqlite:///{tmp_path.resolve() / 'driftmon.db'}"
+
+
+def test_every_name_the_store_exports_loads_from_its_module() -> None:
+    """The store loads its modules on first use (`open_store` needs no ORM): each exported
+    name resolves, to the object its module defines."""
+    import importlib
+
+    import driftmon.store as store_package
+
+    for name in store_package.__all__:
+        module = importlib.import_module(store_package._EXPORTS[name])
+        assert getattr(store_package, name) is getattr(module, name), name
