@@ -270,6 +270,13 @@ def check(
         from driftmon import pipeline
 
         plan = pipeline.plan_batch(source, batch_key, moment)
+        if plan.source is not None and sources.lacks_marker(plan.source):
+            err.print(
+                f"[yellow]warning:[/] {_text(plan.description)} has no `_SUCCESS` yet, as the "
+                "folders beside it have: its writer may not have finished; checked as it is "
+                "now (`check-new` waits for the marker)",
+                highlight=False,
+            )
         store.ensure_writable(engine)
         pipeline.notification_targets(options)  # ... and bad targets
         with _progress_bar():  # stderr: --json's stdout stays JSON
@@ -325,13 +332,13 @@ def check_new(
         with store.session_scope(engine) as session:
             reference = store.require_reference(session, dataset)
         _warn_of_fit_changes(dataset, options, reference)
-        from driftmon import pipeline, sources
+        from driftmon import pipeline
         from driftmon.results import BatchFailure, BatchSkip, CheckResult
 
         pipeline.notification_targets(options)  # fail fast: bad targets
         store.ensure_writable(engine)
         pending = pipeline.unprocessed_batches(engine, dataset, folder)
-        waiting = sources.unfinished_folders(folder)
+        waiting = pipeline.waiting_batches(engine, dataset, folder)
         if not pending:
             results: list[Any] = []
         else:
@@ -346,7 +353,7 @@ def check_new(
     failures = [r for r in results if isinstance(r, BatchFailure)]
     skips = [r for r in results if isinstance(r, BatchSkip)]
     if waiting:  # on stderr: --json's stdout stays JSON
-        shown = ", ".join(f"{_text(str(path))}/" for path in waiting[:3])
+        shown = ", ".join(_text(description) for description in waiting[:3])
         more = f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
         err.print(
             f"waiting: {len(waiting)} folder(s) without `_SUCCESS` yet, checked once their "

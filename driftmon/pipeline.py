@@ -385,6 +385,18 @@ def unprocessed_batches(engine: Engine, dataset: str, folder: str) -> list[Batch
     return [p for p in plans if p.batch_key not in done]
 
 
+def waiting_batches(engine: Engine, dataset: str, folder: str) -> list[str]:
+    """Folders of part files in ``folder`` that `unprocessed_batches` leaves until their
+    writer marks them complete (`sources.unfinished_folders`) and that were not checked as
+    they are (by `check`): their descriptions."""
+    waiting = [sources.FolderSource.of(path) for path in sources.unfinished_folders(folder)]
+    if not waiting:
+        return []
+    with store.session_scope(engine) as session:
+        done = store.processed_batch_keys(session, dataset)
+    return [batch.describe() for batch in waiting if batch.key() not in done]
+
+
 def claim_batch(engine: Engine, dataset: str, plan: BatchPlan) -> bool:
     """Take a batch for this process before reading it; False if it was checked meanwhile or
     another run is checking it (see `driftmon.store.claims`)."""

@@ -64,6 +64,7 @@ __all__ = [
     "is_part_folder",
     "iter_chunks",
     "iter_source_chunks",
+    "lacks_marker",
     "parse_batch_time",
     "parse_source",
     "partitions",
@@ -135,6 +136,19 @@ def unfinished_folders(spec: str | Path) -> list[Path]:
     marks the folders it finished with ``_SUCCESS`` (Spark), those without the marker, still
     being written (or left by a job that failed)."""
     return _unfinished(_part_folders(spec))
+
+
+def lacks_marker(source: Source) -> bool:
+    """Whether ``source`` is a folder of part files without the ``_SUCCESS`` marker that
+    folders beside it carry: its writer may not have finished (`check` says so)."""
+    if not isinstance(source, FolderSource) or (source.folder / SUCCESS_MARKER).is_file():
+        return False
+    folder = source.folder.absolute()
+    return any(
+        (sibling / SUCCESS_MARKER).is_file()
+        for sibling in folder.parent.iterdir()
+        if sibling != folder and sibling.is_dir()
+    )
 
 
 def _unfinished(folders: list[Path]) -> list[Path]:

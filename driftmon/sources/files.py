@@ -314,7 +314,14 @@ def resolve_files(spec: str | Path, *, allow_none: bool = False) -> list[Path]:
             key=lambda p: p.name,
         )
         if not files:
-            nested = next((p for p in path.rglob("*") if p.is_file() and _is_data_file(p)), None)
+            nested = next(
+                (
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and _is_data_file(p) and not _hidden_below(p, path)
+                ),
+                None,
+            )
             if nested is not None:
                 suffix = next(s for s in DATA_SUFFIXES if nested.name.lower().endswith(s))
                 pattern = path / "**" / f"*{suffix}"
@@ -337,11 +344,23 @@ def resolve_files(spec: str | Path, *, allow_none: bool = False) -> list[Path]:
     if any(char in text for char in "*?["):
         pattern = os.path.expanduser(text)
         matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
-        files = [m for m in matches if m.is_file() and _is_data_file(m)]
+        searched = _pattern_folder(pattern)
+        files = [
+            m
+            for m in matches
+            if m.is_file() and _is_data_file(m) and not _hidden_below(m, searched)
+        ]
         if not files and not (allow_none and _pattern_folder(pattern).is_dir()):
+            hidden = sum(_is_data_file(m) and _hidden_below(m, searched) for m in matches)
+            skipped = (
+                f", {hidden} of them in folders whose names start with `_` or `.` (a write in "
+                "progress, such as Spark's `_temporary`), which driftmon skips"
+                if hidden
+                else ""
+            )
             raise SourceError(
-                f"pattern `{text}` matches no data files ({len(matches)} other paths matched); "
-                f"driftmon reads files ending in {_suffix_list()}"
+                f"pattern `{text}` matches no data files ({len(matches)} other paths matched"
+                f"{skipped}); driftmon reads files ending in {_suffix_list()}"
             )
         return files
     raise SourceError(
@@ -354,6 +373,16 @@ def _pattern_folder(pattern: str) -> Path:
     parts = Path(pattern).parts
     fixed = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
     return Path(*parts[:fixed]) if fixed else Path(".")
+
+
+def _hidden_below(path: Path, folder: Path) -> bool:
+    """Whether ``path`` lies in a folder under ``folder`` named ``.name`` or ``_name``: a
+    write in progress (Spark's ``_temporary``), not data."""
+    try:
+        inner = path.relative_to(folder).parts[:-1]
+    except ValueError:
+        return False
+    return any(part.startswith((".", "_")) for part in inner)
 
 
 def _is_data_file(path: Path) -> bool:

@@ -839,18 +839,23 @@ def test_a_reference_from_a_spark_folder_skips_its_empty_parts(tmp_path: Path) -
 def test_check_new_waits_for_a_folder_spark_has_not_marked_complete(tmp_path: Path) -> None:
     """Spark marks a finished folder ``_SUCCESS``: one without it is still being written (or
     its job failed), so `check-new` says it waits rather than checking half a day or
-    passing over it in silence, and checks it once the marker is there."""
+    passing over it in silence, and checks it once the marker is there; `check` of it warns,
+    and what it checked does not wait."""
     frame = pd.DataFrame({"amount": np.arange(3_000) % 97 * 1.5, "country": ["DE", "FR"] * 1_500})
     frame.to_parquet(tmp_path / "reference.parquet", index=False)
     for day in ("day=24", "day=25"):
         folder = tmp_path / "feed" / "year=2026" / "month=11" / day
         folder.mkdir(parents=True)
         frame.to_parquet(folder / "part-00000-a1.c000.snappy.parquet", index=False)
+    day_25 = tmp_path / "feed" / "year=2026" / "month=11" / "day=25"
     (tmp_path / "feed" / "year=2026" / "month=11" / "day=24" / "_SUCCESS").write_bytes(b"")
     assert run(tmp_path, "reference", DATASET, "--source", "reference.parquet").code == 0
 
     first = run(tmp_path, "check-new", DATASET, "--folder", "feed", "--json")
+    by_hand = run(tmp_path, "check", DATASET, "-s", "feed/year=2026/month=11/day=25", "--json")
+    after_hand = run(tmp_path, "check-new", DATASET, "--folder", "feed", "--json")
     (tmp_path / "feed" / "year=2026" / "month=11" / "day=25" / "_SUCCESS").write_bytes(b"")
+    frame.to_parquet(day_25 / "part-00001-a1.c000.snappy.parquet", index=False)  # all of it
     second = run(tmp_path, "check-new", DATASET, "--folder", "feed", "--json")
 
     assert first.code == 0, first.stderr
@@ -859,7 +864,15 @@ def test_check_new_waits_for_a_folder_spark_has_not_marked_complete(tmp_path: Pa
         "waiting: 1 folder(s) without `_SUCCESS` yet, checked once their writer marks them "
         "complete: feed/year=2026/month=11/day=25/\n"
     )
-    assert [r["source"] for r in second.json()] == ["feed/year=2026/month=11/day=25/"]
+    assert by_hand.code == 0 and by_hand.stderr == (
+        "warning: feed/year=2026/month=11/day=25/ has no `_SUCCESS` yet, as the folders beside "
+        "it have: its writer may not have finished; checked as it is now (`check-new` waits "
+        "for the marker)\n"
+    )
+    assert (after_hand.json(), after_hand.stderr) == ([], "")  # checked as it is: no wait
+    assert [(r["source"], r["n_rows"]) for r in second.json()] == [
+        ("feed/year=2026/month=11/day=25/", 6_000)
+    ]
     assert second.stderr == ""
 
 

@@ -273,6 +273,29 @@ def test_check_new_finds_a_batch_per_folder_of_part_files_and_files_elsewhere(
         batch_source(str(inbox))
 
 
+def test_a_write_in_progress_is_no_data_for_patterns_or_the_subfolder_hint(
+    tmp_path: Path, orders: pd.DataFrame
+) -> None:
+    """Spark writes a day under ``_temporary`` first: a pattern does not read it (its error
+    says why it matched nothing), and a folder holding only that has no data files, rather
+    than pointing at a pattern that would read the half-written parts."""
+    day = tmp_path / "feed" / "date=2026-11-27"
+    (day / "_temporary" / "0").mkdir(parents=True)
+    orders.to_parquet(day / "_temporary" / "0" / "part-00000.parquet", index=False)
+    done = _spark_folder(tmp_path / "feed" / "date=2026-11-26", [orders])
+
+    with pytest.raises(SourceError) as pattern:
+        resolve_files(str(day / "**" / "*.parquet"))
+    with pytest.raises(SourceError, match=r"holds no data files; driftmon reads"):
+        resolve_files(day)
+
+    assert "1 of them in folders whose names start with `_` or `.`" in str(pattern.value)
+    assert resolve_files(str(tmp_path / "feed" / "*" / "*.parquet")) == sorted(
+        p for p in done.glob("*.parquet")
+    )
+    assert [s.folder for s in batch_sources(str(tmp_path / "feed"))] == [done]  # type: ignore[attr-defined]
+
+
 def test_an_empty_file_among_many_adds_nothing_and_all_empty_is_no_rows(
     tmp_path: Path, orders: pd.DataFrame
 ) -> None:
