@@ -50,3 +50,22 @@ def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
         return value
 
     return __getattr__
+
+
+def lazy_modules(package: str, modules: list[str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) for ``package`` that finds a name in the ``__all__``
+    of ``modules``, importing them in order until one has it, then keeps it in the package:
+    each module's ``__all__`` is the one list of what it exports, and a caller of the first
+    modules never loads the later ones."""
+    namespace = sys.modules[package].__dict__
+
+    def __getattr__(name: str) -> Any:
+        if not name.startswith("__"):
+            for module_name in modules:
+                module = importlib.import_module(module_name)
+                if name in getattr(module, "__all__", ()):
+                    value = namespace[name] = getattr(module, name)
+                    return value
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "alembic_config",
+    "database_label",
     "default_database_url",
+    "ensure_writable",
     "open_store",
     "read_scope",
     "redact_url",

@@ -59,6 +59,7 @@ __all__ = [
     "processed_batch_keys",
     "recent_readings",
     "record_skipped_batch",
+    "require_dataset",
     "require_reference",
     "save_reference",
     "save_run",

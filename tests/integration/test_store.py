@@ -737,12 +737,19 @@ def test_the_default_database_is_driftmon_db_in_the_working_directory(
 
 
 def test_every_name_the_store_exports_loads_from_its_module() -> None:
-    """The store loads its modules on first use (`open_store` needs no ORM): each exported
-    name resolves, to the object its module defines."""
+    """The store loads its modules on first use (`open_store` needs no ORM): each name of a
+    module's ``__all__`` resolves from the package, to the object that module defines, and no
+    two modules export the same name."""
     import importlib
 
     import driftmon.store as store_package
 
-    for name in store_package.__all__:
-        module = importlib.import_module(store_package._EXPORTS[name])
-        assert getattr(store_package, name) is getattr(module, name), name
+    exported: dict[str, str] = {}
+    for module_name in store_package.MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            assert name not in exported, (name, exported.get(name), module_name)
+            exported[name] = module_name
+            assert getattr(store_package, name) is getattr(module, name), name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        store_package.nope  # noqa: B018
