@@ -270,7 +270,7 @@ def check(
         from driftmon import pipeline
 
         plan = pipeline.plan_batch(source, batch_key, moment)
-        if plan.source is not None and sources.lacks_marker(plan.source):
+        if isinstance(plan.source, sources.FolderSource) and plan.source.lacks_marker():
             err.print(
                 f"[yellow]warning:[/] {_text(plan.description)} has no `_SUCCESS` yet, as the "
                 "folders beside it have: its writer may not have finished; checked as it is "

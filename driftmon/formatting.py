@@ -74,20 +74,20 @@ def file_label(path: str) -> str:
     ('2026-11-25/', 'orders/year=2026/month=11/')
     """
     path = path.replace("\\", "/")
-    folder = path.endswith("/")
     parts = path.rstrip("/").split("/")
-    if folder:
-        first = len(parts) - 1
-        while first > 0 and parts[first - 1] and _HIVE_FOLDER.fullmatch(parts[first]):
-            first -= 1
-        return "/".join(parts[first:]) + "/"
+    if path.endswith("/"):  # a folder: from itself
+        return _from_dataset_folder(parts, len(parts) - 1) + "/"
     if not is_part_file(parts[-1]):
         return parts[-1]
-    first = len(parts) - 1
-    while first > 0 and parts[first - 1]:
+    has_parent = len(parts) > 1 and parts[-2]
+    return _from_dataset_folder(parts, len(parts) - 2 if has_parent else len(parts) - 1)
+
+
+def _from_dataset_folder(parts: list[str], first: int) -> str:
+    """``parts`` from ``first`` on, widened upwards past hive-style ``key=value`` folders to
+    the dataset's folder (the first that is not one)."""
+    while first > 0 and parts[first - 1] and _HIVE_FOLDER.fullmatch(parts[first]):
         first -= 1
-        if not _HIVE_FOLDER.fullmatch(parts[first]):
-            break
     return "/".join(parts[first:])
 
 

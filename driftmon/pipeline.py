@@ -890,9 +890,6 @@ def check_reference_source(
     ``features``, ``exclude`` or a ``feature.NAME`` table must not pass silently.
     """
     files = sources.parse_source(source_spec) if isinstance(source_spec, str) else [source_spec]
-    if len(files) > 1:  # an hour without data among them adds nothing (all empty: no rows)
-        files = [f for f in files if not isinstance(f, sources.FileSource) or f.holds_rows()]
-        files = files or sources.parse_source(source_spec)[:1]
     available = sources.column_names(files[0])
     named = {
         "features": list(options.features or []),

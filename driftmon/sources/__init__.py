@@ -29,16 +29,13 @@ from driftmon.sources.files import (
     DATA_SUFFIXES,
     FileSource,
     FolderSource,
-    data_folders,
-    holds_data_files,
+    feed_folders,
     is_part_folder,
     resolve_files,
+    unmarked_folders,
 )
 from driftmon.sources.frames import FrameSource
 from driftmon.sources.sql import SqlSource, is_database_url
-
-#: The file Spark (and Hadoop's committers) write into a dataset folder once it is complete.
-SUCCESS_MARKER = "_SUCCESS"
 
 _READ = ["column_names", "iter_chunks", "iter_source_chunks", "partitions", "sample_rows"]
 
@@ -59,18 +56,18 @@ __all__ = [
     "batch_time",
     "batch_time_from_path",
     "column_names",
-    "data_folders",
     "describe",
+    "feed_folders",
     "is_part_folder",
     "iter_chunks",
     "iter_source_chunks",
-    "lacks_marker",
     "parse_batch_time",
     "parse_source",
     "partitions",
     "resolve_files",
     "sample_rows",
     "unfinished_folders",
+    "unmarked_folders",
 ]
 
 __getattr__ = lazy_exports(__name__, dict.fromkeys(_READ, "driftmon.sources.chunks"))
@@ -99,7 +96,7 @@ def batch_source(spec: str | Path) -> Source:
         It names several files, or a folder whose batches lie in its subfolders: the message
         says how to check one of them or all.
     """
-    inner = _part_folders(spec)
+    inner = _feed_folders(spec)
     if inner:
         raise SourceError(
             f"folder `{spec}` holds no data files directly inside it, but {len(inner)} of its "
@@ -121,51 +118,24 @@ def batch_sources(spec: str | Path) -> list[Source]:
     file directly inside the folder (or matching the pattern); a folder of part files is one
     batch (`FolderSource`), and a folder whose subfolders all hold part files (a partitioned
     feed: ``2026-11-25/part-0.parquet``, ``year=2026/month=11/day=25/part-0.parquet``) has a
-    batch per subfolder. Where some of those folders carry Spark's ``_SUCCESS`` marker, those
-    without it are still being written and wait for it. An existing folder with nothing to
-    check yields none."""
-    inner = _part_folders(spec)
+    batch per subfolder, but for those still being written (`unmarked_folders`). An existing
+    folder with nothing to check yields none."""
+    inner = _feed_folders(spec)
     if inner:
-        waiting = _unfinished(inner)
+        waiting = unmarked_folders(inner)
         return [FolderSource.of(folder) for folder in inner if folder not in waiting]
     return parse_source(spec, allow_none=True)
 
 
 def unfinished_folders(spec: str | Path) -> list[Path]:
-    """The folders of part files `batch_sources` leaves for a later run: where the writer
-    marks the folders it finished with ``_SUCCESS`` (Spark), those without the marker, still
-    being written (or left by a job that failed)."""
-    return _unfinished(_part_folders(spec))
+    """The folders of part files `batch_sources` leaves for a later run (`unmarked_folders`)."""
+    return unmarked_folders(_feed_folders(spec))
 
 
-def lacks_marker(source: Source) -> bool:
-    """Whether ``source`` is a folder of part files without the ``_SUCCESS`` marker that
-    folders beside it carry: its writer may not have finished (`check` says so)."""
-    if not isinstance(source, FolderSource) or (source.folder / SUCCESS_MARKER).is_file():
-        return False
-    folder = source.folder.absolute()
-    return any(
-        (sibling / SUCCESS_MARKER).is_file()
-        for sibling in folder.parent.iterdir()
-        if sibling != folder and sibling.is_dir()
-    )
-
-
-def _unfinished(folders: list[Path]) -> list[Path]:
-    marked = {folder for folder in folders if (folder / SUCCESS_MARKER).is_file()}
-    return [folder for folder in folders if folder not in marked] if marked else []
-
-
-def _part_folders(spec: str | Path) -> list[Path]:
-    """For a folder with no data files directly inside it, the folders under it that hold
-    data, if each holds part files (a partitioned feed); else none."""
+def _feed_folders(spec: str | Path) -> list[Path]:
     if isinstance(spec, str) and is_database_url(spec):
         return []
-    path = Path(spec).expanduser()
-    if not path.is_dir() or holds_data_files(path):
-        return []
-    found = data_folders(path)
-    return found if all(is_part_folder(inner) for inner in found) else []
+    return feed_folders(Path(spec).expanduser())
 
 
 def batch_key(source: Source, *, content_hash: bool = False) -> str:

@@ -418,19 +418,15 @@ def _read(
         requested, chunk_rows, frozenset(numeric), frozenset(categorical), frozenset(text)
     )
     n_rows = 0
-    try:
-        for piece, done, total in partition.source.read(partition, request):
-            if len(piece) == 0:
-                continue
-            if isinstance(piece, pa.RecordBatch):
-                piece = _arrow_chunk(piece, numeric) if as_chunks else piece.to_pandas()
-            if not isinstance(piece, Chunk):  # a DataFrame
-                piece.index = pd.RangeIndex(n_rows, n_rows + len(piece))
-            n_rows += len(piece)
-            yield piece, done, total
-    except NoRowsError:  # a CSV header alone says so before any row
-        if not empty_ok:
-            raise
+    for piece, done, total in partition.source.read(partition, request):
+        if len(piece) == 0:
+            continue
+        if isinstance(piece, pa.RecordBatch):
+            piece = _arrow_chunk(piece, numeric) if as_chunks else piece.to_pandas()
+        if not isinstance(piece, Chunk):  # a DataFrame
+            piece.index = pd.RangeIndex(n_rows, n_rows + len(piece))
+        n_rows += len(piece)
+        yield piece, done, total
     if n_rows == 0 and partition.subset is None and not empty_ok:  # a piece may be empty
         raise NoRowsError(partition.source.no_rows_message())
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from driftmon.errors import NoRowsError, SourceError
+from driftmon.errors import SourceError
 from driftmon.sources.base import Piece, ReadRequest, select_columns, unique_columns
 
 __all__ = ["columns", "read"]
@@ -54,11 +54,7 @@ def columns(path: Path) -> list[str]:
 
 def holds_rows(path: Path) -> bool:
     """Whether the file has a data row after its header (reads the first megabyte)."""
-    try:
-        _csv_head(path)
-    except NoRowsError:
-        return False
-    return True
+    return _csv_head(path).has_rows
 
 
 def read(path: Path, request: ReadRequest) -> Iterator[Piece]:
@@ -76,12 +72,14 @@ def read(path: Path, request: ReadRequest) -> Iterator[Piece]:
 
 class _CsvHead(NamedTuple):
     """What the first megabyte of a CSV file says: its column names, where the data rows
-    start (bytes), and its longest and mean line (bytes)."""
+    start (bytes), its longest and mean line (bytes), and whether a data row follows the
+    header (a header alone is a file without rows, which reading it reports)."""
 
     names: list[str]
     data_start: int
     longest_line: int
     mean_line: float
+    has_rows: bool
 
 
 def _csv_head(path: Path) -> _CsvHead:
@@ -113,12 +111,11 @@ def _csv_head(path: Path) -> _CsvHead:
             "as Parquet)"
         )
     header_bytes = sample.find(b"\n") + 1 or len(sample)
-    if len(sample) < _CSV_SAMPLE_BYTES and not sample[header_bytes:].strip():
-        raise NoRowsError(f"`{path}` has no data rows; check that the file was written completely")
+    has_rows = len(sample) >= _CSV_SAMPLE_BYTES or bool(sample[header_bytes:].strip())
     lines = sample[header_bytes:].split(b"\n")
     longest = max(header_bytes, *map(len, lines))
     mean = (len(sample) - header_bytes) / max(len(lines), 1)
-    return _CsvHead(header, header_bytes, longest, mean)
+    return _CsvHead(header, header_bytes, longest, mean, has_rows)
 
 
 def _read_csv(

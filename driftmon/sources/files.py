@@ -9,6 +9,7 @@ first read.
 from __future__ import annotations
 
 import errno
+import functools
 import glob
 import hashlib
 import os
@@ -26,13 +27,19 @@ from driftmon.sources.base import Partition, Piece, ReadRequest, batch_time_from
 
 __all__ = [
     "DATA_SUFFIXES",
+    "SUCCESS_MARKER",
     "FileSource",
     "FolderSource",
     "data_folders",
+    "feed_folders",
     "holds_data_files",
     "is_part_folder",
     "resolve_files",
+    "unmarked_folders",
 ]
+
+#: The file Spark (and Hadoop's committers) write into a dataset folder once it is complete.
+SUCCESS_MARKER = "_SUCCESS"
 
 #: File name endings read as data (case-insensitive); anything else in a folder is ignored.
 DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -143,12 +150,14 @@ class FileSource:
         return csv_files.holds_rows(self.path)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FolderSource:
     """The data files directly inside one folder, read as one batch: a dataset folder that
     Spark, Dask or pyarrow wrote as parts (``2026-11-25/part-0.parquet``, ...; see
     `is_part_folder`). Its files are read in name order; parts without data rows (Spark
-    writes some) add nothing. Make one with `FolderSource.of`."""
+    writes some) add nothing. Make one with `FolderSource.of`: cheap (a folder listing, and
+    stat calls for its key), so a feed's every folder can be listed; which parts hold rows,
+    and their common columns, are read once, when first needed."""
 
     folder: Path
     files: tuple[FileSource, ...]
@@ -190,28 +199,35 @@ class FolderSource:
         return datetime.fromtimestamp(newest, UTC)
 
     def columns(self) -> list[str]:
-        """The first file's columns; every part must have them (a folder's parts share one
-        schema: one lacking a column would count its rows as missing values there)."""
-        files = self._with_rows()
-        first = files[0].columns()
-        for other in files[1:]:
-            lacking = [name for name in first if name not in set(other.columns())]
+        """The first part's columns; every part must have them (see `_columns`)."""
+        return list(self._columns)
+
+    @functools.cached_property
+    def _columns(self) -> tuple[str, ...]:
+        """The first part's columns, checked against every other part's (a folder's parts
+        share one schema: one lacking a column would count its rows as missing there)."""
+        parts = self._parts
+        first = parts[0].columns()
+        for other in parts[1:]:
+            has = set(other.columns())
+            lacking = [name for name in first if name not in has]
             if lacking:
                 raise SourceError(
                     f"parts of folder `{self.folder}` differ in their columns: "
                     f"`{other.path.name}` lacks {', '.join(f'`{n}`' for n in lacking)}, which "
-                    f"`{files[0].path.name}` has; its rows would count as missing values "
+                    f"`{parts[0].path.name}` has; its rows would count as missing values "
                     "there. Rewrite the folder with one schema"
                 )
-        return first
+        return tuple(first)
 
-    def _with_rows(self) -> list[FileSource]:
+    @functools.cached_property
+    def _parts(self) -> tuple[FileSource, ...]:
         """The files with data rows; the first file when none has any (reading it says so)."""
-        return [file for file in self.files if file.holds_rows()] or [self.files[0]]
+        return tuple(file for file in self.files if file.holds_rows()) or self.files[:1]
 
     def partitions(self, target_rows: int) -> list[Partition]:
         """Every file's partitions, in name order (see `FileSource.partitions`)."""
-        return [part for file in self._with_rows() for part in file.partitions(target_rows)]
+        return [part for file in self._parts for part in file.partitions(target_rows)]
 
     def read(self, partition: Partition, request: ReadRequest) -> Iterator[Piece]:
         """A file's partition, or with the folder's own partition every file in turn, with
@@ -221,7 +237,7 @@ class FolderSource:
         return self._read_all(request)
 
     def _read_all(self, request: ReadRequest) -> Iterator[Piece]:
-        files = self._with_rows()
+        files = self._parts
         sizes = [max(_check_file(file.path).st_size, 1) for file in files]
         total, before = sum(sizes), 0
         for file, size in zip(files, sizes, strict=True):
@@ -241,6 +257,18 @@ class FolderSource:
             "that they were written completely"
         )
 
+    def lacks_marker(self) -> bool:
+        """Whether the folder has no `SUCCESS_MARKER` while folders beside it have one: its
+        writer may not have finished (`check` says so; `check-new` waits for it)."""
+        folder = self.folder.absolute()
+        if (folder / SUCCESS_MARKER).is_file():
+            return False
+        return any(
+            (sibling / SUCCESS_MARKER).is_file()
+            for sibling in folder.parent.iterdir()
+            if sibling != folder and sibling.is_dir()
+        )
+
 
 def holds_data_files(folder: Path) -> bool:
     """Whether ``folder`` holds data files directly (see `resolve_files`)."""
@@ -256,6 +284,24 @@ def is_part_folder(folder: Path) -> bool:
 
 def _data_files(folder: Path) -> list[Path]:
     return [path for path in folder.iterdir() if path.is_file() and _is_data_file(path)]
+
+
+def feed_folders(folder: Path) -> list[Path]:
+    """For a folder with no data files directly inside it, the folders under it that hold
+    data (`data_folders`) if each holds part files: a partitioned feed, a batch per folder;
+    else none."""
+    if not folder.is_dir() or holds_data_files(folder):
+        return []
+    found = data_folders(folder)
+    return found if all(is_part_folder(inner) for inner in found) else []
+
+
+def unmarked_folders(folders: list[Path]) -> list[Path]:
+    """Of a feed's folders, those still being written: where the writer marks the folders it
+    finished with `SUCCESS_MARKER` (Spark), those without it (or left by a job that failed);
+    none where no folder has the marker (pyarrow, Dask)."""
+    marked = {folder for folder in folders if (folder / SUCCESS_MARKER).is_file()}
+    return [folder for folder in folders if folder not in marked] if marked else []
 
 
 def data_folders(folder: str | Path) -> list[Path]:
@@ -309,10 +355,7 @@ def resolve_files(spec: str | Path, *, allow_none: bool = False) -> list[Path]:
     text = str(spec)
     path = Path(text).expanduser()
     if path.is_dir():
-        files = sorted(
-            (p for p in path.iterdir() if p.is_file() and _is_data_file(p)),
-            key=lambda p: p.name,
-        )
+        files = sorted(_data_files(path), key=lambda p: p.name)
         if not files:
             nested = next(
                 (
